@@ -1,0 +1,334 @@
+#include "app/config.hpp"
+
+#include "protocol/text.hpp"
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <limits>
+
+namespace tandem::app {
+
+namespace {
+
+struct Option {
+  OptionInfo info;
+  std::function<void(Config&, const std::string&)> apply;  // throws ConfigError
+};
+
+[[noreturn]] void invalid(const std::string& name, const std::string& value,
+                          const std::string& expected) {
+  throw ConfigError("invalid " + name + "=\"" + value + "\": expected " + expected);
+}
+
+long long parse_int(const std::string& name, const std::string& value, long long min,
+                    long long max) {
+  long long out = 0;
+  const char* end = value.data() + value.size();
+  auto [p, ec] = std::from_chars(value.data(), end, out);
+  if (value.empty() || ec != std::errc{} || p != end || out < min || out > max) {
+    invalid(name, value, "an integer from " + std::to_string(min) + " to " + std::to_string(max));
+  }
+  return out;
+}
+
+double parse_double(const std::string& name, const std::string& value, double min, double max) {
+  double out = 0;
+  const char* end = value.data() + value.size();
+  auto [p, ec] = std::from_chars(value.data(), end, out);
+  if (value.empty() || ec != std::errc{} || p != end || !std::isfinite(out) || out < min ||
+      out > max) {
+    invalid(name, value, "a number from " + std::to_string(min) + " to " + std::to_string(max));
+  }
+  return out;
+}
+
+bool parse_bool(const std::string& name, const std::string& value) {
+  std::string v = value;
+  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (v == "1" || v == "true" || v == "yes" || v == "on") return true;
+  if (v == "0" || v == "false" || v == "no" || v == "off") return false;
+  invalid(name, value, "true or false");
+}
+
+std::string default_node_id() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "node-1";
+  std::string id(host);
+  for (char& c : id) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '-';
+  }
+  return id.substr(0, 64);
+}
+
+std::string flag_for(std::string_view env) {
+  std::string flag = "--";
+  for (char c : env) flag += c == '_' ? '-' : static_cast<char>(std::tolower(c));
+  return flag;
+}
+
+// Values of the old server's split variables, combined into URLs after parsing.
+struct Legacy {
+  std::string redis_host, redis_port = "6379", redis_password, redis_db = "0";
+  std::string pg_host, pg_port = "5432", pg_db = "tandem", pg_user = "tandem", pg_password;
+};
+
+std::vector<Option> make_options(Legacy& legacy) {
+  std::vector<Option> o;
+  const auto add = [&o](std::string env, std::string def, std::string help,
+                        std::function<void(Config&, const std::string&)> apply) {
+    o.push_back(Option{OptionInfo{env, flag_for(env), std::move(def), std::move(help)},
+                       std::move(apply)});
+  };
+  const auto millis = [](const std::string& name, long long min, long long max) {
+    return [name, min, max](const std::string& v) {
+      return static_cast<protocol::Millis>(parse_int(name, v, min, max));
+    };
+  };
+
+  add("PORT", "4001", "TCP port for HTTP and WebSocket (0 = any free port)",
+      [](Config& c, const std::string& v) {
+        c.net.port = static_cast<std::uint16_t>(parse_int("PORT", v, 0, 65535));
+      });
+  add("HOST", "0.0.0.0", "Address to listen on", [](Config& c, const std::string& v) {
+    boost::system::error_code ec;
+    boost::asio::ip::make_address(v, ec);
+    if (ec) invalid("HOST", v, "an IPv4 or IPv6 address");
+    c.net.host = v;
+  });
+  add("NODE_ID", "", "This node's name in logs, /health and messages (default: the hostname)",
+      [](Config& c, const std::string& v) {
+        const bool ok = !v.empty() && v.size() <= 64 &&
+                        std::all_of(v.begin(), v.end(), [](unsigned char ch) {
+                          return std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.';
+                        });
+        if (!ok) invalid("NODE_ID", v, "1-64 characters of [A-Za-z0-9_.-]");
+        c.net.node_id = v;
+      });
+  add("LOG_LEVEL", "info", "debug, info, warn or error", [](Config& c, const std::string& v) {
+    auto level = obs::parse_level(v);
+    if (!level) invalid("LOG_LEVEL", v, "debug, info, warn or error");
+    c.log_level = *level;
+  });
+  add("PUBLIC_URL", "", "Base URL of short links (default: http://localhost:PORT)",
+      [](Config& c, const std::string& v) {
+        if (!protocol::is_valid_url(v)) invalid("PUBLIC_URL", v, "an http:// or https:// URL");
+        std::string url = v;
+        while (!url.empty() && url.back() == '/') url.pop_back();
+        c.net.public_url = url;
+      });
+  add("DATA_DIR", "./data", "Directory of the embedded store (standalone mode)",
+      [](Config& c, const std::string& v) {
+        if (v.empty()) invalid("DATA_DIR", v, "a directory path");
+        c.data_dir = v;
+      });
+  add("RECONNECT_GRACE_MS", "10000",
+      "How long a dropped member stays in its room awaiting reconnection (0 = leave at once)",
+      [millis](Config& c, const std::string& v) {
+        c.room.reconnect_grace = millis("RECONNECT_GRACE_MS", 0, 3'600'000)(v);
+      });
+  add("HEARTBEAT_TIMEOUT_MS", "60000",
+      "Heartbeat timeout; a connection silent for twice this is closed and its member removed",
+      [millis](Config& c, const std::string& v) {
+        c.heartbeat_timeout = millis("HEARTBEAT_TIMEOUT_MS", 500, 3'600'000)(v);
+        c.net.idle_timeout = std::chrono::milliseconds(2 * c.heartbeat_timeout);
+      });
+  add("GATE_TIMEOUT_MS", "7000", "Ready gate: longest wait for READYs after a SEEK",
+      [millis](Config& c, const std::string& v) {
+        c.room.gate_timeout = millis("GATE_TIMEOUT_MS", 100, 60'000)(v);
+      });
+  add("MAX_CONNECTIONS", "100000", "Most WebSocket connections this node accepts",
+      [](Config& c, const std::string& v) {
+        c.net.max_connections = static_cast<std::size_t>(parse_int("MAX_CONNECTIONS", v, 1, 10'000'000));
+      });
+  add("MAX_HTTP_CONNECTIONS", "1024", "Most plain HTTP connections open at once",
+      [](Config& c, const std::string& v) {
+        c.net.max_http_connections =
+            static_cast<std::size_t>(parse_int("MAX_HTTP_CONNECTIONS", v, 1, 1'000'000));
+      });
+  add("RATE_LIMIT_PER_SEC", "100", "Messages per second a connection may sustain",
+      [](Config& c, const std::string& v) {
+        c.net.rate_per_second = parse_double("RATE_LIMIT_PER_SEC", v, 0.1, 1e7);
+      });
+  add("RATE_LIMIT_BURST", "200", "Messages a connection may send at once above its rate",
+      [](Config& c, const std::string& v) {
+        c.net.rate_burst = parse_double("RATE_LIMIT_BURST", v, 1, 1e7);
+      });
+  add("SEND_QUEUE_MAX_BYTES", "1048576",
+      "Outbound bytes queued for one connection before it is closed as too slow (1008)",
+      [](Config& c, const std::string& v) {
+        c.net.send_queue_max_bytes =
+            static_cast<std::size_t>(parse_int("SEND_QUEUE_MAX_BYTES", v, 131'072, 1LL << 30));
+      });
+  add("SEND_QUEUE_MAX_MESSAGES", "1024",
+      "Outbound messages queued for one connection before it is closed as too slow (1008)",
+      [](Config& c, const std::string& v) {
+        c.net.send_queue_max_messages =
+            static_cast<std::size_t>(parse_int("SEND_QUEUE_MAX_MESSAGES", v, 16, 1'000'000));
+      });
+  add("HANDSHAKE_TIMEOUT_MS", "10000",
+      "Limit on reading an HTTP request, the WebSocket handshake and the closing handshake",
+      [millis](Config& c, const std::string& v) {
+        c.net.handshake_timeout =
+            std::chrono::milliseconds(millis("HANDSHAKE_TIMEOUT_MS", 100, 120'000)(v));
+      });
+  add("DRAIN_TIMEOUT_MS", "10000",
+      "On SIGTERM, how long to wait for clients to close before exiting (the process exits "
+      "within this plus ~1 s; keep below the orchestrator's grace period)",
+      [millis](Config& c, const std::string& v) {
+        c.net.drain_timeout = std::chrono::milliseconds(millis("DRAIN_TIMEOUT_MS", 0, 14'000)(v));
+      });
+  add("STATUS_LIST_ROOMS", "true",
+      "Whether GET /status without ?roomId lists every room (it shows who watches what)",
+      [](Config& c, const std::string& v) { c.net.status_list_rooms = parse_bool("STATUS_LIST_ROOMS", v); });
+  add("SHORT_ID_TTL_MS", "14400000", "Lifetime of a short id since it was last requested",
+      [millis](Config& c, const std::string& v) {
+        c.short_id_ttl = millis("SHORT_ID_TTL_MS", 1'000, 30LL * 24 * 3600 * 1000)(v);
+      });
+  add("PIN_HASH_ITERATIONS", "20000", "PBKDF2-SHA256 iterations of stored PIN hashes",
+      [](Config& c, const std::string& v) {
+        c.pin_hash_iterations =
+            static_cast<unsigned>(parse_int("PIN_HASH_ITERATIONS", v, 1'000, 1'000'000));
+      });
+  add("ADMIN_TOKEN", "", "Bearer token for admin endpoints (unset: they are disabled)",
+      [](Config& c, const std::string& v) { c.net.admin_token = v; });
+  add("REDIS_URL", "", "redis://[:password@]host:port[/db]: run as a cluster node",
+      [](Config& c, const std::string& v) {
+        if (!v.empty() && v.rfind("redis://", 0) != 0 && v.rfind("rediss://", 0) != 0) {
+          invalid("REDIS_URL", v, "a redis:// URL");
+        }
+        c.redis_url = v;
+      });
+  add("REDIS_HOST", "", "Old server's name: Redis host (used when REDIS_URL is unset)",
+      [&legacy](Config&, const std::string& v) { legacy.redis_host = v; });
+  add("REDIS_PORT", "6379", "Old server's name: Redis port", [&legacy](Config&, const std::string& v) {
+    parse_int("REDIS_PORT", v, 1, 65535);
+    legacy.redis_port = v;
+  });
+  add("REDIS_PASSWORD", "", "Old server's name: Redis password",
+      [&legacy](Config&, const std::string& v) { legacy.redis_password = v; });
+  add("REDIS_DB", "0", "Old server's name: Redis database number",
+      [&legacy](Config&, const std::string& v) {
+        parse_int("REDIS_DB", v, 0, 15);
+        legacy.redis_db = v;
+      });
+  add("DATABASE_URL", "", "postgresql://user:password@host:port/db: durable record in PostgreSQL",
+      [](Config& c, const std::string& v) {
+        if (!v.empty() && v.rfind("postgres://", 0) != 0 && v.rfind("postgresql://", 0) != 0) {
+          invalid("DATABASE_URL", v, "a postgresql:// URL");
+        }
+        c.database_url = v;
+      });
+  add("POSTGRES_HOST", "", "Old server's name: PostgreSQL host (used when DATABASE_URL is unset)",
+      [&legacy](Config&, const std::string& v) { legacy.pg_host = v; });
+  add("POSTGRES_PORT", "5432", "Old server's name: PostgreSQL port",
+      [&legacy](Config&, const std::string& v) {
+        parse_int("POSTGRES_PORT", v, 1, 65535);
+        legacy.pg_port = v;
+      });
+  add("POSTGRES_DB", "tandem", "Old server's name: PostgreSQL database",
+      [&legacy](Config&, const std::string& v) { legacy.pg_db = v; });
+  add("POSTGRES_USER", "tandem", "Old server's name: PostgreSQL user",
+      [&legacy](Config&, const std::string& v) { legacy.pg_user = v; });
+  add("POSTGRES_PASSWORD", "", "Old server's name: PostgreSQL password",
+      [&legacy](Config&, const std::string& v) { legacy.pg_password = v; });
+  add("POSTGRES_POOL_SIZE", "1",
+      "Old server's name; accepted for compatibility (one writer thread writes in batches)",
+      [](Config&, const std::string& v) { parse_int("POSTGRES_POOL_SIZE", v, 1, 1000); });
+  return o;
+}
+
+}  // namespace
+
+std::vector<OptionInfo> config_options() {
+  Legacy legacy;
+  std::vector<OptionInfo> out;
+  for (auto& option : make_options(legacy)) out.push_back(option.info);
+  return out;
+}
+
+Config load_config(const std::vector<std::string>& args,
+                   const std::function<const char*(const char*)>& env) {
+  Legacy legacy;
+  const auto options = make_options(legacy);
+  std::map<std::string, std::string> values;  // env name -> value
+  for (const auto& option : options) {
+    if (const char* v = env(option.info.env.c_str())) values[option.info.env] = v;
+  }
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    std::string name = arg;
+    std::string value;
+    bool has_value = false;
+    if (const auto eq = arg.find('='); eq != std::string::npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+      has_value = true;
+    }
+    auto it = std::find_if(options.begin(), options.end(),
+                           [&](const Option& o) { return o.info.flag == name; });
+    if (it == options.end()) throw ConfigError("unknown option " + name + " (see --help)");
+    if (!has_value) {
+      if (i + 1 >= args.size()) throw ConfigError("option " + name + " needs a value");
+      value = args[++i];
+    }
+    values[it->info.env] = value;
+  }
+
+  Config config;
+  for (const auto& option : options) {
+    auto it = values.find(option.info.env);
+    const std::string& value = it != values.end() ? it->second : option.info.default_value;
+    // Empty means "unset" for options whose default is empty (NODE_ID, PUBLIC_URL, ...).
+    if (value.empty() && option.info.default_value.empty()) continue;
+    option.apply(config, value);
+  }
+  if (config.net.node_id.empty()) config.net.node_id = default_node_id();
+  // With PORT=0 the real port is known only after binding: the server fills it in then.
+  if (config.net.public_url.empty() && config.net.port != 0) {
+    config.net.public_url = "http://localhost:" + std::to_string(config.net.port);
+  }
+  if (config.redis_url.empty() && !legacy.redis_host.empty()) {
+    config.redis_url = "redis://" +
+                       (legacy.redis_password.empty() ? "" : ":" + legacy.redis_password + "@") +
+                       legacy.redis_host + ":" + legacy.redis_port + "/" + legacy.redis_db;
+  }
+  if (config.database_url.empty() && !legacy.pg_host.empty()) {
+    config.database_url = "postgresql://" + legacy.pg_user +
+                          (legacy.pg_password.empty() ? "" : ":" + legacy.pg_password) + "@" +
+                          legacy.pg_host + ":" + legacy.pg_port + "/" + legacy.pg_db;
+  }
+  return config;
+}
+
+std::string config_help() {
+  std::string out =
+      "tandem-server: the tandem.watch signaling server\n\n"
+      "Usage: tandem-server [--option value | --option=value]...\n"
+      "Every option can also be set as an environment variable; flags win.\n\n";
+  for (const auto& o : config_options()) {
+    out += "  " + o.flag + " (" + o.env + ")";
+    if (!o.default_value.empty()) out += " [default: " + o.default_value + "]";
+    out += "\n      " + o.help + "\n";
+  }
+  out += "\n  --help            this text\n  --config-schema   the options as JSON\n";
+  return out;
+}
+
+std::string config_schema_json() {
+  boost::json::array out;
+  for (const auto& o : config_options()) {
+    out.push_back(boost::json::object{
+        {"env", o.env}, {"flag", o.flag}, {"default", o.default_value}, {"help", o.help}});
+  }
+  return boost::json::serialize(out);
+}
+
+}  // namespace tandem::app

@@ -1,0 +1,53 @@
+#pragma once
+// Configuration: parsed and validated once into a typed struct (STYLE.md 10). Sources, in
+// increasing precedence: built-in defaults, environment variables, --flags. A flag's name
+// is its variable's, lower-cased with dashes: RECONNECT_GRACE_MS -> --reconnect-grace-ms.
+#include "net/types.hpp"
+#include "obs/logger.hpp"
+#include "room/room_machine.hpp"
+
+#include <functional>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace tandem::app {
+
+struct Config {
+  net::NetConfig net;
+  room::RoomConfig room;
+  obs::Level log_level = obs::Level::info;
+  std::string data_dir = "./data";
+  unsigned pin_hash_iterations = 20'000;
+  protocol::Millis short_id_ttl = 4LL * 3600 * 1000;
+  protocol::Millis heartbeat_timeout = 60'000;
+  // Cluster mode and PostgreSQL (DESIGN.md): accepted and validated here.
+  std::string redis_url;
+  std::string database_url;
+};
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct OptionInfo {
+  std::string env;
+  std::string flag;
+  std::string default_value;  // as text; "" = unset
+  std::string help;
+};
+
+// Every option the server understands (for --help, --config-schema, and the deployment
+// checks that keep manifests in step with the code).
+std::vector<OptionInfo> config_options();
+
+// `env` reads a variable (nullptr when unset). Throws ConfigError with one clear line.
+Config load_config(const std::vector<std::string>& args,
+                   const std::function<const char*(const char*)>& env);
+
+std::string config_help();
+std::string config_schema_json();
+
+}  // namespace tandem::app

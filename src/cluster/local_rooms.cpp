@@ -1,0 +1,281 @@
+#include "cluster/local_rooms.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/object.hpp>
+
+#include <chrono>
+
+namespace tandem::cluster {
+
+using protocol::Millis;
+
+LocalRooms::LocalRooms(boost::asio::any_io_executor executor, Outbox& outbox,
+                       const room::RoomMachine& machine, obs::Registry& registry,
+                       obs::Logger& logger, LocalRoomsOptions options, Clock clock)
+    : executor_(std::move(executor)),
+      outbox_(outbox),
+      machine_(machine),
+      logger_(logger),
+      metrics_(registry),
+      options_(std::move(options)),
+      clock_(std::move(clock)),
+      short_ids_(options_.short_id_ttl, options_.max_short_ids),
+      alive_(std::make_shared<LocalRooms*>(this)) {
+  registry.gauge_callback("tandem_rooms", "Rooms with at least one member on this node",
+                          [this] { return static_cast<double>(rooms_.size()); });
+  registry.gauge_callback("tandem_joined_connections", "Connections joined to a room",
+                          [this] { return static_cast<double>(bindings_.size()); });
+}
+
+LocalRooms::~LocalRooms() = default;
+
+const room::RoomState* LocalRooms::find(const std::string& room_id) const {
+  auto it = rooms_.find(room_id);
+  return it == rooms_.end() ? nullptr : &it->second;
+}
+
+void LocalRooms::on_command(const ConnectionInfo& conn, protocol::Command&& command) {
+  if (std::holds_alternative<protocol::Join>(command)) {
+    join(conn, std::move(command));
+    return;
+  }
+  const Millis now = clock_();
+  auto bound = bindings_.find(conn.id);
+  if (bound == bindings_.end()) {
+    if (std::holds_alternative<protocol::Ping>(command)) {
+      send_to_sender(conn, protocol::PongEvent{}, now);
+    } else {
+      send_to_sender(conn,
+                     protocol::ErrorEvent{protocol::ErrorCode::not_joined,
+                                          "Join a room first (send JOIN)"},
+                     now);
+    }
+    return;
+  }
+  const std::string room_id = bound->second.room_id;  // copies: execute() may unbind
+  const std::string user_id = bound->second.user_id;
+  auto room = rooms_.find(room_id);
+  if (room == rooms_.end()) {
+    // Cannot happen while bindings and rooms are kept together; recover by unbinding.
+    logger_.error("binding_without_room", {{"room", room_id}, {"user", user_id}});
+    unbind(conn.id, conn.peer_id);
+    send_to_sender(conn, protocol::ErrorEvent{protocol::ErrorCode::not_joined, "Join a room first"},
+                   now);
+    return;
+  }
+  const bool leaving = std::holds_alternative<protocol::Leave>(command);
+  room::Effects effects = machine_.apply(room->second, room::Actor{user_id, conn.peer_id,
+                                                                 options_.node_id},
+                                         command, now);
+  execute(room_id, std::move(effects), &conn, now);
+  if (leaving) {
+    unbind(conn.id, conn.peer_id);
+    outbox_.close(conn.id, 1000, "left the room");
+  }
+}
+
+void LocalRooms::join(const ConnectionInfo& conn, protocol::Command&& command) {
+  const Millis now = clock_();
+  const auto& request = std::get<protocol::Join>(command);
+  const std::string room_id = request.room_id;
+  const std::string user_id = request.user_id;
+
+  std::optional<Binding> previous;
+  if (auto bound = bindings_.find(conn.id); bound != bindings_.end()) {
+    if (bound->second.room_id != room_id || bound->second.user_id != user_id) {
+      previous = bound->second;
+    }
+  }
+
+  auto [room, created] = rooms_.try_emplace(room_id);
+  if (created) {
+    room->second.id = room_id;
+    room->second.created_at = now;
+  }
+  room::Effects effects =
+      machine_.apply(room->second, room::Actor{user_id, conn.peer_id, options_.node_id}, command,
+                     now);
+  if (!effects.joined) {
+    for (const auto& record : effects.records) {
+      if (record.event_type == "PIN_FAILED") metrics_.pin_failures.inc();
+    }
+    execute(room_id, std::move(effects), &conn, now);
+    if (auto it = rooms_.find(room_id); it != rooms_.end() && it->second.members.empty()) {
+      rooms_.erase(it);
+    }
+    return;
+  }
+  if (created) metrics_.rooms_created.inc();
+  bindings_[conn.id] = Binding{room_id, user_id};
+  peers_[conn.peer_id] = conn.id;
+  logger_.debug("joined", {{"room", room_id}, {"user", user_id}, {"peer", conn.peer_id}});
+  execute(room_id, std::move(effects), &conn, now);
+
+  // A connection that moves to another room (or identity) leaves the old one after it
+  // joined the new one, so a refused JOIN (wrong PIN) leaves it where it was.
+  if (previous) {
+    auto old_room = rooms_.find(previous->room_id);
+    if (old_room != rooms_.end()) {
+      const room::Member* member = old_room->second.find_member(previous->user_id);
+      if (member != nullptr && member->peer_id == conn.peer_id) {
+        execute(previous->room_id,
+                machine_.remove_member(old_room->second, previous->user_id,
+                                       room::LeaveReason::left, now),
+                nullptr, now);
+      }
+    }
+  }
+}
+
+void LocalRooms::on_close(const ConnectionInfo& conn, CloseKind kind) {
+  auto bound = bindings_.find(conn.id);
+  if (bound == bindings_.end()) return;
+  const Binding binding = bound->second;
+  unbind(conn.id, conn.peer_id);
+  auto room = rooms_.find(binding.room_id);
+  if (room == rooms_.end()) return;
+  const Millis now = clock_();
+  room::Effects effects;
+  if (kind == CloseKind::stale) {
+    const room::Member* member = room->second.find_member(binding.user_id);
+    if (member == nullptr || member->peer_id != conn.peer_id) return;
+    effects = machine_.remove_member(room->second, binding.user_id, room::LeaveReason::stale, now);
+  } else {
+    effects = machine_.disconnect(room->second, binding.user_id, conn.peer_id, now);
+  }
+  execute(binding.room_id, std::move(effects), nullptr, now);
+}
+
+void LocalRooms::unbind(ConnId conn, const std::string& peer_id) {
+  bindings_.erase(conn);
+  if (auto it = peers_.find(peer_id); it != peers_.end() && it->second == conn) peers_.erase(it);
+}
+
+void LocalRooms::send_to_sender(const ConnectionInfo& conn, const protocol::Event& event,
+                                Millis now) {
+  outbox_.send(conn.id, protocol::encode_frame(event, now, options_.node_id));
+  metrics_.delivered(event, 1);
+}
+
+void LocalRooms::execute(const std::string& room_id, room::Effects&& effects,
+                         const ConnectionInfo* sender, Millis now) {
+  auto room = rooms_.find(room_id);
+  if (room == rooms_.end()) return;
+  const room::RoomState& state = room->second;
+
+  // Replaced connections first: they must not receive this transition's events.
+  for (const auto& close : effects.closes) {
+    auto peer = peers_.find(close.peer_id);
+    if (peer == peers_.end()) continue;
+    const ConnId conn = peer->second;
+    bindings_.erase(conn);
+    peers_.erase(peer);
+    outbox_.close(conn, close.code, close.reason);
+  }
+  for (const auto& delivery : effects.deliveries) deliver(state, delivery, sender, now);
+  for (const auto& timer : effects.timers) arm(room_id, timer, now);
+  if (effects.gate_outcome) metrics_.gate(*effects.gate_outcome);
+  if (effects.relay_dropped) metrics_.relays_dropped.inc();
+  if (effects.archived) {
+    metrics_.rooms_archived.inc();
+    logger_.debug("room_archived", {{"room", room_id}});
+    rooms_.erase(room);
+  }
+}
+
+void LocalRooms::deliver(const room::RoomState& state, const room::Delivery& delivery,
+                         const ConnectionInfo* sender, Millis now) {
+  if (delivery.audience == room::Audience::sender) {
+    if (sender != nullptr) send_to_sender(*sender, delivery.event, now);
+    return;
+  }
+  // Serialize once; every recipient's queue shares the same immutable frame.
+  protocol::Frame frame;
+  std::size_t recipients = 0;
+  const auto send_to = [&](const room::Member& member) {
+    if (!member.connected) return;
+    auto peer = peers_.find(member.peer_id);
+    if (peer == peers_.end()) return;
+    if (!frame) frame = protocol::encode_frame(delivery.event, now, options_.node_id);
+    outbox_.send(peer->second, frame);
+    ++recipients;
+  };
+  switch (delivery.audience) {
+    case room::Audience::all:
+      for (const auto& member : state.members) send_to(member);
+      break;
+    case room::Audience::all_except:
+      for (const auto& member : state.members) {
+        if (member.user_id != delivery.user_id) send_to(member);
+      }
+      break;
+    case room::Audience::user:
+      if (const room::Member* member = state.find_member(delivery.user_id)) send_to(*member);
+      break;
+    case room::Audience::sender:
+      break;
+  }
+  metrics_.delivered(delivery.event, recipients);
+}
+
+void LocalRooms::arm(const std::string& room_id, const room::TimerRequest& request, Millis now) {
+  auto timer = std::make_shared<boost::asio::steady_timer>(
+      executor_, std::chrono::milliseconds(std::max<Millis>(0, request.at - now)));
+  std::weak_ptr<LocalRooms*> alive = alive_;
+  timer->async_wait([alive, timer, room_id, request](const boost::system::error_code& ec) {
+    auto self = alive.lock();
+    if (ec || !self) return;
+    LocalRooms& rooms = **self;
+    auto room = rooms.rooms_.find(room_id);
+    if (room == rooms.rooms_.end()) return;
+    const Millis fired = rooms.clock_();
+    rooms.execute(room_id,
+                  rooms.machine_.on_timer(room->second, request.kind, request.token,
+                                          request.user_id, fired),
+                  nullptr, fired);
+  });
+}
+
+void LocalRooms::status(std::optional<std::string> room_id,
+                        std::function<void(boost::json::array)> done) {
+  const Millis now = clock_();
+  boost::json::array out;
+  const auto describe = [&](const room::RoomState& state) {
+    boost::json::array users;
+    for (const auto& member : state.members) {
+      users.push_back(boost::json::object{
+          {"userId", member.user_id},
+          {"username", member.username ? boost::json::value(*member.username) : nullptr},
+          {"currentTime", member.current_time},
+          {"isPlaying", member.is_playing},
+          {"connectionQuality", member.connected ? "good" : "reconnecting"}});
+    }
+    out.push_back(boost::json::object{
+        {"roomId", state.id},
+        {"connectionCount", state.connected_count()},
+        {"currentTime", state.position(now)},
+        {"isPlaying", state.is_playing},
+        {"currentUrl", state.url.empty() ? boost::json::value(nullptr) : boost::json::value(state.url)},
+        {"hostUserId", state.host_user_id},
+        {"users", std::move(users)}});
+  };
+  if (room_id) {
+    if (const room::RoomState* state = find(*room_id)) describe(*state);
+  } else {
+    out.reserve(rooms_.size());
+    for (const auto& [id, state] : rooms_) describe(state);
+  }
+  done(std::move(out));
+}
+
+void LocalRooms::short_id_for(const std::string& room_id,
+                              std::function<void(std::optional<std::string>)> done) {
+  done(short_ids_.issue(room_id, clock_()));
+}
+
+void LocalRooms::room_for_short_id(const std::string& short_id,
+                                   std::function<void(std::optional<std::string>)> done) {
+  done(short_ids_.resolve(short_id, clock_()));
+}
+
+}  // namespace tandem::cluster

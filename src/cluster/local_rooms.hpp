@@ -1,0 +1,81 @@
+#pragma once
+// Standalone mode: every room lives in this process's memory and events reach members by
+// direct in-process delivery. Single-threaded: only the event-loop thread calls it.
+#include "cluster/room_metrics.hpp"
+#include "cluster/rooms.hpp"
+#include "cluster/short_ids.hpp"
+#include "obs/logger.hpp"
+#include "room/room_machine.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+namespace tandem::cluster {
+
+using Clock = std::function<protocol::Millis()>;
+
+struct LocalRoomsOptions {
+  std::string node_id;
+  protocol::Millis short_id_ttl = 4 * 3600 * 1000;
+  std::size_t max_short_ids = 1'000'000;
+};
+
+class LocalRooms final : public Rooms {
+ public:
+  LocalRooms(boost::asio::any_io_executor executor, Outbox& outbox,
+             const room::RoomMachine& machine, obs::Registry& registry, obs::Logger& logger,
+             LocalRoomsOptions options, Clock clock);
+  ~LocalRooms() override;
+
+  void on_command(const ConnectionInfo& conn, protocol::Command&& command) override;
+  void on_close(const ConnectionInfo& conn, CloseKind kind) override;
+  void status(std::optional<std::string> room_id,
+              std::function<void(boost::json::array)> done) override;
+  void short_id_for(const std::string& room_id,
+                    std::function<void(std::optional<std::string>)> done) override;
+  void room_for_short_id(const std::string& short_id,
+                         std::function<void(std::optional<std::string>)> done) override;
+  std::size_t room_count() const override { return rooms_.size(); }
+  bool backends_ready() const override { return true; }
+
+  // For tests and /status: the room's state, or nullptr.
+  const room::RoomState* find(const std::string& room_id) const;
+
+ private:
+  struct Binding {
+    std::string room_id;
+    std::string user_id;
+  };
+
+  void join(const ConnectionInfo& conn, protocol::Command&& command);
+  // Carries out a transition's effects; may erase the room (archived).
+  void execute(const std::string& room_id, room::Effects&& effects, const ConnectionInfo* sender,
+               protocol::Millis now);
+  void deliver(const room::RoomState& state, const room::Delivery& delivery,
+               const ConnectionInfo* sender, protocol::Millis now);
+  void send_to_sender(const ConnectionInfo& conn, const protocol::Event& event,
+                      protocol::Millis now);
+  void arm(const std::string& room_id, const room::TimerRequest& request, protocol::Millis now);
+  void unbind(ConnId conn, const std::string& peer_id);
+
+  boost::asio::any_io_executor executor_;
+  Outbox& outbox_;
+  const room::RoomMachine& machine_;
+  obs::Logger& logger_;
+  RoomMetrics metrics_;
+  LocalRoomsOptions options_;
+  Clock clock_;
+  ShortIds short_ids_;
+
+  std::unordered_map<std::string, room::RoomState> rooms_;
+  std::unordered_map<ConnId, Binding> bindings_;   // joined connections
+  std::unordered_map<std::string, ConnId> peers_;  // peer_id -> joined connection
+  // Timers hold a weak reference: LocalRooms may die before the loop drops them.
+  std::shared_ptr<LocalRooms*> alive_;
+};
+
+}  // namespace tandem::cluster

@@ -1,0 +1,52 @@
+#include "cluster/room_metrics.hpp"
+
+namespace tandem::cluster {
+
+const std::vector<std::string>& outbound_type_names() {
+  static const std::vector<std::string> names = {
+      "ROOM_STATE", "USER_JOINED", "USER_LEFT", "HOST_CHANGED", "GUEST_CONTROL",
+      "USERNAME_UPDATED", "PLAY_PAUSE", "SEEK_PAUSE", "HOST_HEARTBEAT", "URL_CHANGE",
+      "SYNC_RESPONSE", "PONG", "ERROR", "OFFER", "ANSWER", "ICE_CANDIDATE"};
+  return names;
+}
+
+const std::vector<std::string>& error_code_names() {
+  static const std::vector<std::string> names = {
+      "BAD_REQUEST", "INVALID_JSON", "NOT_JOINED", "PIN_REQUIRED",
+      "PIN_LOCKED",  "FORBIDDEN",    "RATE_LIMITED", "INTERNAL"};
+  return names;
+}
+
+RoomMetrics::RoomMetrics(obs::Registry& registry)
+    : relays_dropped(registry.counter("tandem_relays_dropped_total",
+                                      "OFFER/ANSWER/ICE_CANDIDATE whose target was not connected")),
+      rooms_created(registry.counter("tandem_rooms_created_total", "Rooms created")),
+      rooms_archived(registry.counter("tandem_rooms_archived_total", "Rooms emptied and archived")),
+      pin_failures(registry.counter("tandem_pin_failures_total", "JOINs refused for a wrong or missing PIN")),
+      messages_out_(registry, "tandem_messages_out_total",
+                    "Frames sent to clients, by message type (one per recipient)", "type",
+                    outbound_type_names(), "broadcast"),
+      errors_(registry, "tandem_errors_total", "ERROR frames sent to clients, by code", "code",
+              error_code_names()),
+      gate_outcomes_(registry, "tandem_gate_outcomes_total",
+                     "Ready gates closed, by how they ended", "outcome",
+                     {"quorum", "timeout", "replaced", "cancelled"}) {}
+
+void RoomMetrics::delivered(const protocol::Event& event, std::size_t recipients) {
+  if (recipients == 0) return;
+  messages_out_[protocol::event_type(event)].inc(recipients);
+  if (const auto* error = std::get_if<protocol::ErrorEvent>(&event)) {
+    errors_[protocol::to_string(error->code)].inc(recipients);
+  }
+}
+
+void RoomMetrics::gate(room::GateOutcome outcome) {
+  switch (outcome) {
+    case room::GateOutcome::quorum: gate_outcomes_["quorum"].inc(); break;
+    case room::GateOutcome::timeout: gate_outcomes_["timeout"].inc(); break;
+    case room::GateOutcome::replaced: gate_outcomes_["replaced"].inc(); break;
+    case room::GateOutcome::cancelled: gate_outcomes_["cancelled"].inc(); break;
+  }
+}
+
+}  // namespace tandem::cluster

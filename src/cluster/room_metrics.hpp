@@ -1,0 +1,33 @@
+#pragma once
+// Metrics owned by the room layer (either Rooms implementation registers the same names).
+#include "obs/metrics.hpp"
+#include "protocol/event.hpp"
+#include "room/effects.hpp"
+
+namespace tandem::cluster {
+
+class RoomMetrics {
+ public:
+  explicit RoomMetrics(obs::Registry& registry);
+
+  // A frame delivered to `recipients` connections.
+  void delivered(const protocol::Event& event, std::size_t recipients);
+  void gate(room::GateOutcome outcome);
+
+  obs::Counter& relays_dropped;
+  obs::Counter& rooms_created;
+  obs::Counter& rooms_archived;
+  obs::Counter& pin_failures;
+
+ private:
+  obs::CounterSet messages_out_;
+  obs::CounterSet errors_;
+  obs::CounterSet gate_outcomes_;
+};
+
+// Wire names of every server -> client type, plus the relayed ones (metric label values).
+const std::vector<std::string>& outbound_type_names();
+// Wire names of every ERROR code (metric label values).
+const std::vector<std::string>& error_code_names();
+
+}  // namespace tandem::cluster

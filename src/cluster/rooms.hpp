@@ -1,0 +1,49 @@
+#pragma once
+// The interface between the network layer and wherever rooms live (this process, or
+// Redis). Everything runs on the event-loop thread. Calls that may need a backend round
+// trip answer through a callback (LocalRooms answers at once).
+#include "cluster/outbox.hpp"
+#include "protocol/command.hpp"
+
+#include <boost/json/array.hpp>
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace tandem::cluster {
+
+struct ConnectionInfo {
+  ConnId id = 0;
+  std::string peer_id;         // UUID made by the server for this connection
+  std::string remote_address;  // client address, for logs and per-address limits
+};
+
+enum class CloseKind {
+  network,   // the socket closed or failed without LEAVE: reconnect grace applies
+  stale,     // no message for 2 x heartbeat timeout: the member is removed at once
+  draining,  // this node is shutting down: like network (clients reconnect elsewhere)
+};
+
+class Rooms {
+ public:
+  virtual ~Rooms() = default;
+
+  virtual void on_command(const ConnectionInfo& conn, protocol::Command&& command) = 0;
+  virtual void on_close(const ConnectionInfo& conn, CloseKind kind) = 0;
+
+  // /status "rooms" array; with a room id, only that room (empty array if unknown).
+  virtual void status(std::optional<std::string> room_id,
+                      std::function<void(boost::json::array)> done) = 0;
+  // The live short id of a room, made on first request (nullopt: could not be served).
+  virtual void short_id_for(const std::string& room_id,
+                            std::function<void(std::optional<std::string>)> done) = 0;
+  virtual void room_for_short_id(const std::string& short_id,
+                                 std::function<void(std::optional<std::string>)> done) = 0;
+
+  virtual std::size_t room_count() const = 0;       // rooms with members on this node
+  virtual bool backends_ready() const = 0;          // /ready: can serve now
+};
+
+}  // namespace tandem::cluster

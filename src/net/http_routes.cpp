@@ -1,0 +1,293 @@
+#include "net/http_routes.hpp"
+
+#include "cluster/short_ids.hpp"
+#include "net/server.hpp"
+#include "obs/metrics.hpp"
+#include "protocol/text.hpp"
+
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+namespace tandem::net {
+
+namespace http = beast::http;
+
+namespace {
+
+protocol::Millis wall_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void add_cors(HttpResponse& res) {
+  res.set(http::field::access_control_allow_origin, "*");
+  res.set(http::field::access_control_allow_methods, "GET, OPTIONS");
+  res.set(http::field::access_control_allow_headers, "Content-Type");
+  res.set(http::field::access_control_expose_headers, "Location");
+}
+
+HttpResponse make_response(const HttpRequest& req, http::status status, std::string body,
+                           std::string_view content_type) {
+  HttpResponse res{status, req.version()};
+  res.set(http::field::server, "tandem-server");
+  if (!content_type.empty()) res.set(http::field::content_type, content_type);
+  res.set(http::field::cache_control, "no-store");
+  add_cors(res);
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+HttpResponse json_response(const HttpRequest& req, http::status status,
+                           const boost::json::value& body) {
+  return make_response(req, status, boost::json::serialize(body), "application/json");
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Splits "/room/abc/1234/" into segments, ignoring empty ones (a trailing slash).
+std::vector<std::string_view> segments(std::string_view path) {
+  std::vector<std::string_view> out;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    std::size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    if (end > start) out.push_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string_view path_of(std::string_view target) noexcept {
+  const std::size_t q = target.find_first_of("?#");
+  return q == std::string_view::npos ? target : target.substr(0, q);
+}
+
+std::optional<std::string> query_param(std::string_view target, std::string_view key) {
+  const std::size_t q = target.find('?');
+  if (q == std::string_view::npos) return std::nullopt;
+  std::string_view query = target.substr(q + 1);
+  if (const std::size_t hash = query.find('#'); hash != std::string_view::npos) {
+    query = query.substr(0, hash);
+  }
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    const std::size_t eq = pair.find('=');
+    if (pair.substr(0, eq) != key) continue;
+    const std::string_view raw = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
+    std::string value;
+    value.reserve(raw.size());
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      if (raw[i] == '+') {
+        value.push_back(' ');
+      } else if (raw[i] == '%' && i + 2 < raw.size() && hex_value(raw[i + 1]) >= 0 &&
+                 hex_value(raw[i + 2]) >= 0) {
+        value.push_back(static_cast<char>(hex_value(raw[i + 1]) * 16 + hex_value(raw[i + 2])));
+        i += 2;
+      } else {
+        value.push_back(raw[i]);
+      }
+    }
+    return value;
+  }
+  return std::nullopt;
+}
+
+HttpRoutes::HttpRoutes(Server& server, obs::Registry& registry)
+    : server_(server), registry_(registry), started_(std::chrono::steady_clock::now()) {
+  registry_.gauge_callback("tandem_uptime_seconds", "Seconds since the process started", [this] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  });
+}
+
+HttpResponse HttpRoutes::refuse_upgrade(const HttpRequest& request, http::status status,
+                                        std::string_view why) const {
+  auto res = json_response(request, status, boost::json::object{{"error", why}});
+  res.keep_alive(false);
+  return res;
+}
+
+void HttpRoutes::handle(const HttpRequest& req, std::function<void(HttpResponse)> respond) {
+  auto& counters = server_.metrics().http_requests;
+  const NetConfig& config = server_.config();
+  const std::string_view target(req.target().data(), req.target().size());
+  const std::string_view path = path_of(target);
+
+  if (req.method() == http::verb::options) {
+    counters["OPTIONS"].inc();
+    respond(make_response(req, http::status::ok, "", ""));
+    return;
+  }
+  const auto parts = segments(path);
+  const bool is_get = req.method() == http::verb::get || req.method() == http::verb::head;
+  const auto not_found = [&] {
+    counters["not_found"].inc();
+    respond(make_response(req, http::status::not_found, "Not found\n", "text/plain; charset=utf-8"));
+  };
+  if (!is_get) {
+    counters["not_found"].inc();
+    auto res = make_response(req, http::status::method_not_allowed, "Method not allowed\n",
+                             "text/plain; charset=utf-8");
+    res.set(http::field::allow, "GET, OPTIONS");
+    respond(std::move(res));
+    return;
+  }
+
+  if (parts.empty()) {
+    counters["/"].inc();
+    std::string banner = "tandem.watch signaling server (node " + config.node_id + ")\n" +
+                         "WebSocket: /ws\n"
+                         "HTTP: /health /ready /status /metrics /api/short-id/{roomId} "
+                         "/api/room/{shortId} /room/{shortId}[/{pin}]\n";
+    respond(make_response(req, http::status::ok, std::move(banner), "text/plain; charset=utf-8"));
+    return;
+  }
+  const std::string_view head = parts[0];
+
+  if (parts.size() == 1 && head == "health") {
+    counters["/health"].inc();
+    respond(json_response(req, http::status::ok,
+                          boost::json::object{{"status", "ok"}, {"nodeId", config.node_id}}));
+    return;
+  }
+  if (parts.size() == 1 && head == "ready") {
+    counters["/ready"].inc();
+    const bool draining = server_.draining();
+    const bool backends = server_.rooms().backends_ready();
+    const bool ready = !draining && backends;
+    respond(json_response(
+        req, ready ? http::status::ok : http::status::service_unavailable,
+        boost::json::object{{"status", ready ? "ready" : (draining ? "draining" : "unavailable")},
+                            {"nodeId", config.node_id}}));
+    return;
+  }
+  if (parts.size() == 1 && head == "metrics") {
+    counters["/metrics"].inc();
+    respond(make_response(req, http::status::ok, registry_.render(),
+                          "text/plain; version=0.0.4; charset=utf-8"));
+    return;
+  }
+  if (parts.size() == 1 && head == "status") {
+    counters["/status"].inc();
+    auto room_id = query_param(target, "roomId");
+    if (!room_id && !config.status_list_rooms) {
+      room_id = std::string();  // listing restricted: answer with no rooms
+    }
+    if (room_id && !protocol::is_valid_room_id(*room_id)) room_id = std::string();
+    const double uptime =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    boost::json::object base{{"nodeId", config.node_id},
+                             {"timestamp", wall_now()},
+                             {"localConnections", server_.session_count()},
+                             {"localRooms", server_.rooms().room_count()},
+                             {"uptime", uptime}};
+    const bool want_none = room_id && room_id->empty();
+    if (want_none) {
+      base["rooms"] = boost::json::array{};
+      respond(json_response(req, http::status::ok, base));
+      return;
+    }
+    server_.rooms().status(
+        std::move(room_id),
+        [req, base = std::move(base), respond = std::move(respond)](boost::json::array rooms) mutable {
+          base["rooms"] = std::move(rooms);
+          respond(json_response(req, http::status::ok, base));
+        });
+    return;
+  }
+  if (head == "api" && parts.size() == 3 && parts[1] == "short-id") {
+    counters["/api/short-id"].inc();
+    const std::string room_id(parts[2]);
+    if (!protocol::is_valid_room_id(room_id)) {
+      respond(json_response(req, http::status::bad_request,
+                            boost::json::object{{"error", "Invalid roomId"}}));
+      return;
+    }
+    server_.rooms().short_id_for(
+        room_id, [req, room_id, base = config.public_url,
+                  respond = std::move(respond)](std::optional<std::string> short_id) {
+          if (!short_id) {
+            respond(json_response(req, http::status::service_unavailable,
+                                  boost::json::object{{"error", "Short ids unavailable"}}));
+            return;
+          }
+          respond(json_response(req, http::status::ok,
+                                boost::json::object{{"shortId", *short_id},
+                                                    {"roomId", room_id},
+                                                    {"shortUrl", base + "/room/" + *short_id}}));
+        });
+    return;
+  }
+  if (head == "api" && parts.size() == 3 && parts[1] == "room") {
+    counters["/api/room"].inc();
+    const std::string short_id(parts[2]);
+    const auto room_not_found = [&req](const std::function<void(HttpResponse)>& reply) {
+      reply(json_response(req, http::status::not_found,
+                          boost::json::object{{"error", "Room not found"}}));
+    };
+    if (!cluster::ShortIds::is_well_formed(short_id)) {
+      room_not_found(respond);
+      return;
+    }
+    server_.rooms().room_for_short_id(
+        short_id, [req, short_id, room_not_found,
+                   respond = std::move(respond)](std::optional<std::string> room_id) {
+          if (!room_id) {
+            room_not_found(respond);
+            return;
+          }
+          respond(json_response(req, http::status::ok,
+                                boost::json::object{{"roomId", *room_id}, {"shortId", short_id}}));
+        });
+    return;
+  }
+  if (head == "room" && (parts.size() == 2 || parts.size() == 3)) {
+    counters["/room"].inc();
+    const std::string short_id(parts[1]);
+    std::string pin = parts.size() == 3 ? std::string(parts[2]) : std::string();
+    const auto room_not_found = [&req](const std::function<void(HttpResponse)>& reply) {
+      reply(make_response(req, http::status::not_found, "Room not found\n",
+                          "text/plain; charset=utf-8"));
+    };
+    if (!cluster::ShortIds::is_well_formed(short_id) ||
+        (!pin.empty() && !protocol::is_valid_pin(pin))) {
+      room_not_found(respond);
+      return;
+    }
+    server_.rooms().room_for_short_id(
+        short_id, [req, pin = std::move(pin), room_not_found,
+                   respond = std::move(respond)](std::optional<std::string> room_id) {
+          if (!room_id) {
+            room_not_found(respond);
+            return;
+          }
+          // roomId and pin are validated to [A-Za-z0-9_-] and digits: nothing to escape.
+          std::string location = "https://www.netflix.com/?tandemRoom=" + *room_id;
+          if (!pin.empty()) location += "&pin=" + pin;
+          auto res = make_response(req, http::status::found, "", "");
+          res.set(http::field::location, location);
+          respond(std::move(res));
+        });
+    return;
+  }
+  if (parts.size() == 1 && head == "ws") {
+    counters["/ws"].inc();
+    respond(make_response(req, http::status::upgrade_required,
+                          "This endpoint speaks WebSocket only\n", "text/plain; charset=utf-8"));
+    return;
+  }
+  not_found();
+}
+
+}  // namespace tandem::net

@@ -1,0 +1,43 @@
+#pragma once
+// Every HTTP endpoint of PROTOCOL.md. A handler may answer later (cluster mode asks Redis),
+// so answers go through a callback.
+#include "net/types.hpp"
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <chrono>
+#include <functional>
+
+namespace tandem::obs {
+class Registry;
+}
+
+namespace tandem::net {
+
+class Server;
+
+using HttpRequest = beast::http::request<beast::http::string_body>;
+using HttpResponse = beast::http::response<beast::http::string_body>;
+
+class HttpRoutes {
+ public:
+  HttpRoutes(Server& server, obs::Registry& registry);
+
+  void handle(const HttpRequest& request, std::function<void(HttpResponse)> respond);
+
+  // Answer for an upgrade that cannot be accepted (server full, draining, wrong path).
+  HttpResponse refuse_upgrade(const HttpRequest& request, beast::http::status status,
+                              std::string_view why) const;
+
+ private:
+  Server& server_;
+  obs::Registry& registry_;
+  std::chrono::steady_clock::time_point started_;
+};
+
+// "/a/b?x=1" -> "/a/b"; query value of `key` (percent-decoded), or nullopt.
+std::string_view path_of(std::string_view target) noexcept;
+std::optional<std::string> query_param(std::string_view target, std::string_view key);
+
+}  // namespace tandem::net

@@ -1,0 +1,37 @@
+#pragma once
+// A plain HTTP/1.1 connection: reads requests (keep-alive), answers them through
+// HttpRoutes, and hands a WebSocket upgrade on /ws to a WsSession.
+#include "net/http_routes.hpp"
+#include "net/types.hpp"
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/parser.hpp>
+
+#include <memory>
+#include <optional>
+
+namespace tandem::net {
+
+class Server;
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(tcp::socket&& socket, Server& server);
+  ~HttpSession();
+  void run();
+
+ private:
+  void do_read();
+  void on_read(beast::error_code ec, std::size_t bytes);
+  void write(HttpResponse response);
+  void on_write(bool keep_alive, beast::error_code ec, std::size_t bytes);
+
+  Stream stream_;
+  Server& server_;
+  std::string remote_;
+  beast::flat_buffer buffer_;
+  std::optional<beast::http::request_parser<beast::http::string_body>> parser_;
+  std::shared_ptr<HttpResponse> response_;  // kept alive while it is written
+};
+
+}  // namespace tandem::net

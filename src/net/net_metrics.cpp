@@ -1,0 +1,36 @@
+#include "net/net_metrics.hpp"
+
+#include "cluster/room_metrics.hpp"
+
+namespace tandem::net {
+
+NetMetrics::NetMetrics(obs::Registry& registry)
+    : connections(registry.gauge("tandem_connections", "Open WebSocket connections")),
+      connections_total(registry.counter("tandem_connections_total",
+                                         "WebSocket connections accepted")),
+      rejected_full(registry.counter("tandem_connections_rejected_total",
+                                     "WebSocket upgrades refused", {{"reason", "max_connections"}})),
+      rejected_draining(registry.counter("tandem_connections_rejected_total",
+                                         "WebSocket upgrades refused", {{"reason", "draining"}})),
+      queue_overflows(registry.counter(
+          "tandem_send_queue_overflows_total",
+          "Connections closed because their outbound queue passed its limit")),
+      rate_limited(registry.counter("tandem_rate_limited_total",
+                                    "Client messages refused by the per-connection rate limit")),
+      bytes_in(registry.counter("tandem_bytes_in_total", "WebSocket payload bytes received")),
+      messages_in(registry, "tandem_messages_in_total", "Client messages received, by type",
+                  "type",
+                  {"JOIN", "LEAVE", "PING", "UPDATE_USERNAME", "TOGGLE_GUEST_CONTROL",
+                   "TRANSFER_HOST", "PLAY_PAUSE", "SEEK", "READY", "HOST_HEARTBEAT",
+                   "POSITION_UPDATE", "URL_CHANGE", "REQUEST_SYNC", "OFFER", "ANSWER",
+                   "ICE_CANDIDATE", "PLAYBACK_ACK", "SYNC_PLAYBACK", "SYNC_RESPONSE", "invalid"}),
+      closes(registry, "tandem_ws_closes_total", "WebSocket connections ended, by close code",
+             "code",
+             {"1000", "1001", "1003", "1006", "1007", "1008", "1009", "1011", "1013"}),
+      errors(registry, "tandem_errors_total", "ERROR frames sent to clients, by code", "code",
+             cluster::error_code_names()),
+      http_requests(registry, "tandem_http_requests_total", "HTTP requests, by route", "route",
+                    {"/", "/health", "/ready", "/status", "/metrics", "/api/short-id",
+                     "/api/room", "/room", "/ws", "OPTIONS", "not_found"}) {}
+
+}  // namespace tandem::net

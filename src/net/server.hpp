@@ -1,0 +1,72 @@
+#pragma once
+// The listener and the registry of live WebSocket sessions. Implements cluster::Outbox so
+// the room layer can reach connections by id. Runs on the single event-loop thread.
+#include "cluster/outbox.hpp"
+#include "cluster/rooms.hpp"
+#include "net/net_metrics.hpp"
+#include "net/types.hpp"
+#include "obs/logger.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <functional>
+#include <memory>
+#include <unordered_map>
+
+namespace tandem::net {
+
+class WsSession;
+class HttpRoutes;
+
+class Server final : public cluster::Outbox {
+ public:
+  Server(Executor executor, NetConfig config, cluster::Rooms& rooms, obs::Registry& registry,
+         obs::Logger& logger);
+  ~Server() override;
+
+  // Binds and starts accepting. Returns the bound port (useful with port 0).
+  std::uint16_t start();
+  // Graceful drain: /ready turns 503, stop accepting, close every WebSocket with 1001,
+  // wait for them up to the drain timeout, then call `done`.
+  void drain(std::function<void()> done);
+  bool draining() const noexcept { return draining_; }
+
+  // cluster::Outbox
+  void send(cluster::ConnId conn, const protocol::Frame& frame) override;
+  void close(cluster::ConnId conn, std::uint16_t code, std::string_view reason) override;
+
+  // For sessions.
+  cluster::ConnId add_session(WsSession* session);
+  void remove_session(cluster::ConnId id);
+  bool can_accept_session() const noexcept;
+  std::size_t session_count() const noexcept { return sessions_.size(); }
+  void http_opened() noexcept { ++http_connections_; }
+  void http_closed() noexcept { --http_connections_; }
+
+  const NetConfig& config() const noexcept { return config_; }
+  cluster::Rooms& rooms() noexcept { return rooms_; }
+  NetMetrics& metrics() noexcept { return metrics_; }
+  obs::Logger& logger() noexcept { return logger_; }
+  HttpRoutes& routes() noexcept { return *routes_; }
+  Executor executor() const { return executor_; }
+
+ private:
+  void do_accept();
+  void check_drained();
+
+  Executor executor_;
+  NetConfig config_;
+  cluster::Rooms& rooms_;
+  obs::Logger& logger_;
+  NetMetrics metrics_;
+  std::unique_ptr<HttpRoutes> routes_;
+  tcp::acceptor acceptor_;
+  std::unordered_map<cluster::ConnId, WsSession*> sessions_;
+  cluster::ConnId next_id_ = 1;
+  std::size_t http_connections_ = 0;
+  bool draining_ = false;
+  std::function<void()> drained_;
+  asio::steady_timer drain_timer_;
+};
+
+}  // namespace tandem::net

@@ -1,0 +1,39 @@
+#pragma once
+// One place names the executor and socket types, so moving to a loop per core later is a
+// local change (STYLE.md 7).
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace tandem::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+using Executor = asio::any_io_executor;
+using Stream = beast::tcp_stream;
+
+struct NetConfig {
+  std::string host = "0.0.0.0";
+  std::uint16_t port = 4001;  // 0 = any free port (logged as "listening")
+  std::string node_id;
+  std::string public_url;     // base of short URLs
+  std::size_t max_connections = 100'000;     // WebSocket sessions
+  std::size_t max_http_connections = 1'024;  // plain HTTP connections (probes, /status)
+  std::chrono::milliseconds handshake_timeout{10'000};
+  std::chrono::milliseconds idle_timeout{120'000};  // 2 x heartbeat timeout
+  double rate_per_second = 100;  // token bucket per connection
+  double rate_burst = 200;
+  std::size_t send_queue_max_bytes = 1 << 20;
+  std::size_t send_queue_max_messages = 1'024;
+  std::chrono::milliseconds drain_timeout{10'000};
+  bool status_list_rooms = true;  // GET /status without ?roomId lists every room
+  std::string admin_token;        // guards admin endpoints; empty = they are disabled
+};
+
+}  // namespace tandem::net

@@ -1,0 +1,255 @@
+#include "net/ws_session.hpp"
+
+#include "net/server.hpp"
+#include "protocol/command_parser.hpp"
+#include "protocol/limits.hpp"
+
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/websocket/error.hpp>
+
+#include <array>
+#include <random>
+
+namespace tandem::net {
+
+namespace websocket = beast::websocket;
+
+namespace {
+
+// RFC 4122 version 4 UUID. Peer ids need to be unique, not secret.
+std::string make_peer_id() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::array<std::uint8_t, 16> b{};
+  for (std::size_t i = 0; i < b.size(); i += 8) {
+    const std::uint64_t r = rng();
+    for (std::size_t j = 0; j < 8; ++j) b[i + j] = static_cast<std::uint8_t>(r >> (8 * j));
+  }
+  b[6] = static_cast<std::uint8_t>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<std::uint8_t>((b[8] & 0x3f) | 0x80);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
+    out.push_back(kHex[b[i] >> 4]);
+    out.push_back(kHex[b[i] & 0xf]);
+  }
+  return out;
+}
+
+std::string code_label(std::uint16_t code) { return std::to_string(code); }
+
+}  // namespace
+
+WsSession::WsSession(Stream&& stream, Server& server, std::string remote_address)
+    : ws_(std::move(stream)),
+      server_(server),
+      bucket_(server.config().rate_per_second, server.config().rate_burst,
+              TokenBucket::Clock::now()) {
+  info_.peer_id = make_peer_id();
+  info_.remote_address = std::move(remote_address);
+}
+
+WsSession::~WsSession() {
+  if (registered_) server_.remove_session(info_.id);
+}
+
+void WsSession::run(Request request) {
+  const NetConfig& config = server_.config();
+  beast::get_lowest_layer(ws_).expires_never();  // the websocket timeouts take over
+  websocket::stream_base::timeout timeouts{};
+  timeouts.handshake_timeout = config.handshake_timeout;
+  timeouts.idle_timeout = config.idle_timeout;
+  timeouts.keep_alive_pings = false;  // silence for idle_timeout means the member is stale
+  ws_.set_option(timeouts);
+  ws_.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& res) { res.set(beast::http::field::server, "tandem-server"); }));
+  ws_.read_message_max(protocol::kMaxFrameBytes);
+  ws_.auto_fragment(false);
+  ws_.async_accept(request, beast::bind_front_handler(&WsSession::on_accept, shared_from_this()));
+}
+
+void WsSession::on_accept(beast::error_code ec) {
+  if (ec) return;  // a failed handshake is the client's problem, not an error log
+  info_.id = server_.add_session(this);
+  registered_ = true;
+  do_read();
+}
+
+void WsSession::do_read() {
+  if (reading_ || finished_) return;
+  reading_ = true;
+  ws_.async_read(buffer_, beast::bind_front_handler(&WsSession::on_read, shared_from_this()));
+}
+
+void WsSession::on_read(beast::error_code ec, std::size_t bytes) {
+  reading_ = false;
+  if (ec) {
+    cluster::CloseKind kind =
+        server_.draining() ? cluster::CloseKind::draining : cluster::CloseKind::network;
+    std::uint16_t code = 1006;
+    if (ec == websocket::error::closed) {
+      code = closing_ ? close_code_ : static_cast<std::uint16_t>(ws_.reason().code);
+    } else if (ec == beast::error::timeout) {
+      kind = cluster::CloseKind::stale;
+    } else if (ec == websocket::error::message_too_big) {
+      code = 1009;
+    } else if (ec == websocket::error::bad_frame_payload) {
+      code = 1007;
+    } else if (closing_) {
+      code = close_code_;
+    }
+    finish(kind, code);
+    return;
+  }
+  server_.metrics().bytes_in.inc(bytes);
+  if (closing_) {  // after we decided to close, input is only read to see the close reply
+    buffer_.consume(buffer_.size());
+    do_read();
+    return;
+  }
+  if (!ws_.got_text()) {
+    buffer_.consume(buffer_.size());
+    close(1003, "binary frames are not supported");
+    do_read();
+    return;
+  }
+  if (bucket_.take(TokenBucket::Clock::now())) {
+    refused_in_a_row_ = 0;
+    const auto data = buffer_.cdata();
+    handle_text(std::string_view(static_cast<const char*>(data.data()), data.size()));
+  } else {
+    server_.metrics().rate_limited.inc();
+    ++refused_in_a_row_;
+    if (refused_in_a_row_ == 1) {
+      send_error(protocol::ErrorCode::rate_limited, "Too many messages: slow down");
+    } else if (refused_in_a_row_ > server_.config().rate_burst) {
+      close(1008, "rate limit exceeded");
+    }
+  }
+  buffer_.consume(buffer_.size());
+  // A large message (an SDP) must not pin its buffer for the connection's lifetime.
+  if (buffer_.capacity() > 16 * 1024) buffer_.shrink_to_fit();
+  // Back-pressure: a client that does not read its own answers stops being read.
+  if (queued_bytes_ <= server_.config().send_queue_max_bytes / 2) do_read();
+}
+
+void WsSession::handle_text(std::string_view text) {
+  auto result = protocol::parse_command(text);
+  if (auto* error = std::get_if<protocol::ProtocolError>(&result)) {
+    server_.metrics().messages_in["invalid"].inc();
+    send_error(error->code, std::move(error->message));
+    return;
+  }
+  auto& command = std::get<protocol::Command>(result);
+  server_.metrics().messages_in[protocol::command_type(command)].inc();
+  server_.rooms().on_command(info_, std::move(command));
+}
+
+void WsSession::send_error(protocol::ErrorCode code, std::string message) {
+  server_.metrics().errors[protocol::to_string(code)].inc();
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  send(protocol::encode_frame(protocol::ErrorEvent{code, std::move(message)}, now,
+                              server_.config().node_id));
+}
+
+void WsSession::send(const protocol::Frame& frame) {
+  if (closing_ || finished_) return;
+  const NetConfig& config = server_.config();
+  if (queue_.size() - head_ >= config.send_queue_max_messages ||
+      queued_bytes_ + frame->size() > config.send_queue_max_bytes) {
+    server_.metrics().queue_overflows.inc();
+    server_.logger().info("slow_consumer_closed",
+                          {{"peer", info_.peer_id},
+                           {"remote", info_.remote_address},
+                           {"queuedBytes", queued_bytes_},
+                           {"queuedMessages", queue_.size() - head_}});
+    // Keep only the frame being written; the client is closed, not silently skipped over.
+    const std::size_t keep = writing_ ? 1 : 0;
+    for (std::size_t i = head_ + keep; i < queue_.size(); ++i) queued_bytes_ -= queue_[i]->size();
+    queue_.resize(head_ + keep);
+    close(1008, "client too slow: send queue limit exceeded");
+    return;
+  }
+  queued_bytes_ += frame->size();
+  queue_.push_back(frame);
+  if (!writing_) do_write();
+}
+
+void WsSession::do_write() {
+  writing_ = true;
+  ws_.text(true);
+  ws_.async_write(asio::buffer(*queue_[head_]),
+                  beast::bind_front_handler(&WsSession::on_write, shared_from_this()));
+}
+
+void WsSession::pop_front() {
+  queued_bytes_ -= queue_[head_]->size();
+  queue_[head_].reset();
+  ++head_;
+  if (head_ == queue_.size()) {
+    queue_.clear();
+    head_ = 0;
+  } else if (head_ >= 64 && head_ * 2 >= queue_.size()) {
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(head_));
+    head_ = 0;
+  }
+}
+
+void WsSession::on_write(beast::error_code ec, std::size_t) {
+  writing_ = false;
+  if (ec) {
+    // The read side sees the same failure and ends the session.
+    queue_.clear();
+    head_ = 0;
+    queued_bytes_ = 0;
+    return;
+  }
+  pop_front();
+  if (head_ < queue_.size()) {
+    do_write();
+  } else if (closing_) {
+    do_close();
+  } else if (!reading_ && !finished_ && queued_bytes_ <= server_.config().send_queue_max_bytes / 4) {
+    do_read();  // back-pressure released
+  }
+}
+
+void WsSession::close(std::uint16_t code, std::string_view reason) {
+  if (closing_ || finished_) return;
+  closing_ = true;
+  close_code_ = code;
+  close_reason_ = std::string(reason);
+  // A peer that stops reading would hold the connection open forever: bound the wait.
+  abort_after(server_.config().handshake_timeout);
+  if (!writing_) do_close();
+}
+
+void WsSession::do_close() {
+  writing_ = true;  // the close frame is this stream's one write in flight
+  ws_.async_close(websocket::close_reason(static_cast<websocket::close_code>(close_code_), close_reason_),
+                  [self = shared_from_this()](beast::error_code) {
+                    self->writing_ = false;
+                    if (self->abort_timer_) self->abort_timer_->cancel();
+                  });
+}
+
+void WsSession::abort_after(std::chrono::milliseconds delay) {
+  abort_timer_ = std::make_unique<asio::steady_timer>(ws_.get_executor(), delay);
+  abort_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (ec) return;
+    beast::error_code ignored;
+    beast::get_lowest_layer(self->ws_).socket().close(ignored);
+  });
+}
+
+void WsSession::finish(cluster::CloseKind kind, std::uint16_t code) {
+  if (finished_) return;
+  finished_ = true;
+  server_.metrics().closes[code_label(code)].inc();
+  if (registered_) server_.rooms().on_close(info_, kind);
+}
+
+}  // namespace tandem::net

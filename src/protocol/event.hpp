@@ -1,0 +1,122 @@
+#pragma once
+// Server -> client messages as data. The room logic produces them; encode() turns one
+// into the JSON frame that every recipient shares (serialize once).
+#include <boost/json/object.hpp>
+
+#include "protocol/command.hpp"
+#include "protocol/error_code.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace tandem::protocol {
+
+using Millis = std::int64_t;  // wall clock, ms since the Unix epoch
+
+struct MemberView {
+  std::string user_id;
+  std::optional<std::string> username;  // JSON null when absent
+};
+
+struct RoomStateEvent {
+  std::string room_id;
+  std::string url;  // "" -> JSON null
+  double current_time = 0;
+  bool is_playing = false;
+  std::string host_user_id;
+  bool guest_control_enabled = false;
+  std::vector<MemberView> users;  // join order
+};
+
+struct UserJoinedEvent {
+  std::string user_id;
+  std::string peer_id;
+  std::optional<std::string> username;
+};
+
+struct UserLeftEvent {
+  std::string user_id;
+  std::string peer_id;
+};
+
+struct HostChangedEvent {
+  std::string host_user_id;
+};
+
+struct GuestControlEvent {
+  bool enabled = false;
+};
+
+struct UsernameUpdatedEvent {
+  std::string user_id;
+  std::optional<std::string> username;
+};
+
+struct PlayPauseEvent {
+  std::string user_id;  // "server" when the ready gate fires
+  Control control = Control::pause;
+  std::optional<double> current_time;
+  std::optional<double> event_timestamp;
+};
+
+struct SeekPauseEvent {
+  std::string user_id;
+  double current_time = 0;
+  double event_timestamp = 0;
+};
+
+struct HostHeartbeatEvent {
+  std::string user_id;
+  double current_time = 0;
+  bool is_playing = false;
+  double event_timestamp = 0;
+};
+
+struct UrlChangeEvent {
+  std::string user_id;
+  std::string url;
+  double current_time = 0;
+};
+
+struct SyncResponseEvent {
+  double current_time = 0;
+  bool is_playing = false;
+  std::string url;  // "" -> JSON null
+};
+
+struct PongEvent {};
+
+struct ErrorEvent {
+  ErrorCode code = ErrorCode::internal;
+  std::string message;
+};
+
+// Relays and fallback broadcasts: the client's object with the server's overrides
+// already applied by the room logic (from/userId = real sender). encode() adds nodeId,
+// and timestamp for fallback broadcasts.
+struct PassThroughEvent {
+  boost::json::object message;
+  bool add_timestamp = false;
+};
+
+using Event = std::variant<RoomStateEvent, UserJoinedEvent, UserLeftEvent, HostChangedEvent,
+                           GuestControlEvent, UsernameUpdatedEvent, PlayPauseEvent, SeekPauseEvent,
+                           HostHeartbeatEvent, UrlChangeEvent, SyncResponseEvent, PongEvent,
+                           ErrorEvent, PassThroughEvent>;
+
+// One encoded frame, shared by every recipient's write queue.
+using Frame = std::shared_ptr<const std::string>;
+
+// Wire type of an event ("ROOM_STATE", ...; a pass-through's own "type").
+std::string_view event_type(const Event& event) noexcept;
+
+// JSON text of the event. `now` becomes "timestamp" (every event but ERROR carries it);
+// `node_id` becomes "nodeId" on ROOM_STATE and pass-through events.
+std::string encode(const Event& event, Millis now, std::string_view node_id);
+Frame encode_frame(const Event& event, Millis now, std::string_view node_id);
+
+}  // namespace tandem::protocol

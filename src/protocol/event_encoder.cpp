@@ -1,0 +1,492 @@
+// Event -> JSON text, written straight into one std::string: no intermediate json::value
+// for the fixed-shape events, and the pass-through object is walked once without copying.
+#include "protocol/event.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/string.hpp>
+#include <boost/json/value.hpp>
+
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <utility>
+#include <variant>
+
+namespace tandem::protocol {
+namespace {
+
+namespace json = boost::json;
+
+// 2^53: every integer below it is exactly representable as a double.
+constexpr double kMaxExactInteger = 9007199254740992.0;
+
+class JsonWriter {
+ public:
+  explicit JsonWriter(std::size_t reserve) { out_.reserve(reserve); }
+
+  std::string take() { return std::move(out_); }
+
+  void begin_object(std::string_view type) {
+    out_.append(R"({"type":)");
+    string(type);
+  }
+  void end_object() { out_.push_back('}'); }
+
+  // `,"key":` - keys are compile-time constants without characters that need escaping.
+  JsonWriter& key(std::string_view name) {
+    out_.append(",\"").append(name).append("\":");
+    return *this;
+  }
+
+  void raw(std::string_view text) { out_.append(text); }
+
+  void boolean(bool value) { out_.append(value ? "true" : "false"); }
+
+  void null() { out_.append("null"); }
+
+  template <class Integer>
+  void integer(Integer value) {
+    std::array<char, 24> buffer{};
+    const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
+    out_.append(buffer.data(), result.ptr);
+  }
+
+  // Integral values (the common case: eventTimestamp in ms, whole seconds) are written as
+  // integers, e.g. 1764254420331 and 734, exactly as a JavaScript client would write them;
+  // others as the shortest text that reads back as the same double. Both are plain JSON
+  // numbers. Non-finite values cannot come from a validated command; should one appear, 0
+  // keeps the frame valid JSON (JSON has no NaN or Infinity).
+  void number(double value) {
+    if (!std::isfinite(value)) {
+      out_.push_back('0');
+      return;
+    }
+    if (std::fabs(value) < kMaxExactInteger && std::trunc(value) == value) {
+      integer(static_cast<std::int64_t>(value));
+      return;
+    }
+    std::array<char, 32> buffer{};
+    const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
+    out_.append(buffer.data(), result.ptr);
+  }
+
+  void optional_string(const std::optional<std::string>& value) {
+    if (value) {
+      string(*value);
+    } else {
+      null();
+    }
+  }
+
+  // "" -> null: the room keeps "no url" as an empty string, the client expects null.
+  void string_or_null(std::string_view value) {
+    if (value.empty()) {
+      null();
+    } else {
+      string(value);
+    }
+  }
+
+  // A JSON string. Input is valid UTF-8 (validated or sanitized upstream), so only '"',
+  // '\\' and C0 controls need escaping; runs of plain bytes are appended in one go.
+  void string(std::string_view text) {
+    out_.push_back('"');
+    std::size_t run_start = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      const auto c = static_cast<unsigned char>(text[i]);
+      if (c >= 0x20 && c != '"' && c != '\\') {
+        continue;
+      }
+      out_.append(text.data() + run_start, i - run_start);
+      run_start = i + 1;
+      escape(c);
+    }
+    out_.append(text.data() + run_start, text.size() - run_start);
+    out_.push_back('"');
+  }
+
+  // Any json::value (pass-through payloads). The parser bounds nesting to kMaxJsonDepth, so
+  // the recursion is shallow.
+  void value(const json::value& value) {
+    switch (value.kind()) {
+      case json::kind::null:
+        null();
+        return;
+      case json::kind::bool_:
+        boolean(value.get_bool());
+        return;
+      case json::kind::int64:
+        integer(value.get_int64());
+        return;
+      case json::kind::uint64:
+        integer(value.get_uint64());
+        return;
+      case json::kind::double_:
+        number(value.get_double());
+        return;
+      case json::kind::string:
+        string(value.get_string());
+        return;
+      case json::kind::array: {
+        out_.push_back('[');
+        bool first = true;
+        for (const json::value& element : value.get_array()) {
+          if (!first) {
+            out_.push_back(',');
+          }
+          first = false;
+          this->value(element);
+        }
+        out_.push_back(']');
+        return;
+      }
+      case json::kind::object: {
+        out_.push_back('{');
+        bool first = true;
+        for (const json::key_value_pair& member : value.get_object()) {
+          if (!first) {
+            out_.push_back(',');
+          }
+          first = false;
+          string(member.key());
+          out_.push_back(':');
+          this->value(member.value());
+        }
+        out_.push_back('}');
+        return;
+      }
+    }
+  }
+
+ private:
+  void escape(unsigned char c) {
+    switch (c) {
+      case '"':
+        out_.append("\\\"");
+        return;
+      case '\\':
+        out_.append("\\\\");
+        return;
+      case '\n':
+        out_.append("\\n");
+        return;
+      case '\r':
+        out_.append("\\r");
+        return;
+      case '\t':
+        out_.append("\\t");
+        return;
+      case '\b':
+        out_.append("\\b");
+        return;
+      case '\f':
+        out_.append("\\f");
+        return;
+      default: {
+        constexpr std::string_view kHex = "0123456789abcdef";
+        const char escaped[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+        out_.append(escaped, sizeof escaped);
+        return;
+      }
+    }
+  }
+
+  std::string out_;
+};
+
+// Upper-bound-ish size of a value's JSON text, so that a 10 KB SDP relay is written into one
+// allocation instead of growing the string a dozen times. Escapes may exceed it; that only
+// costs a reallocation.
+std::size_t estimate_size(const json::value& value) noexcept;
+
+std::size_t estimate_size(const json::object& object) noexcept {
+  std::size_t size = 2;
+  for (const json::key_value_pair& member : object) {
+    size += member.key().size() + 4 + estimate_size(member.value());
+  }
+  return size;
+}
+
+std::size_t estimate_size(const json::value& value) noexcept {
+  switch (value.kind()) {
+    case json::kind::string:
+      return value.get_string().size() + 2;
+    case json::kind::array: {
+      std::size_t size = 2;
+      for (const json::value& element : value.get_array()) {
+        size += estimate_size(element) + 1;
+      }
+      return size;
+    }
+    case json::kind::object:
+      return estimate_size(value.get_object());
+    default:
+      return 24;
+  }
+}
+
+std::string_view control_name(Control control) noexcept {
+  return control == Control::play ? "play" : "pause";
+}
+
+// Fixed-shape events: every key written in the order of PROTOCOL.md, type first.
+class Encoder {
+ public:
+  Encoder(Millis now, std::string_view node_id) noexcept : now_(now), node_id_(node_id) {}
+
+  std::string operator()(const RoomStateEvent& e) const {
+    std::size_t reserve = 256 + e.room_id.size() + e.url.size() + e.host_user_id.size();
+    for (const MemberView& user : e.users) {
+      reserve += 32 + user.user_id.size() + (user.username ? user.username->size() : 4);
+    }
+    JsonWriter w(reserve);
+    w.begin_object("ROOM_STATE");
+    w.key("roomId").string(e.room_id);
+    w.key("url").string_or_null(e.url);
+    w.key("currentTime").number(e.current_time);
+    w.key("isPlaying").boolean(e.is_playing);
+    w.key("hostUserId").string(e.host_user_id);
+    w.key("guestControlEnabled").boolean(e.guest_control_enabled);
+    w.key("users").raw("[");
+    bool first = true;
+    for (const MemberView& user : e.users) {
+      w.raw(first ? R"({"userId":)" : R"(,{"userId":)");
+      first = false;
+      w.string(user.user_id);
+      w.key("username").optional_string(user.username);
+      w.end_object();
+    }
+    w.raw("]");
+    w.key("nodeId").string(node_id_);
+    return finish(w);
+  }
+
+  std::string operator()(const UserJoinedEvent& e) const {
+    JsonWriter w(128 + e.user_id.size() + e.peer_id.size() + e.username.value_or("").size());
+    w.begin_object("USER_JOINED");
+    w.key("userId").string(e.user_id);
+    w.key("peerId").string(e.peer_id);
+    w.key("username").optional_string(e.username);
+    return finish(w);
+  }
+
+  std::string operator()(const UserLeftEvent& e) const {
+    JsonWriter w(96 + e.user_id.size() + e.peer_id.size());
+    w.begin_object("USER_LEFT");
+    w.key("userId").string(e.user_id);
+    w.key("peerId").string(e.peer_id);
+    return finish(w);
+  }
+
+  std::string operator()(const HostChangedEvent& e) const {
+    JsonWriter w(80 + e.host_user_id.size());
+    w.begin_object("HOST_CHANGED");
+    w.key("hostUserId").string(e.host_user_id);
+    return finish(w);
+  }
+
+  std::string operator()(const GuestControlEvent& e) const {
+    JsonWriter w(80);
+    w.begin_object("GUEST_CONTROL");
+    w.key("enabled").boolean(e.enabled);
+    return finish(w);
+  }
+
+  std::string operator()(const UsernameUpdatedEvent& e) const {
+    JsonWriter w(96 + e.user_id.size() + e.username.value_or("").size());
+    w.begin_object("USERNAME_UPDATED");
+    w.key("userId").string(e.user_id);
+    w.key("username").optional_string(e.username);
+    return finish(w);
+  }
+
+  std::string operator()(const PlayPauseEvent& e) const {
+    JsonWriter w(160 + e.user_id.size());
+    w.begin_object("PLAY_PAUSE");
+    w.key("userId").string(e.user_id);
+    w.key("control").string(control_name(e.control));
+    if (e.current_time) {
+      w.key("currentTime").number(*e.current_time);
+    }
+    if (e.event_timestamp) {
+      w.key("eventTimestamp").number(*e.event_timestamp);
+    }
+    return finish(w);
+  }
+
+  std::string operator()(const SeekPauseEvent& e) const {
+    JsonWriter w(160 + e.user_id.size());
+    w.begin_object("SEEK_PAUSE");
+    w.key("userId").string(e.user_id);
+    w.key("currentTime").number(e.current_time);
+    w.key("eventTimestamp").number(e.event_timestamp);
+    return finish(w);
+  }
+
+  std::string operator()(const HostHeartbeatEvent& e) const {
+    JsonWriter w(160 + e.user_id.size());
+    w.begin_object("HOST_HEARTBEAT");
+    w.key("userId").string(e.user_id);
+    w.key("currentTime").number(e.current_time);
+    w.key("isPlaying").boolean(e.is_playing);
+    w.key("eventTimestamp").number(e.event_timestamp);
+    return finish(w);
+  }
+
+  std::string operator()(const UrlChangeEvent& e) const {
+    JsonWriter w(128 + e.user_id.size() + e.url.size());
+    w.begin_object("URL_CHANGE");
+    w.key("userId").string(e.user_id);
+    w.key("url").string(e.url);
+    w.key("currentTime").number(e.current_time);
+    return finish(w);
+  }
+
+  std::string operator()(const SyncResponseEvent& e) const {
+    JsonWriter w(160 + e.url.size());
+    w.begin_object("SYNC_RESPONSE");
+    w.key("fromUserId").string("server");
+    w.key("currentTime").number(e.current_time);
+    w.key("isPlaying").boolean(e.is_playing);
+    w.key("url").string_or_null(e.url);
+    return finish(w);
+  }
+
+  std::string operator()(const PongEvent&) const {
+    JsonWriter w(48);
+    w.begin_object("PONG");
+    return finish(w);
+  }
+
+  // The only event without a timestamp (as in the old server).
+  std::string operator()(const ErrorEvent& e) const {
+    JsonWriter w(64 + e.message.size());
+    w.begin_object("ERROR");
+    w.key("message").string(e.message);
+    w.key("code").string(to_string(e.code));
+    w.end_object();
+    return w.take();
+  }
+
+  // The client's object in its own key order, minus the keys the server overwrites, which
+  // are appended at the end. The object is not copied.
+  std::string operator()(const PassThroughEvent& e) const {
+    JsonWriter w(estimate_size(e.message) + node_id_.size() + 48);
+    w.raw("{");
+    bool first = true;
+    for (const json::key_value_pair& member : e.message) {
+      const std::string_view name = member.key();
+      if (name == "nodeId" || (e.add_timestamp && name == "timestamp")) {
+        continue;
+      }
+      if (!first) {
+        w.raw(",");
+      }
+      first = false;
+      w.string(name);
+      w.raw(":");
+      w.value(member.value());
+    }
+    if (!first) {
+      w.raw(",");
+    }
+    w.raw(R"("nodeId":)");
+    w.string(node_id_);
+    if (e.add_timestamp) {
+      w.key("timestamp").integer(now_);
+    }
+    w.end_object();
+    return w.take();
+  }
+
+ private:
+  std::string finish(JsonWriter& w) const {
+    w.key("timestamp").integer(now_);
+    w.end_object();
+    return w.take();
+  }
+
+  Millis now_;
+  std::string_view node_id_;
+};
+
+// std::visit for a visitor returning string_view, minus the bad_variant_access path, so the
+// *_type() functions can be noexcept: a valueless variant (possible only after a throwing
+// assignment) simply has no name.
+template <class Variant, class Visitor, std::size_t... I>
+std::string_view visit_name(const Variant& variant, const Visitor& visitor,
+                            std::index_sequence<I...> /*unused*/) noexcept {
+  std::string_view name;
+  (void)((variant.index() == I && (name = visitor(*std::get_if<I>(&variant)), true)) || ...);
+  return name;
+}
+
+template <class Variant, class Visitor>
+std::string_view visit_name(const Variant& variant, const Visitor& visitor) noexcept {
+  return visit_name(variant, visitor, std::make_index_sequence<std::variant_size_v<Variant>>{});
+}
+
+}  // namespace
+
+std::string_view to_string(ErrorCode code) noexcept {
+  switch (code) {
+    case ErrorCode::bad_request:
+      return "BAD_REQUEST";
+    case ErrorCode::invalid_json:
+      return "INVALID_JSON";
+    case ErrorCode::not_joined:
+      return "NOT_JOINED";
+    case ErrorCode::pin_required:
+      return "PIN_REQUIRED";
+    case ErrorCode::pin_locked:
+      return "PIN_LOCKED";
+    case ErrorCode::forbidden:
+      return "FORBIDDEN";
+    case ErrorCode::rate_limited:
+      return "RATE_LIMITED";
+    case ErrorCode::internal:
+      return "INTERNAL";
+  }
+  return "INTERNAL";
+}
+
+std::string_view event_type(const Event& event) noexcept {
+  struct Visitor {
+    std::string_view operator()(const RoomStateEvent&) const noexcept { return "ROOM_STATE"; }
+    std::string_view operator()(const UserJoinedEvent&) const noexcept { return "USER_JOINED"; }
+    std::string_view operator()(const UserLeftEvent&) const noexcept { return "USER_LEFT"; }
+    std::string_view operator()(const HostChangedEvent&) const noexcept { return "HOST_CHANGED"; }
+    std::string_view operator()(const GuestControlEvent&) const noexcept { return "GUEST_CONTROL"; }
+    std::string_view operator()(const UsernameUpdatedEvent&) const noexcept {
+      return "USERNAME_UPDATED";
+    }
+    std::string_view operator()(const PlayPauseEvent&) const noexcept { return "PLAY_PAUSE"; }
+    std::string_view operator()(const SeekPauseEvent&) const noexcept { return "SEEK_PAUSE"; }
+    std::string_view operator()(const HostHeartbeatEvent&) const noexcept {
+      return "HOST_HEARTBEAT";
+    }
+    std::string_view operator()(const UrlChangeEvent&) const noexcept { return "URL_CHANGE"; }
+    std::string_view operator()(const SyncResponseEvent&) const noexcept { return "SYNC_RESPONSE"; }
+    std::string_view operator()(const PongEvent&) const noexcept { return "PONG"; }
+    std::string_view operator()(const ErrorEvent&) const noexcept { return "ERROR"; }
+    std::string_view operator()(const PassThroughEvent& e) const noexcept {
+      const json::value* type = e.message.if_contains("type");
+      if (type != nullptr && type->is_string()) {
+        return type->get_string();
+      }
+      return {};
+    }
+  };
+  return visit_name(event, Visitor{});
+}
+
+std::string encode(const Event& event, Millis now, std::string_view node_id) {
+  return std::visit(Encoder(now, node_id), event);
+}
+
+Frame encode_frame(const Event& event, Millis now, std::string_view node_id) {
+  return std::make_shared<const std::string>(encode(event, now, node_id));
+}
+
+}  // namespace tandem::protocol

@@ -1,0 +1,122 @@
+#include "app/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace tandem::app {
+namespace {
+
+Config load(std::map<std::string, std::string> env, std::vector<std::string> args = {}) {
+  return load_config(args, [&env](const char* name) -> const char* {
+    auto it = env.find(name);
+    return it == env.end() ? nullptr : it->second.c_str();
+  });
+}
+
+TEST(Config, DefaultsMatchTheProtocol) {
+  const Config c = load({{"NODE_ID", "n1"}});
+  EXPECT_EQ(c.net.port, 4001);
+  EXPECT_EQ(c.net.host, "0.0.0.0");
+  EXPECT_EQ(c.net.node_id, "n1");
+  EXPECT_EQ(c.net.public_url, "http://localhost:4001");
+  EXPECT_EQ(c.room.reconnect_grace, 10'000);
+  EXPECT_EQ(c.room.gate_timeout, 7'000);
+  EXPECT_EQ(c.net.idle_timeout, std::chrono::milliseconds(120'000));
+  EXPECT_EQ(c.data_dir, "./data");
+  EXPECT_TRUE(c.redis_url.empty());
+  EXPECT_TRUE(c.database_url.empty());
+}
+
+TEST(Config, NodeIdDefaultsToTheHostname) {
+  EXPECT_FALSE(load({}).net.node_id.empty());
+}
+
+TEST(Config, EnvironmentIsRead) {
+  const Config c = load({{"PORT", "8080"}, {"RECONNECT_GRACE_MS", "0"},
+                         {"HEARTBEAT_TIMEOUT_MS", "1000"}, {"LOG_LEVEL", "debug"},
+                         {"PUBLIC_URL", "https://tandem.watch/"}, {"STATUS_LIST_ROOMS", "false"}});
+  EXPECT_EQ(c.net.port, 8080);
+  EXPECT_EQ(c.room.reconnect_grace, 0);
+  EXPECT_EQ(c.net.idle_timeout, std::chrono::milliseconds(2000));
+  EXPECT_EQ(c.log_level, obs::Level::debug);
+  EXPECT_EQ(c.net.public_url, "https://tandem.watch");
+  EXPECT_FALSE(c.net.status_list_rooms);
+}
+
+TEST(Config, FlagsOverrideEnvironment) {
+  const Config c = load({{"PORT", "abc"}}, {"--port=5000", "--gate-timeout-ms", "900"});
+  EXPECT_EQ(c.net.port, 5000);
+  EXPECT_EQ(c.room.gate_timeout, 900);
+}
+
+TEST(Config, InvalidValuesNameTheVariable) {
+  const auto message = [](std::map<std::string, std::string> env) {
+    try {
+      load(std::move(env));
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message({{"PORT", "abc"}}).find("PORT"), std::string::npos);
+  EXPECT_NE(message({{"PORT", "70000"}}).find("PORT"), std::string::npos);
+  EXPECT_NE(message({{"PORT", ""}}).find("PORT"), std::string::npos);
+  EXPECT_NE(message({{"RECONNECT_GRACE_MS", "-1"}}).find("RECONNECT_GRACE_MS"), std::string::npos);
+  EXPECT_NE(message({{"LOG_LEVEL", "loud"}}).find("LOG_LEVEL"), std::string::npos);
+  EXPECT_NE(message({{"HOST", "example.com"}}).find("HOST"), std::string::npos);
+  EXPECT_NE(message({{"NODE_ID", "a b"}}).find("NODE_ID"), std::string::npos);
+  EXPECT_NE(message({{"PUBLIC_URL", "ftp://x"}}).find("PUBLIC_URL"), std::string::npos);
+  EXPECT_NE(message({{"STATUS_LIST_ROOMS", "maybe"}}).find("STATUS_LIST_ROOMS"), std::string::npos);
+  EXPECT_NE(message({{"DRAIN_TIMEOUT_MS", "20000"}}).find("DRAIN_TIMEOUT_MS"), std::string::npos);
+  EXPECT_NE(message({{"SEND_QUEUE_MAX_BYTES", "1000"}}).find("SEND_QUEUE_MAX_BYTES"),
+            std::string::npos);
+}
+
+TEST(Config, UnknownFlagIsAnError) {
+  EXPECT_THROW(load({}, {"--no-such-option=1"}), ConfigError);
+  EXPECT_THROW(load({}, {"--port"}), ConfigError);
+}
+
+TEST(Config, OldServerRedisAndPostgresNamesBuildUrls) {
+  const Config c = load({{"REDIS_HOST", "redis"}, {"REDIS_PORT", "6380"},
+                         {"REDIS_PASSWORD", "pw"}, {"REDIS_DB", "2"},
+                         {"POSTGRES_HOST", "db"}, {"POSTGRES_USER", "u"},
+                         {"POSTGRES_PASSWORD", "p"}, {"POSTGRES_DB", "tw"}});
+  EXPECT_EQ(c.redis_url, "redis://:pw@redis:6380/2");
+  EXPECT_EQ(c.database_url, "postgresql://u:p@db:5432/tw");
+  // The URL forms win over the split names.
+  const Config d = load({{"REDIS_HOST", "redis"}, {"REDIS_URL", "redis://other:1/0"}});
+  EXPECT_EQ(d.redis_url, "redis://other:1/0");
+}
+
+TEST(Config, EveryOptionHasAFlagAndHelp) {
+  for (const auto& o : config_options()) {
+    EXPECT_EQ(o.flag.rfind("--", 0), 0u) << o.env;
+    EXPECT_FALSE(o.help.empty()) << o.env;
+  }
+  EXPECT_NE(config_schema_json().find("\"RECONNECT_GRACE_MS\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tandem::app
+
+#include <fstream>
+#include <sstream>
+
+namespace tandem::app {
+namespace {
+
+// docs/CONFIG.md is the operators' reference: it must name every option the code accepts.
+TEST(Config, DocumentationListsEveryOption) {
+  std::ifstream file(std::string(TANDEM_SOURCE_DIR) + "/docs/CONFIG.md");
+  ASSERT_TRUE(file) << "docs/CONFIG.md missing";
+  std::stringstream text;
+  text << file.rdbuf();
+  for (const auto& o : config_options()) {
+    EXPECT_NE(text.str().find("`" + o.env + "`"), std::string::npos) << o.env;
+  }
+}
+
+}  // namespace
+}  // namespace tandem::app
