@@ -2,17 +2,29 @@
 
 #include "cluster/local_rooms.hpp"
 #include "cluster/pbkdf2_pin_hasher.hpp"
+#include "net/http_routes.hpp"
 #include "net/server.hpp"
 #include "obs/metrics.hpp"
+#include "store/journal.hpp"
+#include "store/postgres_store.hpp"
+#include "store/restore.hpp"
+#include "store/sqlite_store.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/json/parse.hpp>
 
 #include <csignal>
+#include <filesystem>
 
 namespace tandem::app {
 
 namespace {
+
+// The journal's flush at shutdown gets this long after the drain (DRAIN_TIMEOUT_MS <= 11 s
+// keeps the whole shutdown within 15 s).
+constexpr auto kFlushBudget = std::chrono::seconds(3);
 
 // LocalRooms needs an Outbox and the Server needs the Rooms: this breaks the cycle.
 class ServerOutbox final : public cluster::Outbox {
@@ -29,34 +41,127 @@ class ServerOutbox final : public cluster::Outbox {
   net::Server* server_ = nullptr;
 };
 
+class JournalSink final : public cluster::RoomJournal {
+ public:
+  explicit JournalSink(store::Journal& journal) : journal_(journal) {}
+  void append(store::JournalEntry entry) override { journal_.append(std::move(entry)); }
+
+ private:
+  store::Journal& journal_;
+};
+
 protocol::Millis wall_now() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
+std::unique_ptr<store::Store> make_store(const Config& config) {
+  if (!config.database_url.empty()) {
+    return std::make_unique<store::PostgresStore>(config.database_url);
+  }
+  return std::make_unique<store::SqliteStore>(config.data_dir);
+}
+
+boost::json::array events_to_json(const std::vector<store::StoredEvent>& events) {
+  boost::json::array rows;
+  rows.reserve(events.size());
+  for (const auto& e : events) {
+    boost::system::error_code ec;
+    boost::json::value data = boost::json::parse(e.data_json, ec);
+    if (ec) data = boost::json::object{};
+    rows.push_back(boost::json::object{
+        {"id", e.id},
+        {"roomId", e.room_id},
+        {"type", e.event_type},
+        {"userId", e.user_id.empty() ? boost::json::value(nullptr) : boost::json::value(e.user_id)},
+        {"data", std::move(data)},
+        {"createdAt", e.created_at}});
+  }
+  return rows;
+}
+
 }  // namespace
 
 int run_server(const Config& config) {
   obs::Logger logger(config.net.node_id, config.log_level);
-  if (!config.redis_url.empty() || !config.database_url.empty()) {
+  if (!config.redis_url.empty()) {
     logger.error("unsupported_mode",
                  {{"detail",
-                   "REDIS_URL/DATABASE_URL (cluster mode, PostgreSQL) are not available in this "
-                   "version; unset them to run standalone"}});
+                   "REDIS_URL (cluster mode) is not available in this version; unset it to run "
+                   "standalone"}});
     return 2;
   }
 
   boost::asio::io_context io{1};
   obs::Registry registry;
+
+  // The durable record: restore what the last run left, then journal from here on.
+  const std::filesystem::path data_dir(config.data_dir);
+  const std::filesystem::path spill_path = data_dir / "journal.spill";
+  std::error_code fs_error;
+  std::filesystem::create_directories(data_dir, fs_error);
+  if (fs_error) {
+    logger.error("data_dir_unusable", {{"dataDir", config.data_dir}, {"error", fs_error.message()}});
+    return 1;
+  }
+  store::Restored restored;
+  try {
+    auto restore_store = make_store(config);
+    restored = store::restore(*restore_store, spill_path, wall_now(), config.room_ttl);
+  } catch (const std::exception& e) {
+    // Starting without the rooms the store holds would let new rooms overwrite them.
+    logger.error("restore_failed", {{"store", config.database_url.empty() ? "sqlite" : "postgresql"},
+                                    {"error", e.what()}});
+    return 1;
+  }
+
+  cluster::LocalRooms* rooms_for_writer = nullptr;  // set below, before the loop runs
+  store::JournalOptions journal_options;
+  journal_options.spill_path = spill_path;
+  journal_options.memory_max_entries = config.journal_memory_max_entries;
+  journal_options.events_retention_days = config.events_retention_days;
+  journal_options.room_ttl_ms = config.room_ttl;
+  journal_options.on_rooms_archived = [&io, &rooms_for_writer](std::vector<std::string> ids) {
+    boost::asio::post(io, [&rooms_for_writer, ids = std::move(ids)] {
+      if (rooms_for_writer != nullptr) rooms_for_writer->forget_archived(ids);
+    });
+  };
+  store::Journal journal(make_store(config), std::move(journal_options), registry, logger);
+  JournalSink journal_sink(journal);
+
   const cluster::Pbkdf2PinHasher hasher(config.pin_hash_iterations);
   const room::RoomMachine machine(config.room, hasher);
   ServerOutbox outbox;
+  cluster::LocalRoomsOptions rooms_options;
+  rooms_options.node_id = config.net.node_id;
+  rooms_options.short_id_ttl = config.short_id_ttl;
+  rooms_options.pin_lockout.max_failures_per_address = config.pin_max_failures_per_address;
+  rooms_options.pin_lockout.max_failures_per_room = config.pin_max_failures_per_room;
+  rooms_options.pin_lockout.lockout = config.pin_lockout;
+  rooms_options.journal = &journal_sink;
   cluster::LocalRooms rooms(io.get_executor(), outbox, machine, registry, logger,
-                            cluster::LocalRoomsOptions{config.net.node_id, config.short_id_ttl},
-                            wall_now);
+                            std::move(rooms_options), wall_now);
+  rooms.restore(std::move(restored.rooms), restored.short_ids);
+  rooms_for_writer = &rooms;
+
   net::Server server(io.get_executor(), config.net, rooms, registry, logger);
   outbox.attach(&server);
+  server.routes().set_events_source(
+      [&journal, executor = io.get_executor()](
+          std::string room_id, std::size_t limit,
+          std::function<void(std::optional<boost::json::array>)> done) {
+        journal.query_events(std::move(room_id), limit,
+                             [executor, done = std::move(done)](
+                                 std::optional<std::vector<store::StoredEvent>> events) mutable {
+                               std::optional<boost::json::array> rows;
+                               if (events) rows = events_to_json(*events);
+                               boost::asio::post(executor, [done = std::move(done),
+                                                            rows = std::move(rows)]() mutable {
+                                 done(std::move(rows));
+                               });
+                             });
+      });
 
   std::uint16_t port = 0;
   try {
@@ -68,6 +173,7 @@ int run_server(const Config& config) {
   logger.info("listening", {{"host", config.net.host},
                             {"port", port},
                             {"mode", "standalone"},
+                            {"store", config.database_url.empty() ? "sqlite" : "postgresql"},
                             {"reconnectGraceMs", config.room.reconnect_grace}});
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -75,7 +181,7 @@ int run_server(const Config& config) {
   std::function<void(const boost::system::error_code&, int)> on_signal =
       [&](const boost::system::error_code& ec, int signal) {
         if (ec) return;
-        if (stopping) {  // a second signal: stop now
+        if (stopping) {  // a second signal: stop now (the journal still spills what it holds)
           logger.warn("shutdown_forced", {{"signal", signal}});
           io.stop();
           return;
@@ -100,7 +206,9 @@ int run_server(const Config& config) {
       logger.error("handler_exception", {{"error", e.what()}});
     }
   }
-  logger.info("stopped");
+  rooms.flush_snapshots();
+  const auto flushed = journal.flush(store::Journal::Clock::now() + kFlushBudget);
+  logger.info("stopped", {{"journalComplete", flushed.complete}, {"spilled", flushed.spilled}});
   return 0;
 }
 

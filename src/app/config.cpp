@@ -124,7 +124,8 @@ std::vector<Option> make_options(Legacy& legacy) {
         while (!url.empty() && url.back() == '/') url.pop_back();
         c.net.public_url = url;
       });
-  add("DATA_DIR", "./data", "Directory of the embedded store (standalone mode)",
+  add("DATA_DIR", "./data",
+      "Directory of the SQLite database (when DATABASE_URL is unset) and the journal's spill file",
       [](Config& c, const std::string& v) {
         if (v.empty()) invalid("DATA_DIR", v, "a directory path");
         c.data_dir = v;
@@ -180,10 +181,10 @@ std::vector<Option> make_options(Legacy& legacy) {
             std::chrono::milliseconds(millis("HANDSHAKE_TIMEOUT_MS", 100, 120'000)(v));
       });
   add("DRAIN_TIMEOUT_MS", "10000",
-      "On SIGTERM, how long to wait for clients to close before exiting (the process exits "
-      "within this plus ~1 s; keep below the orchestrator's grace period)",
+      "On SIGTERM, how long to wait for clients to close; then up to 3 s more to flush the "
+      "journal (at most 11000, so the process always exits within 15 s)",
       [millis](Config& c, const std::string& v) {
-        c.net.drain_timeout = std::chrono::milliseconds(millis("DRAIN_TIMEOUT_MS", 0, 14'000)(v));
+        c.net.drain_timeout = std::chrono::milliseconds(millis("DRAIN_TIMEOUT_MS", 0, 11'000)(v));
       });
   add("STATUS_LIST_ROOMS", "true",
       "Whether GET /status without ?roomId lists every room (it shows who watches what)",
@@ -196,6 +197,37 @@ std::vector<Option> make_options(Legacy& legacy) {
       [](Config& c, const std::string& v) {
         c.pin_hash_iterations =
             static_cast<unsigned>(parse_int("PIN_HASH_ITERATIONS", v, 1'000, 1'000'000));
+      });
+  add("ROOM_TTL_MS", "14400000", "Rooms idle longer than this are archived (0 = never)",
+      [millis](Config& c, const std::string& v) {
+        c.room_ttl = millis("ROOM_TTL_MS", 0, 365LL * 24 * 3600 * 1000)(v);
+      });
+  add("EVENTS_RETENTION_DAYS", "30", "Audit log rows older than this are deleted (0 = keep)",
+      [](Config& c, const std::string& v) {
+        c.events_retention_days = static_cast<int>(parse_int("EVENTS_RETENTION_DAYS", v, 0, 36500));
+      });
+  add("PIN_MAX_FAILURES_PER_ADDRESS", "5",
+      "Wrong PINs from one client address within 5 minutes before it is locked out",
+      [](Config& c, const std::string& v) {
+        c.pin_max_failures_per_address =
+            static_cast<std::size_t>(parse_int("PIN_MAX_FAILURES_PER_ADDRESS", v, 1, 1'000'000));
+      });
+  add("PIN_MAX_FAILURES_PER_ROOM", "20",
+      "Wrong PINs for one room (from any address) within 5 minutes before it is locked",
+      [](Config& c, const std::string& v) {
+        c.pin_max_failures_per_room =
+            static_cast<std::size_t>(parse_int("PIN_MAX_FAILURES_PER_ROOM", v, 1, 1'000'000));
+      });
+  add("PIN_LOCKOUT_MS", "300000", "How long a PIN lockout lasts (ERROR PIN_LOCKED meanwhile)",
+      [millis](Config& c, const std::string& v) {
+        c.pin_lockout = millis("PIN_LOCKOUT_MS", 1'000, 24LL * 3600 * 1000)(v);
+      });
+  add("JOURNAL_MEMORY_MAX_ENTRIES", "100000",
+      "Durable-record entries held in memory while the database is slow or down; past this "
+      "they spill to DATA_DIR/journal.spill",
+      [](Config& c, const std::string& v) {
+        c.journal_memory_max_entries =
+            static_cast<std::size_t>(parse_int("JOURNAL_MEMORY_MAX_ENTRIES", v, 100, 100'000'000));
       });
   add("ADMIN_TOKEN", "", "Bearer token for admin endpoints (unset: they are disabled)",
       [](Config& c, const std::string& v) { c.net.admin_token = v; });
@@ -219,7 +251,8 @@ std::vector<Option> make_options(Legacy& legacy) {
         parse_int("REDIS_DB", v, 0, 15);
         legacy.redis_db = v;
       });
-  add("DATABASE_URL", "", "postgresql://user:password@host:port/db: durable record in PostgreSQL",
+  add("DATABASE_URL", "",
+      "postgresql://user:password@host:port/db: keep the durable record in PostgreSQL instead of SQLite",
       [](Config& c, const std::string& v) {
         if (!v.empty() && v.rfind("postgres://", 0) != 0 && v.rfind("postgresql://", 0) != 0) {
           invalid("DATABASE_URL", v, "a postgresql:// URL");

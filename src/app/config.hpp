@@ -22,6 +22,12 @@ struct Config {
   unsigned pin_hash_iterations = 20'000;
   protocol::Millis short_id_ttl = 4LL * 3600 * 1000;
   protocol::Millis heartbeat_timeout = 60'000;
+  protocol::Millis room_ttl = 4LL * 3600 * 1000;  // idle rooms archived after this
+  int events_retention_days = 30;                 // 0 = keep the audit log forever
+  std::size_t pin_max_failures_per_address = 5;
+  std::size_t pin_max_failures_per_room = 20;
+  protocol::Millis pin_lockout = 5 * 60 * 1000;
+  std::size_t journal_memory_max_entries = 100'000;
   // Cluster mode and PostgreSQL (DESIGN.md): accepted and validated here.
   std::string redis_url;
   std::string database_url;

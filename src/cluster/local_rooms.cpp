@@ -20,14 +20,113 @@ LocalRooms::LocalRooms(boost::asio::any_io_executor executor, Outbox& outbox,
       options_(std::move(options)),
       clock_(std::move(clock)),
       short_ids_(options_.short_id_ttl, options_.max_short_ids),
+      pin_lockout_(options_.pin_lockout),
+      snapshot_timer_(executor_),
       alive_(std::make_shared<LocalRooms*>(this)) {
   registry.gauge_callback("tandem_rooms", "Rooms with at least one member on this node",
                           [this] { return static_cast<double>(rooms_.size()); });
   registry.gauge_callback("tandem_joined_connections", "Connections joined to a room",
                           [this] { return static_cast<double>(bindings_.size()); });
+  if (options_.journal != nullptr) arm_snapshot_timer();
 }
 
 LocalRooms::~LocalRooms() = default;
+
+void LocalRooms::arm_snapshot_timer() {
+  snapshot_timer_.expires_after(std::chrono::milliseconds(options_.snapshot_interval));
+  std::weak_ptr<LocalRooms*> alive = alive_;
+  snapshot_timer_.async_wait([alive](const boost::system::error_code& ec) {
+    auto self = alive.lock();
+    if (ec || !self) return;
+    (**self).flush_snapshots();
+    (**self).arm_snapshot_timer();
+  });
+}
+
+void LocalRooms::flush_snapshots() {
+  if (options_.journal == nullptr) return;
+  const Millis now = clock_();
+  for (const auto& room_id : dirty_) {
+    if (auto room = rooms_.find(room_id); room != rooms_.end()) {
+      options_.journal->append(store::RoomSnapshot{room->second, now});
+    }
+  }
+  dirty_.clear();
+}
+
+void LocalRooms::journal(const std::string& room_id, const room::RoomState& state,
+                         const room::Effects& effects, Millis now) {
+  RoomJournal* journal = options_.journal;
+  if (journal == nullptr) return;
+  for (const auto& record : effects.records) {
+    journal->append(store::AuditEvent{room_id, record.event_type, record.user_id, record.data, now});
+  }
+  if (effects.archived) {
+    dirty_.erase(room_id);
+    journal->append(store::RoomArchived{room_id, now});
+  } else if (effects.changed) {
+    if (effects.coalesce) {
+      dirty_.insert(room_id);
+    } else {
+      dirty_.erase(room_id);
+      journal->append(store::RoomSnapshot{state, now});
+    }
+  }
+}
+
+void LocalRooms::restore(std::vector<store::RoomSnapshot> rooms,
+                         const std::vector<store::ShortIdRecord>& short_ids) {
+  const Millis now = clock_();
+  for (const auto& record : short_ids) {
+    short_ids_.restore(record.short_id, record.room_id, record.expires_at, now);
+  }
+  for (auto& snapshot : rooms) {
+    const std::string room_id = snapshot.state.id;
+    if (room_id.empty() || snapshot.state.members.empty()) continue;
+    auto it = rooms_.insert_or_assign(room_id, std::move(snapshot.state)).first;
+    room::RoomState& state = it->second;
+    // Every member gets a fresh grace window from now, whatever it had at shutdown: the
+    // machine's own disconnect path arms the timers (or, with no grace, removes them).
+    std::vector<std::pair<std::string, std::string>> members;
+    for (auto& member : state.members) {
+      member.connected = true;
+      members.emplace_back(member.user_id, member.peer_id);
+    }
+    if (state.gate) {
+      arm(room_id, room::TimerRequest{room::TimerKind::gate, state.gate->id, {}, state.gate->deadline},
+          now);
+    }
+    for (const auto& [user_id, peer_id] : members) {
+      if (rooms_.find(room_id) == rooms_.end()) break;  // archived: everyone left
+      execute(room_id, machine_.disconnect(rooms_.at(room_id), user_id, peer_id, now), nullptr, now);
+    }
+  }
+  logger_.info("restored", {{"rooms", rooms_.size()}, {"shortIds", short_ids_.size()}});
+}
+
+void LocalRooms::forget_archived(const std::vector<std::string>& room_ids) {
+  // The store archived these as idle; a room that has members here is not idle (its next
+  // snapshot un-archives it), so only empty leftovers would be dropped.
+  for (const auto& id : room_ids) {
+    auto it = rooms_.find(id);
+    if (it != rooms_.end() && it->second.members.empty()) rooms_.erase(it);
+  }
+}
+
+bool LocalRooms::refuse_locked_join(const ConnectionInfo& conn, const std::string& room_id,
+                                    Millis now) {
+  auto room = rooms_.find(room_id);
+  if (room == rooms_.end() || room->second.pin_hash.empty()) return false;
+  const Millis wait = pin_lockout_.locked_for(conn.remote_address, room_id, now);
+  if (wait == 0) return false;
+  metrics_.pin_locked_joins.inc();
+  send_to_sender(conn,
+                 protocol::ErrorEvent{protocol::ErrorCode::pin_locked,
+                                      "Too many wrong PINs: try again in " +
+                                          std::to_string((wait + 999) / 1000) + " s"},
+                 now);
+  return true;
+}
 
 const room::RoomState* LocalRooms::find(const std::string& room_id) const {
   auto it = rooms_.find(room_id);
@@ -87,6 +186,7 @@ void LocalRooms::join(const ConnectionInfo& conn, protocol::Command&& command) {
     }
   }
 
+  if (refuse_locked_join(conn, room_id, now)) return;
   auto [room, created] = rooms_.try_emplace(room_id);
   if (created) {
     room->second.id = room_id;
@@ -96,8 +196,17 @@ void LocalRooms::join(const ConnectionInfo& conn, protocol::Command&& command) {
       machine_.apply(room->second, room::Actor{user_id, conn.peer_id, options_.node_id}, command,
                      now);
   if (!effects.joined) {
-    for (const auto& record : effects.records) {
-      if (record.event_type == "PIN_FAILED") metrics_.pin_failures.inc();
+    for (auto& record : effects.records) {
+      if (record.event_type != "PIN_FAILED") continue;
+      metrics_.pin_failures.inc();
+      record.data["address"] = conn.remote_address;
+      if (pin_lockout_.failed(conn.remote_address, room_id, now)) {
+        metrics_.pin_lockouts.inc();
+        logger_.warn("pin_lockout", {{"room", room_id}, {"remote", conn.remote_address}});
+        effects.records.push_back(room::Record{"PIN_LOCKOUT", user_id,
+                                               boost::json::object{{"address", conn.remote_address}}});
+        break;
+      }
     }
     execute(room_id, std::move(effects), &conn, now);
     if (auto it = rooms_.find(room_id); it != rooms_.end() && it->second.members.empty()) {
@@ -176,6 +285,7 @@ void LocalRooms::execute(const std::string& room_id, room::Effects&& effects,
   for (const auto& timer : effects.timers) arm(room_id, timer, now);
   if (effects.gate_outcome) metrics_.gate(*effects.gate_outcome);
   if (effects.relay_dropped) metrics_.relays_dropped.inc();
+  journal(room_id, state, effects, now);
   if (effects.archived) {
     metrics_.rooms_archived.inc();
     logger_.debug("room_archived", {{"room", room_id}});
@@ -270,7 +380,13 @@ void LocalRooms::status(std::optional<std::string> room_id,
 
 void LocalRooms::short_id_for(const std::string& room_id,
                               std::function<void(std::optional<std::string>)> done) {
-  done(short_ids_.issue(room_id, clock_()));
+  const Millis now = clock_();
+  auto short_id = short_ids_.issue(room_id, now);
+  if (short_id && options_.journal != nullptr) {
+    options_.journal->append(
+        store::ShortIdRecord{*short_id, room_id, now + options_.short_id_ttl});
+  }
+  done(std::move(short_id));
 }
 
 void LocalRooms::room_for_short_id(const std::string& short_id,

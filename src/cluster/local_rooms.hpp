@@ -1,6 +1,8 @@
 #pragma once
 // Standalone mode: every room lives in this process's memory and events reach members by
 // direct in-process delivery. Single-threaded: only the event-loop thread calls it.
+#include "cluster/pin_lockout.hpp"
+#include "cluster/room_journal.hpp"
 #include "cluster/room_metrics.hpp"
 #include "cluster/rooms.hpp"
 #include "cluster/short_ids.hpp"
@@ -8,11 +10,13 @@
 #include "room/room_machine.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace tandem::cluster {
 
@@ -22,6 +26,11 @@ struct LocalRoomsOptions {
   std::string node_id;
   protocol::Millis short_id_ttl = 4 * 3600 * 1000;
   std::size_t max_short_ids = 1'000'000;
+  // High-rate changes (heartbeats, positions, pings) reach the journal at most this often
+  // per room; every other change is journaled at once.
+  protocol::Millis snapshot_interval = 100;
+  PinLockoutOptions pin_lockout;
+  RoomJournal* journal = nullptr;  // nullptr: nothing is persisted
 };
 
 class LocalRooms final : public Rooms {
@@ -45,6 +54,15 @@ class LocalRooms final : public Rooms {
   // For tests and /status: the room's state, or nullptr.
   const room::RoomState* find(const std::string& room_id) const;
 
+  // At start, before any connection: rooms and short ids from the durable record. Members
+  // come back as disconnected within a fresh reconnect grace period (a restart looks to
+  // clients like a short network drop); open gates get their timers again.
+  void restore(std::vector<store::RoomSnapshot> rooms, const std::vector<store::ShortIdRecord>& short_ids);
+  // Rooms the store archived as idle (writer thread -> posted to the loop).
+  void forget_archived(const std::vector<std::string>& room_ids);
+  // Journals every room whose high-rate changes are still only in memory (shutdown).
+  void flush_snapshots();
+
  private:
   struct Binding {
     std::string room_id;
@@ -61,6 +79,11 @@ class LocalRooms final : public Rooms {
                       protocol::Millis now);
   void arm(const std::string& room_id, const room::TimerRequest& request, protocol::Millis now);
   void unbind(ConnId conn, const std::string& peer_id);
+  void journal(const std::string& room_id, const room::RoomState& state,
+               const room::Effects& effects, protocol::Millis now);
+  void arm_snapshot_timer();
+  bool refuse_locked_join(const ConnectionInfo& conn, const std::string& room_id,
+                          protocol::Millis now);
 
   boost::asio::any_io_executor executor_;
   Outbox& outbox_;
@@ -70,6 +93,9 @@ class LocalRooms final : public Rooms {
   LocalRoomsOptions options_;
   Clock clock_;
   ShortIds short_ids_;
+  PinLockout pin_lockout_;
+  std::unordered_set<std::string> dirty_;  // rooms with unjournaled high-rate changes
+  boost::asio::steady_timer snapshot_timer_;
 
   std::unordered_map<std::string, room::RoomState> rooms_;
   std::unordered_map<ConnId, Binding> bindings_;   // joined connections

@@ -18,6 +18,8 @@ class RoomMetrics {
   obs::Counter& rooms_created;
   obs::Counter& rooms_archived;
   obs::Counter& pin_failures;
+  obs::Counter& pin_lockouts;      // an address or room got locked
+  obs::Counter& pin_locked_joins;  // JOINs refused with PIN_LOCKED
 
  private:
   obs::CounterSet messages_out_;

@@ -63,6 +63,14 @@ std::optional<std::string> ShortIds::issue(const std::string& room_id, protocol:
   return std::nullopt;
 }
 
+void ShortIds::restore(const std::string& short_id, const std::string& room_id,
+                       protocol::Millis expires_at, protocol::Millis now) {
+  if (expires_at <= now || !is_well_formed(short_id) || by_short_.size() >= max_entries_) return;
+  if (auto old = by_room_.find(room_id); old != by_room_.end()) by_short_.erase(old->second);
+  by_short_[short_id] = Entry{room_id, expires_at};
+  by_room_[room_id] = short_id;
+}
+
 std::optional<std::string> ShortIds::resolve(const std::string& short_id,
                                              protocol::Millis now) const {
   auto it = by_short_.find(short_id);

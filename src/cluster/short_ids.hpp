@@ -17,6 +17,9 @@ class ShortIds {
   // The room's live short id (its TTL refreshed), or a new one; nullopt when the table is
   // full of live entries.
   std::optional<std::string> issue(const std::string& room_id, protocol::Millis now);
+  // A live id from the durable record (start-up); expired ones are ignored.
+  void restore(const std::string& short_id, const std::string& room_id,
+               protocol::Millis expires_at, protocol::Millis now);
   std::optional<std::string> resolve(const std::string& short_id, protocol::Millis now) const;
   // Drops expired entries; returns how many.
   std::size_t purge(protocol::Millis now);

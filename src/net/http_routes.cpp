@@ -8,6 +8,8 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <charconv>
+
 namespace tandem::net {
 
 namespace http = beast::http;
@@ -63,6 +65,15 @@ std::vector<std::string_view> segments(std::string_view path) {
     start = end + 1;
   }
   return out;
+}
+
+// Compares without an early exit, so the time taken does not reveal the matching prefix.
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    diff |= static_cast<unsigned char>((i < a.size() ? a[i] : 0) ^ b[i]);
+  }
+  return diff == 0;
 }
 
 }  // namespace
@@ -279,6 +290,52 @@ void HttpRoutes::handle(const HttpRequest& req, std::function<void(HttpResponse)
           res.set(http::field::location, location);
           respond(std::move(res));
         });
+    return;
+  }
+  if (head == "api" && parts.size() == 4 && parts[1] == "rooms" && parts[3] == "events") {
+    counters["/api/rooms/events"].inc();
+    // Disabled unless an admin token is configured: the audit log shows who watched what.
+    if (config.admin_token.empty() || !events_) {
+      not_found();
+      return;
+    }
+    const auto auth = req[http::field::authorization];
+    const std::string expected = "Bearer " + config.admin_token;
+    if (!constant_time_equal(std::string_view(auth.data(), auth.size()), expected)) {
+      auto res = json_response(req, http::status::unauthorized,
+                               boost::json::object{{"error", "Unauthorized"}});
+      res.set(http::field::www_authenticate, "Bearer");
+      respond(std::move(res));
+      return;
+    }
+    const std::string room_id(parts[2]);
+    if (!protocol::is_valid_room_id(room_id)) {
+      respond(json_response(req, http::status::bad_request,
+                            boost::json::object{{"error", "Invalid roomId"}}));
+      return;
+    }
+    std::size_t limit = 100;
+    if (auto text = query_param(target, "limit")) {
+      std::size_t value = 0;
+      auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+      if (ec != std::errc{} || p != text->data() + text->size() || value < 1 || value > 1000) {
+        respond(json_response(req, http::status::bad_request,
+                              boost::json::object{{"error", "limit must be 1-1000"}}));
+        return;
+      }
+      limit = value;
+    }
+    events_(room_id, limit,
+            [req, room_id, respond = std::move(respond)](std::optional<boost::json::array> rows) {
+              if (!rows) {
+                respond(json_response(req, http::status::service_unavailable,
+                                      boost::json::object{{"error", "Store unavailable"}}));
+                return;
+              }
+              respond(json_response(req, http::status::ok,
+                                    boost::json::object{{"roomId", room_id},
+                                                        {"events", std::move(*rows)}}));
+            });
     return;
   }
   if (parts.size() == 1 && head == "ws") {

@@ -5,9 +5,12 @@
 
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/json/array.hpp>
 
 #include <chrono>
 #include <functional>
+#include <optional>
+#include <string>
 
 namespace tandem::obs {
 class Registry;
@@ -20,9 +23,18 @@ class Server;
 using HttpRequest = beast::http::request<beast::http::string_body>;
 using HttpResponse = beast::http::response<beast::http::string_body>;
 
+// The audit log of a room, newest first, as JSON rows (nullopt: the store failed). The
+// callback must run on the event loop.
+using EventsSource = std::function<void(
+    std::string room_id, std::size_t limit,
+    std::function<void(std::optional<boost::json::array>)> done)>;
+
 class HttpRoutes {
  public:
   HttpRoutes(Server& server, obs::Registry& registry);
+
+  // Enables GET /api/rooms/{roomId}/events (also needs ADMIN_TOKEN).
+  void set_events_source(EventsSource source) { events_ = std::move(source); }
 
   void handle(const HttpRequest& request, std::function<void(HttpResponse)> respond);
 
@@ -34,6 +46,7 @@ class HttpRoutes {
   Server& server_;
   obs::Registry& registry_;
   std::chrono::steady_clock::time_point started_;
+  EventsSource events_;
 };
 
 // "/a/b?x=1" -> "/a/b"; query value of `key` (percent-decoded), or nullopt.

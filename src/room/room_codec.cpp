@@ -1,0 +1,262 @@
+#include "room/room_codec.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+namespace tandem::room {
+namespace {
+
+namespace json = boost::json;
+
+// JSON has no NaN or Infinity; a validated command cannot produce one, and should one
+// appear, 0 keeps the snapshot readable.
+double finite_or_zero(double value) noexcept {
+  return std::isfinite(value) ? value : 0.0;
+}
+
+json::object member_to_json(const Member& m) {
+  json::object o;
+  o.reserve(11);
+  o["user_id"] = m.user_id;
+  if (m.username) {
+    o["username"] = *m.username;
+  } else {
+    o["username"] = nullptr;
+  }
+  o["join_seq"] = m.join_seq;
+  o["peer_id"] = m.peer_id;
+  o["node_id"] = m.node_id;
+  o["connected"] = m.connected;
+  o["disconnected_at"] = m.disconnected_at;
+  o["last_heartbeat"] = m.last_heartbeat;
+  o["current_time"] = finite_or_zero(m.current_time);
+  o["is_playing"] = m.is_playing;
+  o["joined_at"] = m.joined_at;
+  return o;
+}
+
+json::object gate_to_json(const Gate& g) {
+  json::object o;
+  o.reserve(9);
+  o["id"] = g.id;
+  o["opened_by"] = g.opened_by;
+  o["expected"] = static_cast<std::uint64_t>(g.expected);
+  o["quorum"] = static_cast<std::uint64_t>(g.quorum);
+  o["target"] = finite_or_zero(g.target);
+  o["desired_play"] = g.desired_play;
+  json::array ready;
+  ready.reserve(g.ready.size());
+  for (const auto& user : g.ready) ready.emplace_back(user);
+  o["ready"] = std::move(ready);
+  o["opened_at"] = g.opened_at;
+  o["deadline"] = g.deadline;
+  return o;
+}
+
+// Typed field readers: nullopt when the key is missing or holds another type.
+class Reader {
+ public:
+  explicit Reader(const json::object& o) : o_(o) {}
+
+  const json::value* find(std::string_view key) const {
+    const auto it = o_.find(key);
+    return it == o_.end() ? nullptr : &it->value();
+  }
+
+  std::optional<std::string> string(std::string_view key) const {
+    const auto* v = find(key);
+    if (v == nullptr || !v->is_string()) return std::nullopt;
+    return std::string(v->get_string());
+  }
+
+  // A string or null.
+  std::optional<std::optional<std::string>> nullable_string(std::string_view key) const {
+    const auto* v = find(key);
+    if (v == nullptr) return std::nullopt;
+    if (v->is_null()) return std::optional<std::string>{};
+    if (!v->is_string()) return std::nullopt;
+    return std::optional<std::string>{std::string(v->get_string())};
+  }
+
+  std::optional<bool> boolean(std::string_view key) const {
+    const auto* v = find(key);
+    if (v == nullptr || !v->is_bool()) return std::nullopt;
+    return v->get_bool();
+  }
+
+  // Any finite JSON number.
+  std::optional<double> number(std::string_view key) const {
+    const auto* v = find(key);
+    if (v == nullptr) return std::nullopt;
+    double out = 0;
+    if (v->is_double()) {
+      out = v->get_double();
+    } else if (v->is_int64()) {
+      out = static_cast<double>(v->get_int64());
+    } else if (v->is_uint64()) {
+      out = static_cast<double>(v->get_uint64());
+    } else {
+      return std::nullopt;
+    }
+    if (!std::isfinite(out)) return std::nullopt;
+    return out;
+  }
+
+  // A non-negative integer (written as int64 or uint64 by the parser).
+  std::optional<std::uint64_t> unsigned_integer(std::string_view key) const {
+    const auto* v = find(key);
+    if (v == nullptr) return std::nullopt;
+    if (v->is_uint64()) return v->get_uint64();
+    if (v->is_int64() && v->get_int64() >= 0) return static_cast<std::uint64_t>(v->get_int64());
+    return std::nullopt;
+  }
+
+  std::optional<std::int64_t> integer(std::string_view key) const {
+    const auto* v = find(key);
+    if (v == nullptr) return std::nullopt;
+    if (v->is_int64()) return v->get_int64();
+    if (v->is_uint64() &&
+        v->get_uint64() <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      return static_cast<std::int64_t>(v->get_uint64());
+    }
+    return std::nullopt;
+  }
+
+  std::optional<std::size_t> size(std::string_view key) const {
+    const auto value = unsigned_integer(key);
+    if (!value || *value > std::numeric_limits<std::size_t>::max()) return std::nullopt;
+    return static_cast<std::size_t>(*value);
+  }
+
+ private:
+  const json::object& o_;
+};
+
+// Assigns `*source` to `target`; false when the field was missing or invalid.
+template <class T, class U>
+bool take(T& target, std::optional<U> source) {
+  if (!source) return false;
+  target = std::move(*source);
+  return true;
+}
+
+std::optional<Member> member_from_json(const json::value& value) {
+  if (!value.is_object()) return std::nullopt;
+  const Reader r(value.get_object());
+  Member m;
+  const bool ok =
+      take(m.user_id, r.string("user_id")) && take(m.username, r.nullable_string("username")) &&
+      take(m.join_seq, r.unsigned_integer("join_seq")) && take(m.peer_id, r.string("peer_id")) &&
+      take(m.node_id, r.string("node_id")) && take(m.connected, r.boolean("connected")) &&
+      take(m.disconnected_at, r.integer("disconnected_at")) &&
+      take(m.last_heartbeat, r.integer("last_heartbeat")) &&
+      take(m.current_time, r.number("current_time")) &&
+      take(m.is_playing, r.boolean("is_playing")) && take(m.joined_at, r.integer("joined_at"));
+  if (!ok) return std::nullopt;
+  return m;
+}
+
+std::optional<Gate> gate_from_json(const json::object& o) {
+  const Reader r(o);
+  Gate g;
+  const bool ok =
+      take(g.id, r.unsigned_integer("id")) && take(g.opened_by, r.string("opened_by")) &&
+      take(g.expected, r.size("expected")) && take(g.quorum, r.size("quorum")) &&
+      take(g.target, r.number("target")) && take(g.desired_play, r.boolean("desired_play")) &&
+      take(g.opened_at, r.integer("opened_at")) && take(g.deadline, r.integer("deadline"));
+  if (!ok) return std::nullopt;
+  const auto* ready = r.find("ready");
+  if (ready == nullptr || !ready->is_array()) return std::nullopt;
+  g.ready.reserve(ready->get_array().size());
+  for (const auto& user : ready->get_array()) {
+    if (!user.is_string()) return std::nullopt;
+    g.ready.emplace_back(user.get_string());
+  }
+  return g;
+}
+
+}  // namespace
+
+json::object to_json(const RoomState& s) {
+  json::object o;
+  o.reserve(16);
+  o["v"] = kRoomCodecVersion;
+  o["id"] = s.id;
+  o["host_user_id"] = s.host_user_id;
+  o["url"] = s.url;
+  o["current_time"] = finite_or_zero(s.current_time);
+  o["position_at"] = s.position_at;
+  o["is_playing"] = s.is_playing;
+  o["guest_control_enabled"] = s.guest_control_enabled;
+  o["pin_hash"] = s.pin_hash;
+  json::array members;
+  members.reserve(s.members.size());
+  for (const auto& m : s.members) members.emplace_back(member_to_json(m));
+  o["members"] = std::move(members);
+  if (s.gate) {
+    o["gate"] = gate_to_json(*s.gate);
+  } else {
+    o["gate"] = nullptr;
+  }
+  o["next_seq"] = s.next_seq;
+  o["created_at"] = s.created_at;
+  o["updated_at"] = s.updated_at;
+  o["version"] = s.version;
+  return o;
+}
+
+std::string to_json_string(const RoomState& state) {
+  return json::serialize(to_json(state));
+}
+
+std::optional<RoomState> room_state_from_json(const json::value& value) {
+  if (!value.is_object()) return std::nullopt;
+  const Reader r(value.get_object());
+  const auto version = r.integer("v");
+  if (!version || *version != kRoomCodecVersion) return std::nullopt;
+
+  RoomState s;
+  const bool ok =
+      take(s.id, r.string("id")) && take(s.host_user_id, r.string("host_user_id")) &&
+      take(s.url, r.string("url")) && take(s.current_time, r.number("current_time")) &&
+      take(s.position_at, r.integer("position_at")) &&
+      take(s.is_playing, r.boolean("is_playing")) &&
+      take(s.guest_control_enabled, r.boolean("guest_control_enabled")) &&
+      take(s.pin_hash, r.string("pin_hash")) && take(s.next_seq, r.unsigned_integer("next_seq")) &&
+      take(s.created_at, r.integer("created_at")) && take(s.updated_at, r.integer("updated_at")) &&
+      take(s.version, r.unsigned_integer("version"));
+  if (!ok || s.id.empty()) return std::nullopt;
+
+  const auto* members = r.find("members");
+  if (members == nullptr || !members->is_array()) return std::nullopt;
+  s.members.reserve(members->get_array().size());
+  for (const auto& item : members->get_array()) {
+    auto member = member_from_json(item);
+    if (!member) return std::nullopt;
+    s.members.push_back(std::move(*member));
+  }
+
+  const auto* gate = r.find("gate");
+  if (gate == nullptr) return std::nullopt;
+  if (gate->is_object()) {
+    s.gate = gate_from_json(gate->get_object());
+    if (!s.gate) return std::nullopt;
+  } else if (!gate->is_null()) {
+    return std::nullopt;
+  }
+  return s;
+}
+
+std::optional<RoomState> room_state_from_json(std::string_view text) {
+  json::error_code ec;
+  const json::value value = json::parse(json::string_view(text.data(), text.size()), ec);
+  if (ec) return std::nullopt;
+  return room_state_from_json(value);
+}
+
+}  // namespace tandem::room

@@ -1,0 +1,154 @@
+#pragma once
+// Every SQL statement of PostgresStore. The same logical schema as SQLite's
+// (sqlite_sql.hpp); PostgreSQL types: rooms.state is JSON (the snapshot kept exactly as
+// written: only the server reads it back), room_events.data is JSONB (queryable),
+// room_events.id is BIGSERIAL, timestamps are BIGINT ms since the Unix epoch as in SQLite.
+// Statements with parameters are prepared once per connection under their name.
+#include "store/migration.hpp"
+
+#include <array>
+
+namespace tandem::store::postgres_sql {
+
+struct Query {
+  const char* name;  // prepared statement name, unique
+  const char* text;
+};
+
+// Serializes concurrent migrations (several nodes starting at once): held until COMMIT.
+inline constexpr const char* kLockMigrations = "SELECT pg_advisory_xact_lock(7302185161)";
+// Migrations may build indexes on large tables: no statement timeout inside them.
+inline constexpr const char* kNoStatementTimeout = "SET LOCAL statement_timeout = 0";
+
+inline constexpr const char* kCreateSchemaMigrations =
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    "  version INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  applied_at BIGINT NOT NULL)";
+
+inline constexpr Query kSelectMigration{"tandem_select_migration",
+                                        "SELECT 1 FROM schema_migrations WHERE version = $1"};
+inline constexpr Query kInsertMigration{
+    "tandem_insert_migration",
+    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)"};
+inline constexpr Query kSelectMigrations{
+    "tandem_select_migrations",
+    "SELECT version, name, applied_at FROM schema_migrations ORDER BY version"};
+
+inline constexpr std::array kMigrations = {
+    Migration{1, "rooms_users_room_events", R"sql(
+CREATE TABLE IF NOT EXISTS rooms (
+  id VARCHAR(50) PRIMARY KEY CHECK (id <> ''),
+  host_user_id VARCHAR(100),
+  current_url TEXT,
+  "current_time" DOUBLE PRECISION NOT NULL DEFAULT 0,
+  is_playing BOOLEAN NOT NULL DEFAULT FALSE,
+  guest_control_enabled BOOLEAN NOT NULL DEFAULT FALSE,
+  pin_hash TEXT,
+  state JSON NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  archived_at BIGINT
+);
+CREATE INDEX IF NOT EXISTS idx_rooms_live_updated_at ON rooms (updated_at)
+  WHERE archived_at IS NULL;
+CREATE TABLE IF NOT EXISTS users (
+  id VARCHAR(100) NOT NULL,
+  room_id VARCHAR(50) NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+  username TEXT,
+  "current_time" DOUBLE PRECISION NOT NULL DEFAULT 0,
+  is_playing BOOLEAN NOT NULL DEFAULT FALSE,
+  connection_quality VARCHAR(20) NOT NULL DEFAULT 'connected',
+  last_heartbeat BIGINT,
+  PRIMARY KEY (room_id, id)
+);
+CREATE TABLE IF NOT EXISTS room_events (
+  id BIGSERIAL PRIMARY KEY,
+  room_id VARCHAR(50) NOT NULL,
+  event_type VARCHAR(64) NOT NULL,
+  user_id VARCHAR(100),
+  data JSONB NOT NULL DEFAULT '{}'::jsonb,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idx_room_events_room_id ON room_events (room_id, id);
+CREATE INDEX IF NOT EXISTS idx_room_events_created_at ON room_events (created_at);
+)sql"},
+    Migration{2, "short_ids", R"sql(
+CREATE TABLE IF NOT EXISTS short_ids (
+  short_id VARCHAR(16) PRIMARY KEY,
+  room_id VARCHAR(50) NOT NULL UNIQUE,
+  expires_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idx_short_ids_expires_at ON short_ids (expires_at);
+)sql"},
+};
+
+inline constexpr Query kUpsertRoom{"tandem_upsert_room", R"sql(
+INSERT INTO rooms (id, host_user_id, current_url, "current_time", is_playing,
+                   guest_control_enabled, pin_hash, state, created_at, updated_at, archived_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL)
+ON CONFLICT (id) DO UPDATE SET
+  host_user_id = EXCLUDED.host_user_id,
+  current_url = EXCLUDED.current_url,
+  "current_time" = EXCLUDED."current_time",
+  is_playing = EXCLUDED.is_playing,
+  guest_control_enabled = EXCLUDED.guest_control_enabled,
+  pin_hash = EXCLUDED.pin_hash,
+  state = EXCLUDED.state,
+  created_at = EXCLUDED.created_at,
+  updated_at = EXCLUDED.updated_at,
+  archived_at = NULL)sql"};
+inline constexpr Query kDeleteUsers{"tandem_delete_users", "DELETE FROM users WHERE room_id = $1"};
+inline constexpr Query kUpsertUser{"tandem_upsert_user", R"sql(
+INSERT INTO users (id, room_id, username, "current_time", is_playing, connection_quality,
+                   last_heartbeat)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (room_id, id) DO UPDATE SET
+  username = EXCLUDED.username,
+  "current_time" = EXCLUDED."current_time",
+  is_playing = EXCLUDED.is_playing,
+  connection_quality = EXCLUDED.connection_quality,
+  last_heartbeat = EXCLUDED.last_heartbeat)sql"};
+
+inline constexpr Query kArchiveRoom{"tandem_archive_room",
+                                    "UPDATE rooms SET archived_at = $2 WHERE id = $1"};
+
+inline constexpr Query kInsertEvent{
+    "tandem_insert_event",
+    "INSERT INTO room_events (room_id, event_type, user_id, data, created_at) "
+    "VALUES ($1, $2, $3, $4, $5)"};
+
+inline constexpr Query kDeleteOtherShortIds{
+    "tandem_delete_other_short_ids", "DELETE FROM short_ids WHERE room_id = $1 AND short_id <> $2"};
+inline constexpr Query kUpsertShortId{"tandem_upsert_short_id", R"sql(
+INSERT INTO short_ids (short_id, room_id, expires_at) VALUES ($1, $2, $3)
+ON CONFLICT (short_id) DO UPDATE SET
+  room_id = EXCLUDED.room_id,
+  expires_at = EXCLUDED.expires_at)sql"};
+
+inline constexpr Query kSelectLiveRooms{"tandem_select_live_rooms", R"sql(
+SELECT id, host_user_id, current_url, "current_time", is_playing, guest_control_enabled,
+       pin_hash, state, created_at, updated_at
+FROM rooms WHERE archived_at IS NULL ORDER BY id)sql"};
+
+inline constexpr Query kSelectShortIds{
+    "tandem_select_short_ids",
+    "SELECT short_id, room_id, expires_at FROM short_ids WHERE expires_at > $1 "
+    "ORDER BY short_id"};
+
+inline constexpr Query kArchiveIdleRooms{
+    "tandem_archive_idle_rooms",
+    "UPDATE rooms SET archived_at = $2 WHERE archived_at IS NULL AND updated_at < $1 "
+    "RETURNING id"};
+
+inline constexpr Query kDeleteEventsBefore{
+    "tandem_delete_events_before",
+    "DELETE FROM room_events WHERE id IN "
+    "(SELECT id FROM room_events WHERE created_at < $1 ORDER BY id LIMIT $2)"};
+
+inline constexpr Query kSelectRoomEvents{
+    "tandem_select_room_events",
+    "SELECT id, room_id, event_type, user_id, data, created_at FROM room_events "
+    "WHERE room_id = $1 ORDER BY id DESC LIMIT $2"};
+
+}  // namespace tandem::store::postgres_sql

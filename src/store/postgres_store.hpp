@@ -1,0 +1,65 @@
+#pragma once
+// The cluster store: PostgreSQL through libpq, one connection, used by the journal's
+// writer thread only (blocking calls are fine there; the event loop never waits on it).
+// The connection is opened on the first call and opened again on the call after it broke,
+// so a database restart only costs the journal's retries. Every failure is a StoreError.
+// Values are always sent as parameters of prepared statements, never spliced into SQL.
+#include "store/store.hpp"
+
+#include <string>
+#include <unordered_set>
+
+struct pg_conn;
+struct pg_result;
+
+namespace tandem::store {
+
+namespace postgres_sql {
+struct Query;
+}
+
+class PostgresStore final : public Store {
+ public:
+  // `conninfo`: a URI (postgresql://user:pw@host:port/db?...) or "key=value ..." string.
+  // Defaults it may override: connect_timeout=5 s, TCP keepalives and a 10 s TCP user
+  // timeout (a dead peer is noticed, not waited on), statement_timeout=10 s,
+  // client_encoding=UTF8, application_name=tandem-server.
+  explicit PostgresStore(std::string conninfo);
+  ~PostgresStore() override;
+  PostgresStore(const PostgresStore&) = delete;
+  PostgresStore& operator=(const PostgresStore&) = delete;
+
+  void migrate() override;
+  void write_batch(const std::vector<JournalEntry>& batch) override;
+  std::vector<RoomSnapshot> load_live_rooms() override;
+  std::vector<ShortIdRecord> load_short_ids(Millis now) override;
+  std::vector<std::string> archive_idle_rooms(Millis before, Millis now) override;
+  std::size_t delete_events_before(Millis before, std::size_t limit) override;
+  std::vector<StoredEvent> room_events(const std::string& room_id, std::size_t limit) override;
+  std::vector<AppliedMigration> applied_migrations() override;
+  std::string_view kind() const noexcept override { return "postgresql"; }
+
+  // Closes the connection (the next call reconnects).
+  void disconnect() noexcept;
+
+ private:
+  class Result;
+  class Params;
+  class Transaction;
+
+  pg_conn* connection();
+  // Runs `call`; if it failed because a connection opened by an earlier call had died
+  // meanwhile (the server restarted while we were idle), runs it once more on a new one.
+  template <class Call>
+  auto retry_stale(Call&& call);
+  Result exec(const char* sql);
+  Result exec(const postgres_sql::Query& query, const Params& params);
+  [[noreturn]] void fail(pg_result* result, std::string_view what);
+  void write_entry(const JournalEntry& entry);
+
+  std::string conninfo_;
+  pg_conn* conn_ = nullptr;
+  std::unordered_set<std::string> prepared_;
+};
+
+}  // namespace tandem::store

@@ -1,0 +1,143 @@
+#pragma once
+// Every SQL statement of SqliteStore (SQLite 3.35+: RETURNING, ON CONFLICT upserts).
+// The logical schema is the same as PostgreSQL's (postgres_sql.hpp); the dialect differs
+// only in types: timestamps are BIGINT ms since the Unix epoch in both, JSON is TEXT here
+// (declared TEXT, not JSON: SQLite would give a column typed JSON numeric affinity), and
+// booleans are 0/1.
+#include "store/migration.hpp"
+
+#include <array>
+
+namespace tandem::store::sqlite_sql {
+
+inline constexpr const char* kPragmas =
+    "PRAGMA journal_mode = WAL;"
+    "PRAGMA synchronous = NORMAL;"
+    "PRAGMA foreign_keys = ON;";
+
+inline constexpr const char* kCreateSchemaMigrations =
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    "  version INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  applied_at BIGINT NOT NULL)";
+
+inline constexpr const char* kSelectMigration =
+    "SELECT 1 FROM schema_migrations WHERE version = ?1";
+inline constexpr const char* kInsertMigration =
+    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)";
+inline constexpr const char* kSelectMigrations =
+    "SELECT version, name, applied_at FROM schema_migrations ORDER BY version";
+
+inline constexpr std::array kMigrations = {
+    Migration{1, "rooms_users_room_events", R"sql(
+CREATE TABLE IF NOT EXISTS rooms (
+  id VARCHAR(50) PRIMARY KEY CHECK (length(id) BETWEEN 1 AND 50),
+  host_user_id VARCHAR(100),
+  current_url TEXT,
+  "current_time" DOUBLE PRECISION NOT NULL DEFAULT 0,
+  is_playing BOOLEAN NOT NULL DEFAULT 0,
+  guest_control_enabled BOOLEAN NOT NULL DEFAULT 0,
+  pin_hash TEXT,
+  state TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  archived_at BIGINT
+);
+CREATE INDEX IF NOT EXISTS idx_rooms_live_updated_at ON rooms (updated_at)
+  WHERE archived_at IS NULL;
+CREATE TABLE IF NOT EXISTS users (
+  id VARCHAR(100) NOT NULL,
+  room_id VARCHAR(50) NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+  username TEXT,
+  "current_time" DOUBLE PRECISION NOT NULL DEFAULT 0,
+  is_playing BOOLEAN NOT NULL DEFAULT 0,
+  connection_quality VARCHAR(20) NOT NULL DEFAULT 'connected',
+  last_heartbeat BIGINT,
+  PRIMARY KEY (room_id, id)
+);
+CREATE TABLE IF NOT EXISTS room_events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  room_id VARCHAR(50) NOT NULL,
+  event_type VARCHAR(64) NOT NULL,
+  user_id VARCHAR(100),
+  data TEXT NOT NULL DEFAULT '{}',
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idx_room_events_room_id ON room_events (room_id, id);
+CREATE INDEX IF NOT EXISTS idx_room_events_created_at ON room_events (created_at);
+)sql"},
+    Migration{2, "short_ids", R"sql(
+CREATE TABLE IF NOT EXISTS short_ids (
+  short_id VARCHAR(16) PRIMARY KEY,
+  room_id VARCHAR(50) NOT NULL UNIQUE,
+  expires_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idx_short_ids_expires_at ON short_ids (expires_at);
+)sql"},
+};
+
+// A snapshot: the rooms row (un-archived), then its users rows replaced.
+inline constexpr const char* kUpsertRoom = R"sql(
+INSERT INTO rooms (id, host_user_id, current_url, "current_time", is_playing,
+                   guest_control_enabled, pin_hash, state, created_at, updated_at, archived_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL)
+ON CONFLICT (id) DO UPDATE SET
+  host_user_id = excluded.host_user_id,
+  current_url = excluded.current_url,
+  "current_time" = excluded."current_time",
+  is_playing = excluded.is_playing,
+  guest_control_enabled = excluded.guest_control_enabled,
+  pin_hash = excluded.pin_hash,
+  state = excluded.state,
+  created_at = excluded.created_at,
+  updated_at = excluded.updated_at,
+  archived_at = NULL)sql";
+inline constexpr const char* kDeleteUsers = "DELETE FROM users WHERE room_id = ?1";
+inline constexpr const char* kUpsertUser = R"sql(
+INSERT INTO users (id, room_id, username, "current_time", is_playing, connection_quality,
+                   last_heartbeat)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+ON CONFLICT (room_id, id) DO UPDATE SET
+  username = excluded.username,
+  "current_time" = excluded."current_time",
+  is_playing = excluded.is_playing,
+  connection_quality = excluded.connection_quality,
+  last_heartbeat = excluded.last_heartbeat)sql";
+
+inline constexpr const char* kArchiveRoom = "UPDATE rooms SET archived_at = ?2 WHERE id = ?1";
+
+inline constexpr const char* kInsertEvent =
+    "INSERT INTO room_events (room_id, event_type, user_id, data, created_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5)";
+
+// A room keeps one short id: its previous one (if another) goes first.
+inline constexpr const char* kDeleteOtherShortIds =
+    "DELETE FROM short_ids WHERE room_id = ?1 AND short_id <> ?2";
+inline constexpr const char* kUpsertShortId = R"sql(
+INSERT INTO short_ids (short_id, room_id, expires_at) VALUES (?1, ?2, ?3)
+ON CONFLICT (short_id) DO UPDATE SET
+  room_id = excluded.room_id,
+  expires_at = excluded.expires_at)sql";
+
+inline constexpr const char* kSelectLiveRooms = R"sql(
+SELECT id, host_user_id, current_url, "current_time", is_playing, guest_control_enabled,
+       pin_hash, state, created_at, updated_at
+FROM rooms WHERE archived_at IS NULL ORDER BY id)sql";
+
+inline constexpr const char* kSelectShortIds =
+    "SELECT short_id, room_id, expires_at FROM short_ids WHERE expires_at > ?1 "
+    "ORDER BY short_id";
+
+inline constexpr const char* kArchiveIdleRooms =
+    "UPDATE rooms SET archived_at = ?2 WHERE archived_at IS NULL AND updated_at < ?1 "
+    "RETURNING id";
+
+inline constexpr const char* kDeleteEventsBefore =
+    "DELETE FROM room_events WHERE id IN "
+    "(SELECT id FROM room_events WHERE created_at < ?1 ORDER BY id LIMIT ?2)";
+
+inline constexpr const char* kSelectRoomEvents =
+    "SELECT id, room_id, event_type, user_id, data, created_at FROM room_events "
+    "WHERE room_id = ?1 ORDER BY id DESC LIMIT ?2";
+
+}  // namespace tandem::store::sqlite_sql

@@ -1,0 +1,392 @@
+#include "store/sqlite_store.hpp"
+
+#include "store/rows.hpp"
+#include "store/sqlite_sql.hpp"
+
+#include <boost/json/serialize.hpp>
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <limits>
+#include <system_error>
+#include <utility>
+
+namespace tandem::store {
+namespace {
+
+namespace sql = sqlite_sql;
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+Millis wall_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Refusals of the data itself: retrying the same statement cannot succeed.
+bool is_transient(int rc) noexcept {
+  switch (rc & 0xff) {
+    case SQLITE_CONSTRAINT:
+    case SQLITE_MISMATCH:
+    case SQLITE_TOOBIG:
+    case SQLITE_RANGE:
+      return false;
+    default:
+      return true;
+  }
+}
+
+// The connection is unusable after these: close it, the next call reopens the file.
+bool needs_reopen(int rc) noexcept {
+  switch (rc & 0xff) {
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_READONLY:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+// A cached prepared statement in use: bound, stepped, and reset when it goes out of scope.
+class SqliteStore::Statement {
+ public:
+  Statement(SqliteStore& store, std::string_view text)
+      : store_(store), stmt_(store.prepared(text)) {}
+  ~Statement() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  Statement& text(int index, std::string_view value) {
+    // A null pointer would bind NULL: an empty value still binds "".
+    const char* data = value.data() != nullptr ? value.data() : "";
+    check(sqlite3_bind_text64(stmt_, index, data, value.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
+    return *this;
+  }
+  Statement& text(int index, const std::string& value) {
+    return text(index, std::string_view(value));
+  }
+  Statement& text(int index, const std::optional<std::string>& value) {
+    if (!value) return null(index);
+    return text(index, std::string_view(*value));
+  }
+  Statement& integer(int index, std::int64_t value) {
+    check(sqlite3_bind_int64(stmt_, index, value));
+    return *this;
+  }
+  Statement& integer(int index, const std::optional<std::int64_t>& value) {
+    if (!value) return null(index);
+    return integer(index, *value);
+  }
+  Statement& real(int index, double value) {
+    check(sqlite3_bind_double(stmt_, index, value));
+    return *this;
+  }
+  Statement& boolean(int index, bool value) { return integer(index, value ? 1 : 0); }
+  Statement& null(int index) {
+    check(sqlite3_bind_null(stmt_, index));
+    return *this;
+  }
+
+  // True while there is a row to read.
+  bool step() {
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    store_.fail(rc, "step");
+  }
+  void run() {
+    while (step()) {
+    }
+  }
+
+  std::string column_text(int col) const {
+    const auto* data = sqlite3_column_text(stmt_, col);
+    const int size = sqlite3_column_bytes(stmt_, col);
+    if (data == nullptr) return {};
+    return {reinterpret_cast<const char*>(data), static_cast<std::size_t>(size)};
+  }
+  std::optional<std::string> column_optional_text(int col) const {
+    if (sqlite3_column_type(stmt_, col) == SQLITE_NULL) return std::nullopt;
+    return column_text(col);
+  }
+  std::int64_t column_integer(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double column_real(int col) const { return sqlite3_column_double(stmt_, col); }
+  bool column_boolean(int col) const { return sqlite3_column_int64(stmt_, col) != 0; }
+
+ private:
+  void check(int rc) {
+    if (rc != SQLITE_OK) store_.fail(rc, "bind");
+  }
+
+  SqliteStore& store_;
+  sqlite3_stmt* stmt_;
+};
+
+// BEGIN IMMEDIATE (the write lock up front, so a busy database waits at BEGIN under the
+// busy timeout instead of failing mid-batch); ROLLBACK unless committed.
+class SqliteStore::Transaction {
+ public:
+  explicit Transaction(SqliteStore& store) : store_(store) { store_.exec("BEGIN IMMEDIATE"); }
+  ~Transaction() {
+    if (!done_ && store_.db_ != nullptr)
+      sqlite3_exec(store_.db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+
+  void commit() {
+    store_.exec("COMMIT");
+    done_ = true;
+  }
+
+ private:
+  SqliteStore& store_;
+  bool done_ = false;
+};
+
+SqliteStore::SqliteStore(std::filesystem::path data_dir)
+    : data_dir_(std::move(data_dir)), path_(data_dir_ / kFileName) {}
+
+SqliteStore::~SqliteStore() {
+  close();
+}
+
+void SqliteStore::close() noexcept {
+  for (auto& [text, stmt] : statements_) sqlite3_finalize(stmt);
+  statements_.clear();
+  if (db_ != nullptr) {
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+  }
+}
+
+void SqliteStore::fail(int rc, std::string_view what) {
+  std::string message = "sqlite: ";
+  message.append(what).append(": ");
+  message.append(db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
+  // Closed on the next call, once the statements in use have been reset.
+  if (needs_reopen(rc)) broken_ = true;
+  throw StoreError(message, is_transient(rc));
+}
+
+sqlite3* SqliteStore::db() {
+  if (broken_) {
+    close();
+    broken_ = false;
+  }
+  if (db_ != nullptr) return db_;
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir_, ec);
+  if (ec) {
+    throw StoreError("sqlite: cannot create " + data_dir_.string() + ": " + ec.message());
+  }
+  sqlite3* db = nullptr;
+  const int rc =
+      sqlite3_open_v2(path_.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string message = "sqlite: cannot open " + path_.string() + ": " +
+                          (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    sqlite3_close_v2(db);
+    throw StoreError(message);
+  }
+  db_ = db;
+  sqlite3_extended_result_codes(db_, 1);
+  sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+  exec(sql::kPragmas);
+  return db_;
+}
+
+sqlite3_stmt* SqliteStore::prepared(std::string_view text) {
+  sqlite3* handle = db();
+  if (const auto it = statements_.find(text); it != statements_.end()) return it->second;
+  sqlite3_stmt* stmt = nullptr;
+  const int rc = sqlite3_prepare_v3(handle, text.data(), static_cast<int>(text.size()),
+                                    SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  if (rc != SQLITE_OK) fail(rc, "prepare");
+  statements_.emplace(text, stmt);
+  return stmt;
+}
+
+void SqliteStore::exec(const char* text) {
+  sqlite3* handle = db();
+  const int rc = sqlite3_exec(handle, text, nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) fail(rc, "exec");
+}
+
+void SqliteStore::migrate() {
+  exec(sql::kCreateSchemaMigrations);
+  for (const Migration& m : sql::kMigrations) {
+    Transaction tx(*this);
+    bool applied = false;
+    {
+      Statement select(*this, sql::kSelectMigration);
+      select.integer(1, m.version);
+      applied = select.step();
+    }
+    if (applied) continue;  // ~Transaction rolls the empty transaction back
+    const std::string text(m.sql);
+    exec(text.c_str());
+    Statement insert(*this, sql::kInsertMigration);
+    insert.integer(1, m.version).text(2, m.name).integer(3, wall_now()).run();
+    tx.commit();
+  }
+}
+
+void SqliteStore::write_entry(const JournalEntry& entry) {
+  std::visit(Overloaded{
+                 [&](const RoomSnapshot& e) {
+                   const RoomRow row = room_row(e);
+                   Statement(*this, sql::kUpsertRoom)
+                       .text(1, row.id)
+                       .text(2, row.host_user_id)
+                       .text(3, row.current_url)
+                       .real(4, row.current_time)
+                       .boolean(5, row.is_playing)
+                       .boolean(6, row.guest_control_enabled)
+                       .text(7, row.pin_hash)
+                       .text(8, row.state)
+                       .integer(9, row.created_at)
+                       .integer(10, row.updated_at)
+                       .run();
+                   Statement(*this, sql::kDeleteUsers).text(1, row.id).run();
+                   for (const UserRow& user : user_rows(e.state)) {
+                     Statement(*this, sql::kUpsertUser)
+                         .text(1, user.id)
+                         .text(2, row.id)
+                         .text(3, user.username)
+                         .real(4, user.current_time)
+                         .boolean(5, user.is_playing)
+                         .text(6, user.connection_quality)
+                         .integer(7, user.last_heartbeat)
+                         .run();
+                   }
+                 },
+                 [&](const RoomArchived& e) {
+                   Statement(*this, sql::kArchiveRoom).text(1, e.room_id).integer(2, e.at).run();
+                   Statement(*this, sql::kDeleteUsers).text(1, e.room_id).run();
+                 },
+                 [&](const AuditEvent& e) {
+                   Statement(*this, sql::kInsertEvent)
+                       .text(1, e.room_id)
+                       .text(2, e.event_type)
+                       .text(3, null_if_empty(e.user_id))
+                       .text(4, boost::json::serialize(e.data))
+                       .integer(5, e.at)
+                       .run();
+                 },
+                 [&](const ShortIdRecord& e) {
+                   Statement(*this, sql::kDeleteOtherShortIds)
+                       .text(1, e.room_id)
+                       .text(2, e.short_id)
+                       .run();
+                   Statement(*this, sql::kUpsertShortId)
+                       .text(1, e.short_id)
+                       .text(2, e.room_id)
+                       .integer(3, e.expires_at)
+                       .run();
+                 },
+             },
+             entry);
+}
+
+void SqliteStore::write_batch(const std::vector<JournalEntry>& batch) {
+  if (batch.empty()) return;
+  Transaction tx(*this);
+  for (const auto& entry : batch) write_entry(entry);
+  tx.commit();
+}
+
+std::vector<RoomSnapshot> SqliteStore::load_live_rooms() {
+  std::vector<RoomSnapshot> out;
+  Statement select(*this, sql::kSelectLiveRooms);
+  while (select.step()) {
+    RoomRow row;
+    row.id = select.column_text(0);
+    row.host_user_id = select.column_optional_text(1);
+    row.current_url = select.column_optional_text(2);
+    row.current_time = select.column_real(3);
+    row.is_playing = select.column_boolean(4);
+    row.guest_control_enabled = select.column_boolean(5);
+    row.pin_hash = select.column_optional_text(6);
+    row.state = select.column_text(7);
+    row.created_at = select.column_integer(8);
+    row.updated_at = select.column_integer(9);
+    out.push_back(snapshot_from_row(row));
+  }
+  return out;
+}
+
+std::vector<ShortIdRecord> SqliteStore::load_short_ids(Millis now) {
+  std::vector<ShortIdRecord> out;
+  Statement select(*this, sql::kSelectShortIds);
+  select.integer(1, now);
+  while (select.step()) {
+    out.push_back(
+        ShortIdRecord{select.column_text(0), select.column_text(1), select.column_integer(2)});
+  }
+  return out;
+}
+
+std::vector<std::string> SqliteStore::archive_idle_rooms(Millis before, Millis now) {
+  std::vector<std::string> ids;
+  Transaction tx(*this);
+  {
+    Statement update(*this, sql::kArchiveIdleRooms);
+    update.integer(1, before).integer(2, now);
+    while (update.step()) ids.push_back(update.column_text(0));
+  }
+  for (const auto& id : ids) Statement(*this, sql::kDeleteUsers).text(1, id).run();
+  tx.commit();
+  return ids;
+}
+
+std::size_t SqliteStore::delete_events_before(Millis before, std::size_t limit) {
+  if (limit == 0) return 0;
+  const auto capped = static_cast<std::int64_t>(
+      std::min<std::size_t>(limit, std::numeric_limits<std::int32_t>::max()));
+  Statement(*this, sql::kDeleteEventsBefore).integer(1, before).integer(2, capped).run();
+  return static_cast<std::size_t>(sqlite3_changes64(db_));
+}
+
+std::vector<StoredEvent> SqliteStore::room_events(const std::string& room_id, std::size_t limit) {
+  std::vector<StoredEvent> out;
+  if (limit == 0) return out;
+  const auto capped = static_cast<std::int64_t>(
+      std::min<std::size_t>(limit, std::numeric_limits<std::int32_t>::max()));
+  Statement select(*this, sql::kSelectRoomEvents);
+  select.text(1, room_id).integer(2, capped);
+  while (select.step()) {
+    out.push_back(StoredEvent{select.column_integer(0), select.column_text(1),
+                              select.column_text(2), select.column_text(3), select.column_text(4),
+                              select.column_integer(5)});
+  }
+  return out;
+}
+
+std::vector<AppliedMigration> SqliteStore::applied_migrations() {
+  std::vector<AppliedMigration> out;
+  Statement select(*this, sql::kSelectMigrations);
+  while (select.step()) {
+    out.push_back(AppliedMigration{static_cast<int>(select.column_integer(0)),
+                                   select.column_text(1), select.column_integer(2)});
+  }
+  return out;
+}
+
+}  // namespace tandem::store

@@ -1,0 +1,59 @@
+#pragma once
+// The standalone store: one SQLite file, <DATA_DIR>/tandem.db (the directory is created
+// if missing), in WAL mode with synchronous=NORMAL (a committed batch survives a crash of
+// the process; an OS crash can lose the last few commits) and a busy timeout. Statements
+// are prepared once and cached. Like every Store it is used by one thread at a time.
+#include "store/store.hpp"
+
+#include <filesystem>
+#include <string_view>
+#include <unordered_map>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace tandem::store {
+
+class SqliteStore final : public Store {
+ public:
+  static constexpr std::string_view kFileName = "tandem.db";
+  static constexpr int kBusyTimeoutMs = 5000;
+
+  // Opens lazily (on the first call), so constructing never fails.
+  explicit SqliteStore(std::filesystem::path data_dir);
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  void migrate() override;
+  void write_batch(const std::vector<JournalEntry>& batch) override;
+  std::vector<RoomSnapshot> load_live_rooms() override;
+  std::vector<ShortIdRecord> load_short_ids(Millis now) override;
+  std::vector<std::string> archive_idle_rooms(Millis before, Millis now) override;
+  std::size_t delete_events_before(Millis before, std::size_t limit) override;
+  std::vector<StoredEvent> room_events(const std::string& room_id, std::size_t limit) override;
+  std::vector<AppliedMigration> applied_migrations() override;
+  std::string_view kind() const noexcept override { return "sqlite"; }
+
+  const std::filesystem::path& path() const noexcept { return path_; }
+
+ private:
+  class Statement;
+  class Transaction;
+
+  sqlite3* db();
+  sqlite3_stmt* prepared(std::string_view sql);
+  void exec(const char* sql);
+  [[noreturn]] void fail(int rc, std::string_view what);
+  void close() noexcept;
+
+  void write_entry(const JournalEntry& entry);
+
+  std::filesystem::path data_dir_;
+  std::filesystem::path path_;
+  sqlite3* db_ = nullptr;
+  bool broken_ = false;  // an IO-level error: reopen on the next call
+  std::unordered_map<std::string_view, sqlite3_stmt*> statements_;
+};
+
+}  // namespace tandem::store

@@ -1,0 +1,257 @@
+#include "store/postgres_server.hpp"
+
+#include <libpq-fe.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace tandem::test {
+namespace {
+
+using namespace std::chrono_literals;
+using SteadyClock = std::chrono::steady_clock;
+
+std::runtime_error errno_error(const std::string& what) {
+  return std::runtime_error(what + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
+std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw errno_error("socket");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    const auto error = errno_error("bind");
+    ::close(fd);
+    throw error;
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+PostgresServer::PostgresServer() : PostgresServer(Options{}) {}
+
+PostgresServer::PostgresServer(Options options) : options_(std::move(options)) {
+  std::string pattern = (std::filesystem::temp_directory_path() / "tandem-pg-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) throw errno_error("mkdtemp");
+  base_ = pattern;
+  data_ = base_ / "data";
+  log_path_ = base_ / "postgres.log";
+  try {
+    if (::geteuid() == 0) {
+      const passwd* pw = ::getpwnam("postgres");
+      if (pw == nullptr) throw std::runtime_error("running as root and there is no postgres user");
+      uid_ = pw->pw_uid;
+      gid_ = pw->pw_gid;
+      switch_user_ = true;
+      if (::chown(base_.c_str(), uid_, gid_) != 0) throw errno_error("chown " + base_.string());
+    }
+    initdb();
+    port_ = free_port();
+    start();
+  } catch (...) {
+    stop();
+    std::error_code ec;
+    std::filesystem::remove_all(base_, ec);
+    throw;
+  }
+}
+
+PostgresServer::~PostgresServer() {
+  stop();
+  std::error_code ec;
+  std::filesystem::remove_all(base_, ec);
+}
+
+pid_t PostgresServer::spawn(const std::vector<std::string>& argv) const {
+  std::vector<char*> args;
+  args.reserve(argv.size() + 1);
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (log_fd < 0 || null_fd < 0) throw errno_error("open " + log_path_.string());
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    // Child: async-signal-safe calls only, then exec.
+    ::dup2(null_fd, STDIN_FILENO);
+    ::dup2(log_fd, STDOUT_FILENO);
+    ::dup2(log_fd, STDERR_FILENO);
+    if (switch_user_ &&
+        (::setgroups(0, nullptr) != 0 || ::setgid(gid_) != 0 || ::setuid(uid_) != 0)) {
+      ::_exit(126);
+    }
+    // After the uid change (which clears it): die with the test process. SIGQUIT is
+    // PostgreSQL's immediate shutdown: the postmaster takes its backends with it.
+    ::prctl(PR_SET_PDEATHSIG, SIGQUIT);
+    if (::getppid() != parent) ::_exit(125);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  ::close(log_fd);
+  ::close(null_fd);
+  if (pid < 0) throw errno_error("fork");
+  return pid;
+}
+
+void PostgresServer::initdb() {
+  const pid_t pid =
+      spawn({(options_.bin_dir / "initdb").string(), "-D", data_.string(), "-A", "trust", "-U",
+             "postgres", "-E", "UTF8", "--locale=C", "-N", "--no-instructions"});
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) throw errno_error("waitpid initdb");
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    throw std::runtime_error("initdb failed:\n" + log());
+  }
+}
+
+std::string PostgresServer::conninfo(std::string_view database) const {
+  return "postgresql://postgres@127.0.0.1:" + std::to_string(port_) + "/" + std::string(database);
+}
+
+void PostgresServer::start() {
+  if (running()) return;
+  std::vector<std::string> argv = {(options_.bin_dir / "postgres").string(),
+                                   "-D",
+                                   data_.string(),
+                                   "-p",
+                                   std::to_string(port_),
+                                   "-k",
+                                   base_.string(),
+                                   "-c",
+                                   "listen_addresses=127.0.0.1",
+                                   "-c",
+                                   "max_connections=40",
+                                   "-c",
+                                   "shared_buffers=16MB"};
+  if (!options_.durable) {
+    for (const char* setting : {"fsync=off", "synchronous_commit=off", "full_page_writes=off"}) {
+      argv.emplace_back("-c");
+      argv.emplace_back(setting);
+    }
+  }
+  const auto deadline = SteadyClock::now() + options_.start_timeout;
+  const std::string ping = conninfo() + "?connect_timeout=1";
+  while (true) {
+    pid_ = spawn(argv);
+    // Poll until it accepts connections (or exits: e.g. the previous instance's backends
+    // still hold its shared memory after a kill(); then try again).
+    while (SteadyClock::now() < deadline) {
+      if (PQping(ping.c_str()) == PQPING_OK) return;
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        break;
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    if (SteadyClock::now() >= deadline) {
+      stop();
+      throw std::runtime_error("postgres did not start in time:\n" + log());
+    }
+    std::this_thread::sleep_for(200ms);
+  }
+}
+
+bool PostgresServer::wait_exit(std::chrono::milliseconds timeout) {
+  const auto deadline = SteadyClock::now() + timeout;
+  while (true) {
+    int status = 0;
+    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_ || (r < 0 && errno == ECHILD)) {
+      pid_ = -1;
+      return true;
+    }
+    if (SteadyClock::now() >= deadline) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+}
+
+void PostgresServer::stop() {
+  if (!running()) return;
+  ::kill(pid_, SIGINT);  // fast shutdown: disconnect clients, checkpoint, exit
+  if (wait_exit(15s)) return;
+  ::kill(pid_, SIGQUIT);  // immediate shutdown
+  if (wait_exit(5s)) return;
+  ::kill(pid_, SIGKILL);
+  wait_exit(5s);
+}
+
+void PostgresServer::kill() {
+  if (!running()) return;
+  ::kill(pid_, SIGKILL);
+  wait_exit(5s);
+}
+
+std::string PostgresServer::log() const {
+  std::ifstream in(log_path_);
+  std::stringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+std::string PostgresServer::create_database(std::string name) {
+  if (name.empty()) name = "tandem_test_" + std::to_string(++databases_);
+  query(conninfo(), "CREATE DATABASE " + name);
+  return conninfo(name);
+}
+
+std::vector<PostgresServer::Row> PostgresServer::query(const std::string& conninfo,
+                                                       const std::string& sql) {
+  PGconn* conn = PQconnectdb(conninfo.c_str());
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::string message = PQerrorMessage(conn);
+    PQfinish(conn);
+    throw std::runtime_error("connect: " + message);
+  }
+  PGresult* result = PQexec(conn, sql.c_str());
+  const auto status = PQresultStatus(result);
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    std::string message = PQresultErrorMessage(result);
+    PQclear(result);
+    PQfinish(conn);
+    throw std::runtime_error(sql + ": " + message);
+  }
+  std::vector<Row> rows;
+  for (int r = 0; r < PQntuples(result); ++r) {
+    Row row;
+    for (int c = 0; c < PQnfields(result); ++c) {
+      if (PQgetisnull(result, r, c)) {
+        row.emplace_back(std::nullopt);
+      } else {
+        row.emplace_back(std::string(PQgetvalue(result, r, c),
+                                     static_cast<std::size_t>(PQgetlength(result, r, c))));
+      }
+    }
+    rows.push_back(std::move(row));
+  }
+  PQclear(result);
+  PQfinish(conn);
+  return rows;
+}
+
+}  // namespace tandem::test

@@ -1,0 +1,244 @@
+// LocalRooms with a recording outbox and journal: journaling, restore after a restart,
+// PIN lockout and room switching, without sockets.
+#include "cluster/local_rooms.hpp"
+#include "cluster/pbkdf2_pin_hasher.hpp"
+#include "protocol/command_parser.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace tandem::cluster {
+namespace {
+
+using protocol::Millis;
+
+class RecordingOutbox final : public Outbox {
+ public:
+  void send(ConnId conn, const protocol::Frame& frame) override {
+    frames[conn].push_back(boost::json::parse(*frame).as_object());
+  }
+  void close(ConnId conn, std::uint16_t code, std::string_view) override { closed[conn] = code; }
+
+  std::vector<std::string> types(ConnId conn) const {
+    std::vector<std::string> out;
+    if (auto it = frames.find(conn); it != frames.end()) {
+      for (const auto& f : it->second) out.emplace_back(f.at("type").as_string());
+    }
+    return out;
+  }
+  std::map<ConnId, std::vector<boost::json::object>> frames;
+  std::map<ConnId, std::uint16_t> closed;
+};
+
+class VectorJournal final : public RoomJournal {
+ public:
+  void append(store::JournalEntry entry) override { entries.push_back(std::move(entry)); }
+  template <class T>
+  std::vector<T> of() const {
+    std::vector<T> out;
+    for (const auto& e : entries) {
+      if (const auto* t = std::get_if<T>(&e)) out.push_back(*t);
+    }
+    return out;
+  }
+  std::vector<store::JournalEntry> entries;
+};
+
+room::Member member(std::string user, std::uint64_t seq, std::string peer) {
+  room::Member m;
+  m.user_id = std::move(user);
+  m.join_seq = seq;
+  m.peer_id = std::move(peer);
+  return m;
+}
+
+protocol::Command parse(const std::string& text) {
+  auto result = protocol::parse_command(text);
+  return std::get<protocol::Command>(std::move(result));
+}
+
+class LocalRoomsTest : public ::testing::Test {
+ protected:
+  void make(Millis grace = 10'000) {
+    room::RoomConfig config;
+    config.reconnect_grace = grace;
+    config.gate_timeout = 7'000;
+    machine_ = std::make_unique<room::RoomMachine>(config, hasher_);
+    LocalRoomsOptions options;
+    options.node_id = "n1";
+    options.journal = &journal_;
+    options.pin_lockout.max_failures_per_address = 3;
+    options.pin_lockout.max_failures_per_room = 100;
+    rooms_ = std::make_unique<LocalRooms>(io_.get_executor(), outbox_, *machine_, registry_,
+                                          logger_, options, [this] { return now_; });
+  }
+  ConnectionInfo conn(ConnId id, std::string address = "10.0.0.1") {
+    return ConnectionInfo{id, "peer-" + std::to_string(id), std::move(address)};
+  }
+  void send(const ConnectionInfo& c, const std::string& json) { rooms_->on_command(c, parse(json)); }
+  void join(const ConnectionInfo& c, const std::string& room, const std::string& user,
+            const std::string& extra = "") {
+    send(c, R"({"type":"JOIN","roomId":")" + room + R"(","userId":")" + user + "\"" + extra + "}");
+  }
+
+  boost::asio::io_context io_;
+  Millis now_ = 1'700'000'000'000;
+  Pbkdf2PinHasher hasher_{1000};
+  std::unique_ptr<room::RoomMachine> machine_;
+  RecordingOutbox outbox_;
+  VectorJournal journal_;
+  obs::Registry registry_;
+  std::FILE* devnull_ = std::fopen("/dev/null", "w");
+  obs::Logger logger_{"n1", obs::Level::error, devnull_};
+  std::unique_ptr<LocalRooms> rooms_;
+
+  ~LocalRoomsTest() override {
+    rooms_.reset();
+    std::fclose(devnull_);
+  }
+};
+
+TEST_F(LocalRoomsTest, JournalsAuditEventsSnapshotsAndArchive) {
+  make();
+  const auto a = conn(1);
+  join(a, "r1", "alice");
+  ASSERT_EQ(outbox_.types(1), std::vector<std::string>{"ROOM_STATE"});
+  const auto audits = journal_.of<store::AuditEvent>();
+  ASSERT_GE(audits.size(), 2u);
+  EXPECT_EQ(audits[0].event_type, "ROOM_CREATED");
+  EXPECT_EQ(audits[1].event_type, "JOIN");
+  ASSERT_EQ(journal_.of<store::RoomSnapshot>().size(), 1u);
+
+  // High-rate changes are coalesced on the loop: no snapshot until the periodic flush.
+  for (int i = 1; i <= 5; ++i) {
+    send(a, R"({"type":"HOST_HEARTBEAT","currentTime":)" + std::to_string(i) + R"(,"isPlaying":true})");
+  }
+  EXPECT_EQ(journal_.of<store::RoomSnapshot>().size(), 1u);
+  rooms_->flush_snapshots();
+  const auto snapshots = journal_.of<store::RoomSnapshot>();
+  ASSERT_EQ(snapshots.size(), 2u);
+  EXPECT_DOUBLE_EQ(snapshots.back().state.current_time, 5);
+  EXPECT_EQ(journal_.of<store::AuditEvent>().size(), audits.size());  // heartbeats not audited
+
+  send(a, R"({"type":"PLAY_PAUSE","control":"pause","currentTime":9})");
+  EXPECT_EQ(journal_.of<store::AuditEvent>().back().event_type, "PLAY_PAUSE");
+  send(a, R"({"type":"LEAVE"})");
+  ASSERT_EQ(journal_.of<store::RoomArchived>().size(), 1u);
+  EXPECT_EQ(journal_.of<store::RoomArchived>()[0].room_id, "r1");
+  EXPECT_EQ(outbox_.closed.at(1), 1000);
+  EXPECT_EQ(rooms_->find("r1"), nullptr);
+}
+
+TEST_F(LocalRoomsTest, RestoredMembersResumeWithinGraceAndKeepTheHost) {
+  make(/*grace=*/10'000);
+  room::RoomState state;
+  state.id = "party";
+  state.host_user_id = "bob";
+  state.url = "https://www.netflix.com/watch/1";
+  state.current_time = 42;
+  state.pin_hash = hasher_.hash("4821");
+  state.members.push_back(member("alice", 2, "old-a"));
+  state.members.push_back(member("bob", 1, "old-b"));
+  state.next_seq = 3;
+  rooms_->restore({store::RoomSnapshot{state, now_ - 5000}},
+                  {store::ShortIdRecord{"abc1234", "party", now_ + 60'000}});
+
+  const room::RoomState* restored = rooms_->find("party");
+  ASSERT_NE(restored, nullptr);
+  EXPECT_EQ(restored->connected_count(), 0u);
+  EXPECT_EQ(restored->host_user_id, "bob");
+
+  std::optional<std::string> resolved;
+  rooms_->room_for_short_id("abc1234", [&](std::optional<std::string> r) { resolved = r; });
+  EXPECT_EQ(resolved, "party");
+
+  const auto b = conn(7);
+  join(b, "party", "bob", R"(,"pin":"4821")");
+  ASSERT_EQ(outbox_.types(7), std::vector<std::string>{"ROOM_STATE"});
+  const auto& room_state = outbox_.frames[7][0];
+  EXPECT_EQ(room_state.at("hostUserId"), "bob");
+  EXPECT_EQ(room_state.at("url"), "https://www.netflix.com/watch/1");
+  EXPECT_EQ(room_state.at("users").as_array().size(), 2u);
+}
+
+TEST_F(LocalRoomsTest, RestoredMembersThatDoNotComeBackLeaveWhenGraceEnds) {
+  make(/*grace=*/30);
+  room::RoomState state;
+  state.id = "party";
+  state.host_user_id = "bob";
+  state.members.push_back(member("bob", 1, "old-b"));
+  state.next_seq = 2;
+  rooms_->restore({store::RoomSnapshot{state, now_}}, {});
+  ASSERT_NE(rooms_->find("party"), nullptr);
+  now_ += 100;  // the machine's clock passes the grace deadline; the Asio timer waits ~30 ms
+  io_.run_for(std::chrono::seconds(2));
+  EXPECT_EQ(rooms_->find("party"), nullptr);
+  ASSERT_FALSE(journal_.of<store::RoomArchived>().empty());
+}
+
+TEST_F(LocalRoomsTest, WrongPinsLockTheAddressOut) {
+  make();
+  join(conn(1), "vault", "owner", R"(,"pin":"1234")");
+  for (ConnId id = 2; id <= 4; ++id) join(conn(id, "6.6.6.6"), "vault", "guess" + std::to_string(id), R"(,"pin":"0000")");
+  for (ConnId id = 2; id <= 4; ++id) {
+    ASSERT_EQ(outbox_.frames[id].size(), 1u);
+    EXPECT_EQ(outbox_.frames[id][0].at("code"), "PIN_REQUIRED");
+  }
+  // Locked now: even the right PIN is not checked from that address...
+  join(conn(5, "6.6.6.6"), "vault", "guess5", R"(,"pin":"1234")");
+  EXPECT_EQ(outbox_.frames[5][0].at("code"), "PIN_LOCKED");
+  // ...while another address is unaffected.
+  join(conn(6, "7.7.7.7"), "vault", "friend", R"(,"pin":"1234")");
+  EXPECT_EQ(outbox_.types(6), std::vector<std::string>{"ROOM_STATE"});
+  EXPECT_EQ(registry_.sample("tandem_pin_lockouts_total"), 1);
+  bool audited = false;
+  for (const auto& e : journal_.of<store::AuditEvent>()) audited |= e.event_type == "PIN_LOCKOUT";
+  EXPECT_TRUE(audited);
+}
+
+TEST_F(LocalRoomsTest, SwitchingRoomsLeavesTheOldOneOnlyAfterJoiningTheNew) {
+  make();
+  const auto a = conn(1);
+  const auto b = conn(2);
+  join(a, "one", "alice");
+  join(b, "one", "bob");
+  join(conn(3), "locked", "carol", R"(,"pin":"9999")");
+  // A refused JOIN (wrong PIN) leaves bob where he was.
+  join(b, "locked", "bob", R"(,"pin":"0000")");
+  EXPECT_EQ(rooms_->find("one")->members.size(), 2u);
+  send(b, R"({"type":"PING"})");
+  EXPECT_EQ(outbox_.types(2).back(), "PONG");
+  // A successful one moves him: alice sees him leave.
+  join(b, "two", "bob");
+  EXPECT_EQ(rooms_->find("one")->members.size(), 1u);
+  EXPECT_EQ(outbox_.types(1).back(), "USER_LEFT");
+  EXPECT_EQ(rooms_->find("two")->members.size(), 1u);
+  EXPECT_EQ(outbox_.closed.count(2), 0u);  // moving does not close the connection
+}
+
+TEST_F(LocalRoomsTest, NotJoinedAndPingBeforeJoin) {
+  make();
+  const auto a = conn(1);
+  send(a, R"({"type":"PING"})");
+  send(a, R"({"type":"PLAY_PAUSE","control":"play"})");
+  ASSERT_EQ(outbox_.types(1), (std::vector<std::string>{"PONG", "ERROR"}));
+  EXPECT_EQ(outbox_.frames[1][1].at("code"), "NOT_JOINED");
+}
+
+TEST_F(LocalRoomsTest, ShortIdsAreJournaled) {
+  make();
+  std::optional<std::string> id;
+  rooms_->short_id_for("r9", [&](std::optional<std::string> s) { id = s; });
+  ASSERT_TRUE(id);
+  const auto records = journal_.of<store::ShortIdRecord>();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].short_id, *id);
+  EXPECT_EQ(records[0].room_id, "r9");
+  EXPECT_GT(records[0].expires_at, now_);
+}
+
+}  // namespace
+}  // namespace tandem::cluster
