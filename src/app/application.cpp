@@ -206,6 +206,18 @@ int run_server(const Config& config) {
       logger.error("handler_exception", {{"error", e.what()}});
     }
   }
+  // Whatever is still open (drain timed out, or a second signal) is closed now, and the
+  // loop runs until those sessions are gone, so that none outlives the Server it uses.
+  server.abort_all();
+  io.restart();
+  const auto abort_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (server.open_connections() > 0 && std::chrono::steady_clock::now() < abort_deadline) {
+    try {
+      io.run_one_for(std::chrono::milliseconds(50));
+    } catch (const std::exception& e) {
+      logger.error("handler_exception", {{"error", e.what()}});
+    }
+  }
   rooms.flush_snapshots();
   const auto flushed = journal.flush(store::Journal::Clock::now() + kFlushBudget);
   logger.info("stopped", {{"journalComplete", flushed.complete}, {"spilled", flushed.spilled}});

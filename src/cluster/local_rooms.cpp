@@ -306,6 +306,12 @@ void LocalRooms::deliver(const room::RoomState& state, const room::Delivery& del
     if (!member.connected) return;
     auto peer = peers_.find(member.peer_id);
     if (peer == peers_.end()) return;
+    // "Everyone but the actor" excludes the actor's connection even while it still holds
+    // its previous identity in this room (a JOIN under a new userId, before the old leaves).
+    if (delivery.audience == room::Audience::all_except && sender != nullptr &&
+        peer->second == sender->id) {
+      return;
+    }
     if (!frame) frame = protocol::encode_frame(delivery.event, now, options_.node_id);
     outbox_.send(peer->second, frame);
     ++recipients;

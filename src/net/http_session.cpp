@@ -18,14 +18,21 @@ constexpr std::size_t kMaxBodyBytes = 8 * 1024;  // no endpoint takes a body
 }  // namespace
 
 HttpSession::HttpSession(tcp::socket&& socket, Server& server)
-    : stream_(std::move(socket)), server_(server) {
+    : stream_(std::move(socket)), server_(server), server_alive_(server.liveness()) {
   beast::error_code ec;
   const auto endpoint = stream_.socket().remote_endpoint(ec);
   if (!ec) remote_ = endpoint.address().to_string();
-  server_.http_opened();
+  server_.http_opened(this);
 }
 
-HttpSession::~HttpSession() { server_.http_closed(); }
+HttpSession::~HttpSession() {
+  if (!server_alive_.expired()) server_.http_closed(this);
+}
+
+void HttpSession::abort() {
+  beast::error_code ignored;
+  stream_.socket().close(ignored);
+}
 
 void HttpSession::run() { do_read(); }
 

@@ -19,6 +19,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   HttpSession(tcp::socket&& socket, Server& server);
   ~HttpSession();
   void run();
+  // Closes the socket: pending operations complete with an error (shutdown).
+  void abort();
 
  private:
   void do_read();
@@ -28,6 +30,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   Stream stream_;
   Server& server_;
+  std::weak_ptr<void> server_alive_;
   std::string remote_;
   beast::flat_buffer buffer_;
   std::optional<beast::http::request_parser<beast::http::string_body>> parser_;

@@ -49,7 +49,7 @@ void Server::do_accept() {
       if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
       // EMFILE and friends: keep serving the connections we have, try again shortly.
       logger_.warn("accept_failed", {{"error", ec.message()}});
-    } else if (http_connections_ >= config_.max_http_connections) {
+    } else if (http_sessions_.size() >= config_.max_http_connections) {
       beast::error_code ignored;
       socket.close(ignored);
     } else {
@@ -105,6 +105,16 @@ void Server::drain(std::function<void()> done) {
     if (drained_) std::exchange(drained_, nullptr)();
   });
   check_drained();
+}
+
+void Server::abort_all() {
+  draining_ = true;
+  beast::error_code ignored;
+  acceptor_.close(ignored);
+  drain_timer_.cancel();
+  drained_ = nullptr;
+  for (const auto& [id, session] : sessions_) session->abort();
+  for (HttpSession* session : http_sessions_) session->abort();
 }
 
 void Server::check_drained() {

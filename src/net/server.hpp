@@ -12,10 +12,12 @@
 #include <functional>
 #include <memory>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace tandem::net {
 
 class WsSession;
+class HttpSession;
 class HttpRoutes;
 
 class Server final : public cluster::Outbox {
@@ -30,6 +32,15 @@ class Server final : public cluster::Outbox {
   // wait for them up to the drain timeout, then call `done`.
   void drain(std::function<void()> done);
   bool draining() const noexcept { return draining_; }
+  // After the loop stopped: closes the listener and every connection's socket, so that
+  // running the loop a little longer completes and destroys every session while the
+  // Server still exists. open_connections() tells when that is done.
+  void abort_all();
+  std::size_t open_connections() const noexcept {
+    return sessions_.size() + http_sessions_.size();
+  }
+  // Sessions hold this: their destructors must not reach a destroyed Server.
+  std::weak_ptr<void> liveness() const { return alive_; }
 
   // cluster::Outbox
   void send(cluster::ConnId conn, const protocol::Frame& frame) override;
@@ -40,8 +51,8 @@ class Server final : public cluster::Outbox {
   void remove_session(cluster::ConnId id);
   bool can_accept_session() const noexcept;
   std::size_t session_count() const noexcept { return sessions_.size(); }
-  void http_opened() noexcept { ++http_connections_; }
-  void http_closed() noexcept { --http_connections_; }
+  void http_opened(HttpSession* session) { http_sessions_.insert(session); }
+  void http_closed(HttpSession* session) { http_sessions_.erase(session); }
 
   const NetConfig& config() const noexcept { return config_; }
   cluster::Rooms& rooms() noexcept { return rooms_; }
@@ -63,10 +74,11 @@ class Server final : public cluster::Outbox {
   tcp::acceptor acceptor_;
   std::unordered_map<cluster::ConnId, WsSession*> sessions_;
   cluster::ConnId next_id_ = 1;
-  std::size_t http_connections_ = 0;
+  std::unordered_set<HttpSession*> http_sessions_;
   bool draining_ = false;
   std::function<void()> drained_;
   asio::steady_timer drain_timer_;
+  std::shared_ptr<void> alive_ = std::make_shared<int>(0);
 };
 
 }  // namespace tandem::net

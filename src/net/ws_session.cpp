@@ -44,6 +44,7 @@ std::string code_label(std::uint16_t code) { return std::to_string(code); }
 WsSession::WsSession(Stream&& stream, Server& server, std::string remote_address)
     : ws_(std::move(stream)),
       server_(server),
+      server_alive_(server.liveness()),
       bucket_(server.config().rate_per_second, server.config().rate_burst,
               TokenBucket::Clock::now()) {
   info_.peer_id = make_peer_id();
@@ -51,7 +52,12 @@ WsSession::WsSession(Stream&& stream, Server& server, std::string remote_address
 }
 
 WsSession::~WsSession() {
-  if (registered_) server_.remove_session(info_.id);
+  if (registered_ && !server_alive_.expired()) server_.remove_session(info_.id);
+}
+
+void WsSession::abort() {
+  beast::error_code ignored;
+  beast::get_lowest_layer(ws_).socket().close(ignored);
 }
 
 void WsSession::run(Request request) {
@@ -85,8 +91,7 @@ void WsSession::do_read() {
 void WsSession::on_read(beast::error_code ec, std::size_t bytes) {
   reading_ = false;
   if (ec) {
-    cluster::CloseKind kind =
-        server_.draining() ? cluster::CloseKind::draining : cluster::CloseKind::network;
+    cluster::CloseKind kind = end_kind();
     std::uint16_t code = 1006;
     if (ec == websocket::error::closed) {
       code = closing_ ? close_code_ : static_cast<std::uint16_t>(ws_.reason().code);
@@ -114,16 +119,23 @@ void WsSession::on_read(beast::error_code ec, std::size_t bytes) {
     do_read();
     return;
   }
-  if (bucket_.take(TokenBucket::Clock::now())) {
-    refused_in_a_row_ = 0;
+  const auto now = TokenBucket::Clock::now();
+  if (bucket_.take(now)) {
     const auto data = buffer_.cdata();
     handle_text(std::string_view(static_cast<const char*>(data.data()), data.size()));
   } else {
+    // Refusals are counted per window, not per streak: a flood that the bucket lets
+    // through a message now and then is still a flood. One ERROR per window; more than
+    // a burst's worth of refusals in one window closes the connection.
     server_.metrics().rate_limited.inc();
-    ++refused_in_a_row_;
-    if (refused_in_a_row_ == 1) {
+    if (now - refusal_window_start_ >= kRefusalWindow) {
+      refusal_window_start_ = now;
+      refused_in_window_ = 0;
+    }
+    ++refused_in_window_;
+    if (refused_in_window_ == 1) {
       send_error(protocol::ErrorCode::rate_limited, "Too many messages: slow down");
-    } else if (refused_in_a_row_ > server_.config().rate_burst) {
+    } else if (refused_in_window_ > server_.config().rate_burst) {
       close(1008, "rate limit exceeded");
     }
   }
@@ -201,10 +213,12 @@ void WsSession::pop_front() {
 void WsSession::on_write(beast::error_code ec, std::size_t) {
   writing_ = false;
   if (ec) {
-    // The read side sees the same failure and ends the session.
     queue_.clear();
     head_ = 0;
     queued_bytes_ = 0;
+    // A pending read sees the same failure and ends the session; with reading paused
+    // (back-pressure) nothing else would tell the room layer.
+    if (!reading_) finish(end_kind(), closing_ ? close_code_ : std::uint16_t{1006});
     return;
   }
   pop_front();
@@ -233,6 +247,7 @@ void WsSession::do_close() {
                   [self = shared_from_this()](beast::error_code) {
                     self->writing_ = false;
                     if (self->abort_timer_) self->abort_timer_->cancel();
+                    if (!self->reading_) self->finish(self->end_kind(), self->close_code_);
                   });
 }
 
@@ -243,6 +258,10 @@ void WsSession::abort_after(std::chrono::milliseconds delay) {
     beast::error_code ignored;
     beast::get_lowest_layer(self->ws_).socket().close(ignored);
   });
+}
+
+cluster::CloseKind WsSession::end_kind() const noexcept {
+  return server_.draining() ? cluster::CloseKind::draining : cluster::CloseKind::network;
 }
 
 void WsSession::finish(cluster::CloseKind kind, std::uint16_t code) {

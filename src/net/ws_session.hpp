@@ -39,6 +39,8 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void close(std::uint16_t code, std::string_view reason);
 
   cluster::ConnId id() const noexcept { return info_.id; }
+  // Closes the socket without a closing handshake (shutdown after the drain).
+  void abort();
 
  private:
   void on_accept(beast::error_code ec);
@@ -50,18 +52,22 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void on_write(beast::error_code ec, std::size_t bytes);
   void do_close();
   void finish(cluster::CloseKind kind, std::uint16_t code);
+  cluster::CloseKind end_kind() const noexcept;
   void abort_after(std::chrono::milliseconds delay);
   void pop_front();
 
   beast::websocket::stream<Stream> ws_;
   Server& server_;
+  std::weak_ptr<void> server_alive_;
   cluster::ConnectionInfo info_;
   beast::flat_buffer buffer_;
   std::vector<protocol::Frame> queue_;  // FIFO: queue_[head_] is next (in flight if writing_)
   std::size_t head_ = 0;
   std::size_t queued_bytes_ = 0;
   TokenBucket bucket_;
-  std::uint32_t refused_in_a_row_ = 0;
+  static constexpr std::chrono::seconds kRefusalWindow{10};
+  TokenBucket::Clock::time_point refusal_window_start_{};
+  std::uint32_t refused_in_window_ = 0;
   std::uint16_t close_code_ = 1000;
   std::string close_reason_;
   std::unique_ptr<asio::steady_timer> abort_timer_;  // only while a close is stuck

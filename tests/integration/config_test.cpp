@@ -1,0 +1,186 @@
+// Configuration: invalid values and unknown flags stop the process with one clear line on
+// stderr; flags override the environment; --help and --config-schema.
+#include "support/fixture.hpp"
+
+#include <boost/json/parse.hpp>
+
+namespace tandem::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ConfigTest : public TandemTest {};
+
+// Runs the server to completion (it must exit on its own, quickly).
+struct Finished {
+  ExitStatus exit;
+  std::vector<std::string> err;
+  std::string output;
+  bool listened = false;
+};
+
+Finished run_to_exit(const Env& env, std::vector<std::string> args = {}) {
+  ServerProcess process(env, std::move(args));
+  Finished run;
+  const auto exit = process.wait_exit(15s);
+  if (!exit) {
+    ADD_FAILURE() << "the server did not exit on its own; output:\n" << process.output();
+    return run;
+  }
+  run.exit = *exit;
+  run.err = process.stderr_lines();
+  run.output = process.output();
+  run.listened = process.count_log_msg("listening") > 0;
+  return run;
+}
+
+TEST_F(ConfigTest, InvalidValuesStopTheServerWithOneLineNamingTheVariable) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"PORT", "abc"},
+      {"PORT", "65536"},
+      {"PORT", "-1"},
+      {"PORT", ""},
+      {"PORT", "80 "},
+      {"RECONNECT_GRACE_MS", "-1"},
+      {"RECONNECT_GRACE_MS", "1.5"},
+      {"RECONNECT_GRACE_MS", "10s"},
+      {"HEARTBEAT_TIMEOUT_MS", "499"},
+      {"GATE_TIMEOUT_MS", "abc"},
+      {"GATE_TIMEOUT_MS", "99"},
+      {"MAX_CONNECTIONS", "0"},
+      {"MAX_HTTP_CONNECTIONS", "0"},
+      {"RATE_LIMIT_PER_SEC", "nan"},
+      {"RATE_LIMIT_PER_SEC", "0"},
+      {"RATE_LIMIT_BURST", "0.5"},
+      {"SEND_QUEUE_MAX_BYTES", "131071"},
+      {"SEND_QUEUE_MAX_MESSAGES", "15"},
+      {"HANDSHAKE_TIMEOUT_MS", "99"},
+      {"DRAIN_TIMEOUT_MS", "14001"},
+      {"STATUS_LIST_ROOMS", "maybe"},
+      {"SHORT_ID_TTL_MS", "999"},
+      {"PIN_HASH_ITERATIONS", "999"},
+      {"LOG_LEVEL", "loud"},
+      {"HOST", "localhost"},
+      {"NODE_ID", "bad id"},
+      {"PUBLIC_URL", "ftp://example.com"},
+  };
+  for (const auto& [name, value] : cases) {
+    SCOPED_TRACE(name + "=\"" + value + "\"");
+    const Finished run = run_to_exit({{name, value}});
+    EXPECT_TRUE(run.exit.exited) << run.exit.describe();
+    EXPECT_NE(run.exit.code, 0) << run.output;
+    EXPECT_FALSE(run.listened) << run.output;
+    ASSERT_EQ(run.err.size(), 1u) << run.output;
+    // The line names the variable (as a word: REDIS_PORT would not do for PORT).
+    const std::string& line = run.err[0];
+    const std::size_t at = line.find(" " + name + "=");
+    EXPECT_NE(at, std::string::npos) << line;
+  }
+}
+
+TEST_F(ConfigTest, UnknownFlagStopsTheServer) {
+  const Finished run = run_to_exit({}, {"--no-such-option=1"});
+  EXPECT_TRUE(run.exit.exited);
+  EXPECT_NE(run.exit.code, 0);
+  EXPECT_FALSE(run.listened);
+  ASSERT_EQ(run.err.size(), 1u) << run.output;
+  EXPECT_NE(run.err[0].find("--no-such-option"), std::string::npos) << run.err[0];
+
+  const Finished missing = run_to_exit({}, {"--port"});
+  EXPECT_NE(missing.exit.code, 0);
+  ASSERT_EQ(missing.err.size(), 1u) << missing.output;
+  EXPECT_NE(missing.err[0].find("--port"), std::string::npos) << missing.err[0];
+
+  const Finished positional = run_to_exit({}, {"serve"});
+  EXPECT_NE(positional.exit.code, 0);
+  EXPECT_EQ(positional.err.size(), 1u) << positional.output;
+}
+
+TEST_F(ConfigTest, InvalidFlagValueNamesTheVariable) {
+  const Finished run = run_to_exit({}, {"--reconnect-grace-ms=-1"});
+  EXPECT_NE(run.exit.code, 0);
+  ASSERT_EQ(run.err.size(), 1u) << run.output;
+  EXPECT_NE(run.err[0].find("RECONNECT_GRACE_MS"), std::string::npos) << run.err[0];
+}
+
+TEST_F(ConfigTest, FlagsOverrideTheEnvironment) {
+  // PORT=abc alone is fatal; the flag wins, in both spellings.
+  start_server({{"PORT", "abc"}, {"NODE_ID", "env-node"}}, {"--port=0", "--node-id", "flag-node"});
+  const HttpResponse health = http_get(port(), "/health");
+  EXPECT_EQ(str(health.json_object(), "nodeId"), "flag-node");
+  EXPECT_EQ(server().node_id(), "env-node");  // what the harness set; the flag won
+}
+
+TEST_F(ConfigTest, AFlagChangesBehaviour) {
+  // The environment says 30 s of grace; the flag says none: a drop is a leave at once.
+  start_server({{"RECONNECT_GRACE_MS", "30000"}}, {"--reconnect-grace-ms=0"});
+  auto alice = joined("room", "alice");
+  auto bob = joined("room", "bob");
+  alice->expect("USER_JOINED");
+  bob->drop();
+  EXPECT_EQ(str(alice->expect("USER_LEFT", 2s), "userId"), "bob");
+}
+
+TEST_F(ConfigTest, BoundaryValuesAreAccepted) {
+  start_server({{"HEARTBEAT_TIMEOUT_MS", "500"},
+                {"GATE_TIMEOUT_MS", "100"},
+                {"SEND_QUEUE_MAX_BYTES", "131072"},
+                {"SEND_QUEUE_MAX_MESSAGES", "16"},
+                {"RATE_LIMIT_PER_SEC", "0.1"},
+                {"RATE_LIMIT_BURST", "1"},
+                {"DRAIN_TIMEOUT_MS", "0"},
+                {"STATUS_LIST_ROOMS", "FALSE"},
+                {"RECONNECT_GRACE_MS", "0"},
+                {"LOG_LEVEL", "debug"},
+                {"PUBLIC_URL", "https://tandem.example/base/"}});
+  EXPECT_EQ(http_get(port(), "/health").status, 200);
+  EXPECT_EQ(str(http_get(port(), "/api/short-id/r").json_object(), "shortUrl")
+                .rfind("https://tandem.example/base/room/", 0),
+            0u);
+}
+
+TEST_F(ConfigTest, HelpAndSchema) {
+  {
+    ServerProcess help({}, {"--help"});
+    const auto exit = help.wait_exit(15s);
+    ASSERT_TRUE(exit.has_value());
+    EXPECT_TRUE(exit->exited && exit->code == 0) << exit->describe();
+    const std::string out = help.output();
+    EXPECT_NE(out.find("--reconnect-grace-ms"), std::string::npos) << out;
+    EXPECT_NE(out.find("RECONNECT_GRACE_MS"), std::string::npos) << out;
+    EXPECT_EQ(help.count_log_msg("listening"), 0u);
+  }
+  {
+    ServerProcess schema({}, {"--config-schema"});
+    const auto exit = schema.wait_exit(15s);
+    ASSERT_TRUE(exit.has_value());
+    EXPECT_TRUE(exit->exited && exit->code == 0) << exit->describe();
+    const auto lines = schema.lines();
+    ASSERT_FALSE(lines.empty());
+    boost::system::error_code ec;
+    const auto doc = boost::json::parse(lines[0].text, ec);
+    ASSERT_FALSE(ec) << lines[0].text;
+    ASSERT_TRUE(doc.is_array());
+    bool found = false;
+    for (const auto& option : doc.as_array()) {
+      if (option.is_object() && str(option.as_object(), "env") == "RECONNECT_GRACE_MS") {
+        found = true;
+        EXPECT_EQ(str(option.as_object(), "flag"), "--reconnect-grace-ms");
+        EXPECT_EQ(str(option.as_object(), "default"), "10000");
+      }
+    }
+    EXPECT_TRUE(found) << lines[0].text;
+  }
+}
+
+TEST_F(ConfigTest, APortInUseIsAnError) {
+  start_server();
+  const Finished run = run_to_exit({{"PORT", std::to_string(port())}});
+  EXPECT_TRUE(run.exit.exited);
+  EXPECT_NE(run.exit.code, 0) << run.output;
+  EXPECT_FALSE(run.listened) << run.output;
+  EXPECT_EQ(http_get(port(), "/health").status, 200);  // the first one is unharmed
+}
+
+}  // namespace
+}  // namespace tandem::test

@@ -1,0 +1,268 @@
+// Limits: frame size, binary frames, UTF-8, the per-connection rate limit, slow consumers,
+// MAX_CONNECTIONS and the handshake timeout.
+#include "support/fixture.hpp"
+
+#include <boost/json/serialize.hpp>
+
+namespace tandem::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+class LimitsTest : public TandemTest {};
+
+// A PING whose JSON text is exactly `size` bytes.
+std::string ping_of_size(std::size_t size) {
+  const std::string head = R"({"type":"PING","pad":")";
+  const std::string tail = R"("})";
+  return head + std::string(size - head.size() - tail.size(), 'x') + tail;
+}
+
+// The server refuses an oversized frame from its header, sends close 1009 and ends the
+// connection while the client may still be writing the payload. Boost.Beast 1.81's TCP
+// teardown then closes the socket with unread bytes (a reset), which can destroy the close
+// frame before the client reads it (boostorg/beast#802): the client sees 1009 or, at
+// times, a dropped connection (1006). The server's own count of the close is exact.
+void expect_closed_as_too_big(WsClient& client, ServerProcess& server, double closes_before) {
+  const int code = client.wait_closed();
+  EXPECT_TRUE(code == 1009 || code == 1006) << code;
+  EXPECT_TRUE(client.skipped().empty()) << client.transcript();
+  EXPECT_TRUE(eventually([&] {
+    return metric_value(http_get(server.port(), "/metrics").body, "tandem_ws_closes_total",
+                        {{"code", "1009"}}) == closes_before + 1;
+  }));
+}
+
+TEST_F(LimitsTest, AFrameOf64KiBIsAcceptedOneByteMoreCloses1009) {
+  start_server();
+  auto client = joined("room", "alice");
+  client->send_text(ping_of_size(64 * 1024));
+  client->expect("PONG");
+  client->try_send_text(ping_of_size(64 * 1024 + 1));  // the write itself may fail
+  expect_closed_as_too_big(*client, server(), 0);
+  expect_server_healthy();
+}
+
+TEST_F(LimitsTest, AHugeFrameIsRefusedFromItsHeader) {
+  start_server();
+  auto client = connect("client");
+  // Announce 16 MiB and send only a little: the server must not wait for (or buffer) it,
+  // and with nothing left unread the close frame arrives intact.
+  client->send_raw(ws_frame(0x1, std::string(1000, 'x'), true, true, 16u * 1024 * 1024));
+  EXPECT_EQ(client->wait_closed(), 1009);
+}
+
+TEST_F(LimitsTest, AFragmentedMessageOver64KiBCloses1009) {
+  start_server();
+  auto client = connect("client");
+  const std::string part(40 * 1024, 'x');
+  client->try_send_raw(ws_frame(0x1, R"({"type":"PING","pad":")" + part, false));
+  client->try_send_raw(ws_frame(0x0, part + R"("})", true));
+  expect_closed_as_too_big(*client, server(), 0);
+}
+
+TEST_F(LimitsTest, AFragmentedMessageUnder64KiBIsFine) {
+  start_server();
+  auto client = connect("client");
+  client->send_raw(ws_frame(0x1, R"({"type":"PI)", false));
+  client->send_raw(ws_frame(0x0, R"(NG","pad":")" + std::string(20000, 'y'), false));
+  client->send_raw(ws_frame(0x0, R"("})", true));
+  client->expect("PONG");
+}
+
+TEST_F(LimitsTest, BinaryFrameCloses1003) {
+  start_server();
+  auto alice = joined("room", "alice");
+  auto bob = joined("room", "bob");
+  alice->expect("USER_JOINED");
+  bob->send_binary(R"({"type":"PING"})");
+  EXPECT_EQ(bob->wait_closed(), 1003);
+  EXPECT_TRUE(bob->skipped().empty()) << bob->transcript();
+  EXPECT_TRUE(server().running());
+  expect_alive(*alice);
+}
+
+TEST_F(LimitsTest, InvalidUtf8InATextFrameCloses1007) {
+  start_server();
+  auto client = joined("room", "alice");
+  client->send_raw(ws_frame(0x1, "{\"type\":\"PING\",\"x\":\"\xC3\x28\"}"));
+  EXPECT_EQ(client->wait_closed(), 1007);
+  ASSERT_TRUE(eventually([&] {
+    return metric_value(metrics_text(), "tandem_ws_closes_total", {{"code", "1007"}}) == 1.0;
+  }));
+}
+
+TEST_F(LimitsTest, RateLimitErrorsOnceThenCloses1008) {
+  start_server({{"RATE_LIMIT_PER_SEC", "0.1"}, {"RATE_LIMIT_BURST", "5"}});
+  auto client = connect("flooder");
+  // 5 pass (the burst); the 6th is refused with one ERROR; when more than 5 in a row were
+  // refused (the 11th), the connection is closed with 1008. The 12th changes nothing.
+  for (int i = 0; i < 12; ++i) client->send_json(msg::ping());
+  for (int i = 0; i < 5; ++i) client->expect("PONG");
+  const json::object error = client->expect("ERROR");
+  EXPECT_EQ(str(error, "code"), "RATE_LIMITED");
+  EXPECT_FALSE(str(error, "message").empty());
+  const WsEvent end = client->recv_event();
+  ASSERT_EQ(end.kind, WsEvent::Kind::closed) << end.describe();  // nothing else in between
+  EXPECT_EQ(end.close_code, 1008);
+  EXPECT_EQ(metric("tandem_errors_total", {{"code", "RATE_LIMITED"}}), 1);
+  // The 6th to the 11th; the 12th arrives after the close was decided and is not counted.
+  EXPECT_EQ(metric("tandem_rate_limited_total"), 6);
+  EXPECT_EQ(metric("tandem_messages_in_total", {{"type", "PING"}}), 5);
+}
+
+TEST_F(LimitsTest, RefusedMessagesHaveNoEffect) {
+  start_server({{"RATE_LIMIT_PER_SEC", "0.1"}, {"RATE_LIMIT_BURST", "3"}});
+  auto alice = joined("room", "alice");  // 1 token used
+  auto bob = joined("room", "bob");
+  alice->expect("USER_JOINED");
+  alice->send_json(msg::play_pause("play", 1));   // token 2
+  alice->send_json(msg::play_pause("pause", 2));  // token 3
+  alice->send_json(msg::play_pause("play", 3));   // refused
+  EXPECT_EQ(num(bob->expect("PLAY_PAUSE"), "currentTime"), 1);
+  EXPECT_EQ(num(bob->expect("PLAY_PAUSE"), "currentTime"), 2);
+  bob->expect_no_message();
+  alice->expect("PLAY_PAUSE");
+  alice->expect("PLAY_PAUSE");
+  EXPECT_EQ(str(alice->expect("ERROR"), "code"), "RATE_LIMITED");
+  EXPECT_EQ(flag(room_status("room"), "isPlaying"), false);
+}
+
+TEST_F(LimitsTest, TheBucketRefills) {
+  start_server({{"RATE_LIMIT_PER_SEC", "20"}, {"RATE_LIMIT_BURST", "2"}});
+  auto client = connect("client");
+  for (int i = 0; i < 3; ++i) client->send_json(msg::ping());
+  client->expect("PONG");
+  client->expect("PONG");
+  EXPECT_EQ(str(client->expect("ERROR"), "code"), "RATE_LIMITED");
+  // 20 tokens per second: one is back after 50 ms. (Waiting is the point here.)
+  client->expect_no_message(150ms);
+  client->send_json(msg::ping());  // 2 tokens back (the burst caps the refill): 1 left
+  client->expect("PONG");
+  // Refusals are counted per 10-s window, not per streak: an accepted message in between
+  // does not earn a second ERROR, and does not reset the count.
+  client->send_json(msg::ping());
+  client->send_json(msg::ping());
+  client->expect("PONG");
+  client->expect_no_message(100ms);  // refusal 2 of the window: no second ERROR
+  expect_alive(*client);  // 2 refusals in the window: not more than BURST (2); refilled
+  // Two more refusals in the same window pass the threshold: closed as abusive.
+  for (int i = 0; i < 3; ++i) client->try_send_text(boost::json::serialize(msg::ping()));
+  EXPECT_EQ(client->wait_closed(), 1008);
+}
+
+TEST_F(LimitsTest, SlowConsumerIsClosedWhileOthersGetEverything) {
+  start_server({{"SEND_QUEUE_MAX_BYTES", "131072"},
+                {"SEND_QUEUE_MAX_MESSAGES", "16"},
+                {"RATE_LIMIT_PER_SEC", "100000"},
+                {"RATE_LIMIT_BURST", "100000"},
+                {"HANDSHAKE_TIMEOUT_MS", "1000"}});
+  auto sender = joined("room", "sender");
+  auto observer = joined("room", "observer");
+  sender->expect("USER_JOINED");
+  // The slow client joins, then is never read again (a tiny receive buffer fills at once).
+  auto slow = std::make_unique<WsClient>("slow");
+  ASSERT_TRUE(slow->connect(port(), ConnectOptions{.receive_buffer_bytes = 4096}).ok);
+  join(*slow, "room", "slow");
+  sender->expect("USER_JOINED");
+  observer->expect("USER_JOINED");
+
+  const std::string pad(50 * 1000, 'p');
+  int sent = 0;
+  int after_overflow = 0;
+  const int max_messages = 2000;  // 100 MB: far more than any socket buffers hold
+  while (sent < max_messages && after_overflow < 20) {
+    sender->send_json(msg::custom("PLAYBACK_ACK", {{"seq", sent}, {"pad", pad}}));
+    EXPECT_EQ(int_of(sender->expect("PLAYBACK_ACK"), "seq"), sent);
+    EXPECT_EQ(int_of(observer->expect("PLAYBACK_ACK"), "seq"), sent);
+    ++sent;
+    if (after_overflow > 0 || server().wait_for_log_msg("slow_consumer_closed", 0ms)) {
+      ++after_overflow;
+    }
+  }
+  ASSERT_GT(after_overflow, 0) << "no slow_consumer_closed after " << sent << " messages of 50 KB";
+  const auto log = server().wait_for_log_msg("slow_consumer_closed", 0ms);
+  ASSERT_TRUE(log.has_value());
+  EXPECT_EQ(str(*log, "level"), "info");
+  EXPECT_TRUE(has(*log, "peer"));
+  EXPECT_GE(metric("tandem_send_queue_overflows_total"), 1);
+  EXPECT_EQ(server().count_log_msg("slow_consumer_closed"), 1u);
+
+  // The slow client finally reads: an unbroken prefix of the broadcasts, then the end.
+  int expected_seq = 0;
+  int code = 0;
+  for (;;) {
+    const WsEvent event = slow->recv_event(kTimeout);
+    ASSERT_NE(event.kind, WsEvent::Kind::timeout) << "after " << expected_seq << " messages";
+    if (event.kind == WsEvent::Kind::closed) {
+      code = event.close_code;
+      break;
+    }
+    ASSERT_TRUE(event.message.has_value());
+    ASSERT_EQ(type_of(*event.message), "PLAYBACK_ACK") << event.describe();
+    ASSERT_EQ(int_of(*event.message, "seq"), expected_seq) << "a gap: ordered messages dropped";
+    ++expected_seq;
+  }
+  EXPECT_LT(expected_seq, sent) << "everything arrived: the slow client was not cut off";
+  EXPECT_TRUE(code == 1008 || code == 1006) << code;
+
+  // The others were never affected, and still are not.
+  sender->send_json(msg::custom("PLAYBACK_ACK", {{"seq", sent}}));
+  EXPECT_EQ(int_of(sender->expect("PLAYBACK_ACK"), "seq"), sent);
+  EXPECT_EQ(int_of(observer->expect("PLAYBACK_ACK"), "seq"), sent);
+  expect_alive(*observer);
+  EXPECT_TRUE(server().running());
+}
+
+TEST_F(LimitsTest, MaxConnectionsRefusesTheNextUpgradeWith503) {
+  start_server({{"MAX_CONNECTIONS", "2"}});
+  auto a = connect("a");
+  auto b = connect("b");
+  WsClient c("c");
+  const ConnectResult refused = c.connect(port());
+  EXPECT_FALSE(refused.ok);
+  EXPECT_EQ(refused.http_status, 503) << refused.error << " " << refused.body;
+  // HTTP is not a WebSocket connection: still served.
+  EXPECT_EQ(http_get(port(), "/health").status, 200);
+  EXPECT_EQ(metric("tandem_connections"), 2);
+  EXPECT_EQ(metric("tandem_connections_rejected_total", {{"reason", "max_connections"}}), 1);
+  expect_alive(*a);
+  expect_alive(*b);
+
+  // A slot frees when a connection ends.
+  a->close();
+  bool admitted = eventually([&] {
+    WsClient d("d");
+    return d.connect(port()).ok;
+  });
+  EXPECT_TRUE(admitted);
+}
+
+TEST_F(LimitsTest, SilentOrIncompleteRequestsAreDroppedAfterTheHandshakeTimeout) {
+  start_server({{"HANDSHAKE_TIMEOUT_MS", "300"}});
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"silent TCP connection", ""},
+      {"half an HTTP request", "GET /status HTTP/1.1\r\nHost: x\r\n"},
+      {"half a WebSocket upgrade",
+       "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"},
+  };
+  for (const auto& [what, bytes] : cases) {
+    const auto closed_after = time_until_server_closes(port(), bytes, 5s);
+    ASSERT_TRUE(closed_after.has_value()) << what << ": still open after 5 s";
+    EXPECT_GE(closed_after->count(), 200) << what;
+    EXPECT_LT(closed_after->count(), 3000) << what;
+  }
+  EXPECT_EQ(http_get(port(), "/health").status, 200);
+}
+
+TEST_F(LimitsTest, HttpHeadersOver8KiBAreRefused) {
+  start_server();
+  const auto closed_after = time_until_server_closes(
+      port(),
+      "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(16 * 1024, 'h') + "\r\n\r\n", 5s);
+  ASSERT_TRUE(closed_after.has_value()) << "an oversized request kept the connection open";
+  EXPECT_EQ(http_get(port(), "/health").status, 200);
+}
+
+}  // namespace
+}  // namespace tandem::test

@@ -1,0 +1,85 @@
+#pragma once
+// The base of every end-to-end test: starts servers, connects clients, reads /status and
+// /metrics, and prints each server's log when the test failed.
+#include "support/failure.hpp"
+#include "support/http_client.hpp"
+#include "support/messages.hpp"
+#include "support/server_process.hpp"
+#include "support/ws_client.hpp"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <source_location>
+#include <string>
+#include <vector>
+
+namespace tandem::test {
+
+using Labels = std::map<std::string, std::string>;
+
+// The value of one sample of a Prometheus text exposition: `name` with exactly `labels`.
+std::optional<double> metric_value(const std::string& exposition, std::string_view name,
+                                   const Labels& labels = {});
+
+// Sends JOIN and returns the ROOM_STATE that must answer it (strict: nothing else first).
+json::object join(WsClient& client, std::string_view room_id, std::string_view user_id,
+                  std::optional<std::string> username = std::nullopt,
+                  std::optional<std::string> pin = std::nullopt,
+                  std::source_location where = std::source_location::current());
+
+// Polls `condition` (every 10 ms) until it holds or `timeout` passes; returns its last value.
+// Only for state that can be observed by asking (HTTP /status, /metrics), not by an event.
+bool eventually(const std::function<bool()>& condition, Millis timeout = kTimeout);
+
+class TandemTest : public ::testing::Test {
+ protected:
+  void TearDown() override;
+
+  // Starts a server (it becomes server() if it is the first) and waits until it listens.
+  ServerProcess& start_server(const Env& env = {}, std::vector<std::string> args = {},
+                              std::source_location where = std::source_location::current());
+  ServerProcess& server(std::size_t index = 0);
+  std::uint16_t port(std::size_t index = 0) { return server(index).port(); }
+
+  // A connected client (the handshake must succeed).
+  std::unique_ptr<WsClient> connect(std::string name, std::size_t server_index = 0,
+                                    std::source_location where = std::source_location::current());
+  // A connected client that has joined `room_id` as `user_id` (its ROOM_STATE consumed and
+  // kept in *room_state when given).
+  std::unique_ptr<WsClient> joined(std::string_view room_id, std::string_view user_id,
+                                   std::optional<std::string> username = std::nullopt,
+                                   std::optional<std::string> pin = std::nullopt,
+                                   json::object* room_state = nullptr,
+                                   std::source_location where = std::source_location::current());
+
+  // GET /status[?roomId=] as an object.
+  json::object status(std::optional<std::string> room_id = std::nullopt,
+                      std::source_location where = std::source_location::current());
+  // The single room of GET /status?roomId=room_id (fails if it is not listed exactly once).
+  json::object room_status(const std::string& room_id,
+                           std::source_location where = std::source_location::current());
+  // The user entry of room_status(room_id).users for user_id (fails if absent).
+  json::object user_status(const std::string& room_id, const std::string& user_id,
+                           std::source_location where = std::source_location::current());
+  std::string metrics_text(std::source_location where = std::source_location::current());
+  // A sample of /metrics; fails if it is not exposed.
+  double metric(std::string_view name, const Labels& labels = {},
+                std::source_location where = std::source_location::current());
+
+  // The server survived whatever the test did: the process runs, nothing was printed on
+  // stderr (sanitizer reports) or logged at level "error", /health answers, and a fresh
+  // client can join a fresh room.
+  void expect_server_healthy(std::source_location where = std::source_location::current());
+
+  // Proves the connection is open and served: PING must get PONG (strict).
+  void expect_alive(WsClient& client, std::source_location where = std::source_location::current());
+
+ private:
+  std::vector<std::unique_ptr<ServerProcess>> servers_;
+};
+
+}  // namespace tandem::test
