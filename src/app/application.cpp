@@ -4,6 +4,7 @@
 #include "cluster/pbkdf2_pin_hasher.hpp"
 #include "net/http_routes.hpp"
 #include "net/server.hpp"
+#include "obs/clock.hpp"
 #include "obs/metrics.hpp"
 #include "store/journal.hpp"
 #include "store/postgres_store.hpp"
@@ -49,12 +50,6 @@ class JournalSink final : public cluster::RoomJournal {
  private:
   store::Journal& journal_;
 };
-
-protocol::Millis wall_now() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::unique_ptr<store::Store> make_store(const Config& config) {
   if (!config.database_url.empty()) {
@@ -108,7 +103,7 @@ int run_server(const Config& config) {
   store::Restored restored;
   try {
     auto restore_store = make_store(config);
-    restored = store::restore(*restore_store, spill_path, wall_now(), config.room_ttl);
+    restored = store::restore(*restore_store, spill_path, obs::wall_clock_ms(), config.room_ttl);
   } catch (const std::exception& e) {
     // Starting without the rooms the store holds would let new rooms overwrite them.
     logger.error("restore_failed", {{"store", config.database_url.empty() ? "sqlite" : "postgresql"},
@@ -141,7 +136,7 @@ int run_server(const Config& config) {
   rooms_options.pin_lockout.lockout = config.pin_lockout;
   rooms_options.journal = &journal_sink;
   cluster::LocalRooms rooms(io.get_executor(), outbox, machine, registry, logger,
-                            std::move(rooms_options), wall_now);
+                            std::move(rooms_options), obs::wall_clock_ms);
   rooms.restore(std::move(restored.rooms), restored.short_ids);
   rooms_for_writer = &rooms;
 

@@ -2,6 +2,7 @@
 
 #include "cluster/short_ids.hpp"
 #include "net/server.hpp"
+#include "obs/clock.hpp"
 #include "obs/metrics.hpp"
 #include "protocol/text.hpp"
 
@@ -15,12 +16,6 @@ namespace tandem::net {
 namespace http = beast::http;
 
 namespace {
-
-protocol::Millis wall_now() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 void add_cors(HttpResponse& res) {
   res.set(http::field::access_control_allow_origin, "*");
@@ -199,7 +194,7 @@ void HttpRoutes::handle(const HttpRequest& req, std::function<void(HttpResponse)
     const double uptime =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
     boost::json::object base{{"nodeId", config.node_id},
-                             {"timestamp", wall_now()},
+                             {"timestamp", obs::wall_clock_ms()},
                              {"localConnections", server_.session_count()},
                              {"localRooms", server_.rooms().room_count()},
                              {"uptime", uptime}};

@@ -1,6 +1,7 @@
 #include "net/ws_session.hpp"
 
 #include "net/server.hpp"
+#include "obs/clock.hpp"
 #include "protocol/command_parser.hpp"
 #include "protocol/limits.hpp"
 
@@ -160,10 +161,7 @@ void WsSession::handle_text(std::string_view text) {
 
 void WsSession::send_error(protocol::ErrorCode code, std::string message) {
   server_.metrics().errors[protocol::to_string(code)].inc();
-  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
-  send(protocol::encode_frame(protocol::ErrorEvent{code, std::move(message)}, now,
+  send(protocol::encode_frame(protocol::ErrorEvent{code, std::move(message)}, obs::wall_clock_ms(),
                               server_.config().node_id));
 }
 

@@ -1,6 +1,7 @@
 #include "store/entry_codec.hpp"
 
 #include "room/room_codec.hpp"
+#include "store/overloaded.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -11,13 +12,6 @@ namespace tandem::store {
 namespace {
 
 namespace json = boost::json;
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 const json::string* string_field(const json::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);

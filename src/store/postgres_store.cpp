@@ -1,5 +1,7 @@
 #include "store/postgres_store.hpp"
 
+#include "obs/clock.hpp"
+#include "store/overloaded.hpp"
 #include "store/postgres_sql.hpp"
 #include "store/rows.hpp"
 
@@ -19,19 +21,6 @@ namespace tandem::store {
 namespace {
 
 namespace sql = postgres_sql;
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
-
-Millis wall_now() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // SQLSTATE classes that refuse the data itself: 22 data exception (e.g. a value too long
 // or an invalid JSON text), 23 integrity constraint violation, 54 program limit exceeded.
@@ -281,7 +270,7 @@ void PostgresStore::migrate() {
     exec(sql::kNoStatementTimeout);
     const std::string text(m.sql);
     exec(text.c_str());
-    exec(sql::kInsertMigration, Params().integer(m.version).text(m.name).integer(wall_now()));
+    exec(sql::kInsertMigration, Params().integer(m.version).text(m.name).integer(obs::wall_clock_ms()));
     tx.commit();
   }
 }

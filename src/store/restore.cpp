@@ -1,6 +1,7 @@
 #include "store/restore.hpp"
 
 #include "store/entry_codec.hpp"
+#include "store/overloaded.hpp"
 #include "store/spill_file.hpp"
 
 #include <algorithm>
@@ -9,13 +10,6 @@
 
 namespace tandem::store {
 namespace {
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 }  // namespace
 

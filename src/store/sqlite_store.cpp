@@ -1,5 +1,7 @@
 #include "store/sqlite_store.hpp"
 
+#include "obs/clock.hpp"
+#include "store/overloaded.hpp"
 #include "store/rows.hpp"
 #include "store/sqlite_sql.hpp"
 
@@ -16,19 +18,6 @@ namespace tandem::store {
 namespace {
 
 namespace sql = sqlite_sql;
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
-
-Millis wall_now() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Refusals of the data itself: retrying the same statement cannot succeed.
 bool is_transient(int rc) noexcept {
@@ -243,7 +232,7 @@ void SqliteStore::migrate() {
     const std::string text(m.sql);
     exec(text.c_str());
     Statement insert(*this, sql::kInsertMigration);
-    insert.integer(1, m.version).text(2, m.name).integer(3, wall_now()).run();
+    insert.integer(1, m.version).text(2, m.name).integer(3, obs::wall_clock_ms()).run();
     tx.commit();
   }
 }
