@@ -1,5 +1,6 @@
 #include "app/application.hpp"
 
+#include "cluster/caching_pin_hasher.hpp"
 #include "cluster/local_rooms.hpp"
 #include "cluster/pbkdf2_pin_hasher.hpp"
 #include "net/http_routes.hpp"
@@ -125,7 +126,8 @@ int run_server(const Config& config) {
   store::Journal journal(make_store(config), std::move(journal_options), registry, logger);
   JournalSink journal_sink(journal);
 
-  const cluster::Pbkdf2PinHasher hasher(config.pin_hash_iterations);
+  const cluster::Pbkdf2PinHasher slow_hasher(config.pin_hash_iterations);
+  const cluster::CachingPinHasher hasher(slow_hasher, 100'000);
   const room::RoomMachine machine(config.room, hasher);
   ServerOutbox outbox;
   cluster::LocalRoomsOptions rooms_options;

@@ -193,7 +193,9 @@ std::vector<Option> make_options(Legacy& legacy) {
       [millis](Config& c, const std::string& v) {
         c.short_id_ttl = millis("SHORT_ID_TTL_MS", 1'000, 30LL * 24 * 3600 * 1000)(v);
       });
-  add("PIN_HASH_ITERATIONS", "20000", "PBKDF2-SHA256 iterations of stored PIN hashes",
+  add("PIN_HASH_ITERATIONS", "4096",
+      "PBKDF2-SHA256 iterations of stored PIN hashes (paid on the event loop once per PIN "
+      "room and process; see docs/CONFIG.md)",
       [](Config& c, const std::string& v) {
         c.pin_hash_iterations =
             static_cast<unsigned>(parse_int("PIN_HASH_ITERATIONS", v, 1'000, 1'000'000));

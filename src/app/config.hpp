@@ -19,7 +19,7 @@ struct Config {
   room::RoomConfig room;
   obs::Level log_level = obs::Level::info;
   std::string data_dir = "./data";
-  unsigned pin_hash_iterations = 20'000;
+  unsigned pin_hash_iterations = 4'096;
   protocol::Millis short_id_ttl = 4LL * 3600 * 1000;
   protocol::Millis heartbeat_timeout = 60'000;
   protocol::Millis room_ttl = 4LL * 3600 * 1000;  // idle rooms archived after this
