@@ -130,11 +130,10 @@ TEST_P(PersistenceTest, APinRoomSurvivesASigkillRestart) {
   auto& first = start();
   auto connector = [this](std::string name, std::size_t index) { return connect(std::move(name), index); };
   Party party = make_party(*this, 0, connector, first.port());
-  // What a crash can lose is the last flush interval: wait until the last change is in
-  // the record (the audit log is the observable part of it) before killing.
+  // What a crash can lose is the last flush interval: wait until every change is in the
+  // record (the backlog counts entries in memory, in flight and spilled) before killing.
   ASSERT_TRUE(eventually([&] {
-    return first.count_log_msg("store_unavailable") == 0 &&
-           metric("tandem_journal_written_total") >= 6;  // created, 2 joins, url, pause, short id
+    return metric("tandem_journal_backlog") == 0 && metric("tandem_journal_written_total") >= 6;
   }, 10s));
   first.signal(SIGKILL);
   ASSERT_TRUE(first.wait_exit(10s));
