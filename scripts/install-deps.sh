@@ -8,6 +8,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev libpq-dev postgresql-15
+  libhiredis-dev redis-server
 )
 
 missing=()

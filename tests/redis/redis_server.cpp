@@ -1,0 +1,238 @@
+#include "redis/redis_server.hpp"
+
+#include <hiredis/hiredis.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace tandem::test {
+namespace {
+
+using namespace std::chrono_literals;
+using SteadyClock = std::chrono::steady_clock;
+
+std::runtime_error errno_error(const std::string& what) {
+  return std::runtime_error(what + ": " + std::strerror(errno));
+}
+
+struct ContextFree {
+  void operator()(redisContext* c) const { redisFree(c); }
+};
+struct ReplyFree {
+  void operator()(redisReply* r) const { freeReplyObject(r); }
+};
+using ContextPtr = std::unique_ptr<redisContext, ContextFree>;
+using ReplyPtr = std::unique_ptr<redisReply, ReplyFree>;
+
+ReplyPtr exec(redisContext* c, const std::vector<std::string>& args) {
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lengths;
+  for (const auto& a : args) {
+    argv.push_back(a.data());
+    lengths.push_back(a.size());
+  }
+  return ReplyPtr(static_cast<redisReply*>(
+      redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lengths.data())));
+}
+
+std::string flatten(const redisReply& r) {
+  switch (r.type) {
+    case REDIS_REPLY_INTEGER:
+      return std::to_string(r.integer);
+    case REDIS_REPLY_NIL:
+      return "(nil)";
+    case REDIS_REPLY_ARRAY: {
+      std::string out;
+      for (std::size_t i = 0; i < r.elements; ++i) {
+        if (i > 0) out += ',';
+        out += flatten(*r.element[i]);
+      }
+      return out;
+    }
+    default:
+      return std::string(r.str, r.len);
+  }
+}
+
+ContextPtr connect_blocking(std::uint16_t port) {
+  const timeval timeout{1, 0};
+  ContextPtr c(redisConnectWithTimeout("127.0.0.1", port, timeout));
+  if (!c || c->err != 0) return nullptr;
+  redisSetTimeout(c.get(), timeout);
+  return c;
+}
+
+}  // namespace
+
+std::uint16_t free_loopback_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw errno_error("socket");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    const auto error = errno_error("bind");
+    ::close(fd);
+    throw error;
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+RedisServer::RedisServer() : RedisServer(Options{}) {}
+
+RedisServer::RedisServer(Options options) : options_(std::move(options)) {
+  std::string pattern = (std::filesystem::temp_directory_path() / "tandem-redis-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) throw errno_error("mkdtemp");
+  dir_ = pattern;
+  port_ = free_loopback_port();
+  try {
+    start();
+  } catch (...) {
+    stop();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+    throw;
+  }
+}
+
+RedisServer::~RedisServer() {
+  stop();
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+std::string RedisServer::url(int db) const {
+  std::string out = "redis://";
+  if (!options_.password.empty()) out += ":" + options_.password + "@";
+  return out + "127.0.0.1:" + std::to_string(port_) + "/" + std::to_string(db);
+}
+
+void RedisServer::start() {
+  if (running()) return;
+  std::vector<std::string> argv = {"/usr/bin/redis-server",
+                                   "--port",
+                                   std::to_string(port_),
+                                   "--bind",
+                                   "127.0.0.1",
+                                   "--save",
+                                   "",
+                                   "--appendonly",
+                                   "no",
+                                   "--dir",
+                                   dir_.string(),
+                                   "--daemonize",
+                                   "no"};
+  if (!options_.password.empty()) {
+    argv.emplace_back("--requirepass");
+    argv.push_back(options_.password);
+  }
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  const std::string log_path = (dir_ / "redis.log").string();
+  const int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (log_fd < 0 || null_fd < 0) throw errno_error("open " + log_path);
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    // Child: async-signal-safe calls only, then exec.
+    ::dup2(null_fd, STDIN_FILENO);
+    ::dup2(log_fd, STDOUT_FILENO);
+    ::dup2(log_fd, STDERR_FILENO);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(125);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  ::close(log_fd);
+  ::close(null_fd);
+  if (pid < 0) throw errno_error("fork");
+  pid_ = pid;
+
+  const auto deadline = SteadyClock::now() + options_.start_timeout;
+  while (!answers_ping()) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      throw std::runtime_error("redis-server exited at start:\n" + log());
+    }
+    if (SteadyClock::now() >= deadline) {
+      stop();
+      throw std::runtime_error("redis-server did not answer PING in time:\n" + log());
+    }
+    std::this_thread::sleep_for(10ms);  // polling interval, bounded by the deadline
+  }
+}
+
+bool RedisServer::answers_ping() const {
+  const ContextPtr c = connect_blocking(port_);
+  if (!c) return false;
+  const ReplyPtr reply = exec(c.get(), {"PING"});
+  // With requirepass, PING answers NOAUTH: the server is up all the same.
+  return reply != nullptr;
+}
+
+bool RedisServer::wait_exit(std::chrono::milliseconds timeout) {
+  const auto deadline = SteadyClock::now() + timeout;
+  while (true) {
+    int status = 0;
+    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_ || (r < 0 && errno == ECHILD)) {
+      pid_ = -1;
+      return true;
+    }
+    if (SteadyClock::now() >= deadline) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+}
+
+void RedisServer::stop() {
+  if (!running()) return;
+  ::kill(pid_, SIGTERM);
+  if (wait_exit(5s)) return;
+  ::kill(pid_, SIGKILL);
+  wait_exit(5s);
+}
+
+void RedisServer::kill() {
+  if (!running()) return;
+  ::kill(pid_, SIGKILL);
+  wait_exit(5s);
+}
+
+std::string RedisServer::log() const {
+  std::ifstream in(dir_ / "redis.log");
+  std::stringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+std::string RedisServer::run(const std::vector<std::string>& args, int db) const {
+  const ContextPtr c = connect_blocking(port_);
+  if (!c) throw std::runtime_error("cannot connect to redis-server on " + std::to_string(port_));
+  if (!options_.password.empty()) exec(c.get(), {"AUTH", options_.password});
+  if (db != 0) exec(c.get(), {"SELECT", std::to_string(db)});
+  const ReplyPtr reply = exec(c.get(), args);
+  if (!reply) throw std::runtime_error(std::string("redis command failed: ") + c->errstr);
+  return flatten(*reply);
+}
+
+}  // namespace tandem::test

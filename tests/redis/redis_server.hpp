@@ -1,0 +1,57 @@
+#pragma once
+// A real redis-server for tests, started and owned by the test process: a direct child on
+// a free port on 127.0.0.1, working directory a fresh temp dir, no persistence. It dies
+// with the test process (parent-death signal); the destructor stops it by PID (SIGTERM,
+// then SIGKILL) and removes the directory. stop()/kill() and start() again reuse the same
+// port: an outage as clients see it. Use from the thread that created it.
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace tandem::test {
+
+class RedisServer {
+ public:
+  struct Options {
+    std::string password;  // requirepass when not empty
+    std::chrono::milliseconds start_timeout{10'000};
+  };
+
+  RedisServer();
+  explicit RedisServer(Options options);
+  ~RedisServer();
+  RedisServer(const RedisServer&) = delete;
+  RedisServer& operator=(const RedisServer&) = delete;
+
+  // Starts on port() and waits until it answers PING. Throws std::runtime_error.
+  void start();
+  void stop();  // SIGTERM, SIGKILL after 5 s; waits for the exit
+  void kill();  // SIGKILL, as in a crash
+  bool running() const noexcept { return pid_ > 0; }
+
+  std::uint16_t port() const noexcept { return port_; }
+  std::string url(int db = 0) const;  // redis://[:password@]127.0.0.1:port/db
+  std::string log() const;
+
+  // Runs one command on a short-lived blocking connection (AUTH and SELECT done first) and
+  // returns the reply flattened to text: strings/status/errors as is, integers in decimal,
+  // nil as "(nil)", arrays as their elements joined by ','. Throws when unreachable.
+  std::string run(const std::vector<std::string>& args, int db = 0) const;
+
+ private:
+  bool wait_exit(std::chrono::milliseconds timeout);
+  bool answers_ping() const;
+
+  Options options_;
+  std::filesystem::path dir_;
+  std::uint16_t port_ = 0;
+  pid_t pid_ = -1;
+};
+
+std::uint16_t free_loopback_port();
+
+}  // namespace tandem::test
