@@ -27,6 +27,10 @@ LocalRooms::LocalRooms(boost::asio::any_io_executor executor, Outbox& outbox,
                           [this] { return static_cast<double>(rooms_.size()); });
   registry.gauge_callback("tandem_joined_connections", "Connections joined to a room",
                           [this] { return static_cast<double>(bindings_.size()); });
+  registry.gauge_callback("tandem_rooms_unsaved",
+                          "Rooms with changes not yet handed to the journal (at most one "
+                          "snapshot interval old)",
+                          [this] { return static_cast<double>(dirty_.size()); });
   if (options_.journal != nullptr) arm_snapshot_timer();
 }
 
@@ -54,23 +58,20 @@ void LocalRooms::flush_snapshots() {
   dirty_.clear();
 }
 
-void LocalRooms::journal(const std::string& room_id, const room::RoomState& state,
-                         const room::Effects& effects, Millis now) {
+void LocalRooms::journal(const std::string& room_id, const room::Effects& effects, Millis now) {
   RoomJournal* journal = options_.journal;
   if (journal == nullptr) return;
   for (const auto& record : effects.records) {
     journal->append(store::AuditEvent{room_id, record.event_type, record.user_id, record.data, now});
   }
+  // Audit rows go out at once and in order; the room's snapshot at most once per
+  // snapshot interval (a PLAY_PAUSE storm must not serialize and write the whole room per
+  // message). An archive drops the pending snapshot: it would only be overwritten.
   if (effects.archived) {
     dirty_.erase(room_id);
     journal->append(store::RoomArchived{room_id, now});
   } else if (effects.changed) {
-    if (effects.coalesce) {
-      dirty_.insert(room_id);
-    } else {
-      dirty_.erase(room_id);
-      journal->append(store::RoomSnapshot{state, now});
-    }
+    dirty_.insert(room_id);
   }
 }
 
@@ -285,7 +286,7 @@ void LocalRooms::execute(const std::string& room_id, room::Effects&& effects,
   for (const auto& timer : effects.timers) arm(room_id, timer, now);
   if (effects.gate_outcome) metrics_.gate(*effects.gate_outcome);
   if (effects.relay_dropped) metrics_.relays_dropped.inc();
-  journal(room_id, state, effects, now);
+  journal(room_id, effects, now);
   if (effects.archived) {
     metrics_.rooms_archived.inc();
     logger_.debug("room_archived", {{"room", room_id}});

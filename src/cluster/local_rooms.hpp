@@ -26,8 +26,8 @@ struct LocalRoomsOptions {
   std::string node_id;
   protocol::Millis short_id_ttl = 4 * 3600 * 1000;
   std::size_t max_short_ids = 1'000'000;
-  // High-rate changes (heartbeats, positions, pings) reach the journal at most this often
-  // per room; every other change is journaled at once.
+  // A changed room's snapshot reaches the journal at most this often (audit events go at
+  // once); this bounds what a crash can lose of a room's state.
   protocol::Millis snapshot_interval = 100;
   PinLockoutOptions pin_lockout;
   RoomJournal* journal = nullptr;  // nullptr: nothing is persisted
@@ -79,8 +79,7 @@ class LocalRooms final : public Rooms {
                       protocol::Millis now);
   void arm(const std::string& room_id, const room::TimerRequest& request, protocol::Millis now);
   void unbind(ConnId conn, const std::string& peer_id);
-  void journal(const std::string& room_id, const room::RoomState& state,
-               const room::Effects& effects, protocol::Millis now);
+  void journal(const std::string& room_id, const room::Effects& effects, protocol::Millis now);
   void arm_snapshot_timer();
   bool refuse_locked_join(const ConnectionInfo& conn, const std::string& room_id,
                           protocol::Millis now);

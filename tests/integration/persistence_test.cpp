@@ -130,10 +130,12 @@ TEST_P(PersistenceTest, APinRoomSurvivesASigkillRestart) {
   auto& first = start();
   auto connector = [this](std::string name, std::size_t index) { return connect(std::move(name), index); };
   Party party = make_party(*this, 0, connector, first.port());
-  // What a crash can lose is the last flush interval: wait until every change is in the
-  // record (the backlog counts entries in memory, in flight and spilled) before killing.
+  // What a crash can lose is the last snapshot interval and flush interval: wait until
+  // every change is in the record (no room waiting for its snapshot; the backlog counts
+  // entries in memory, in flight and spilled) before killing.
   ASSERT_TRUE(eventually([&] {
-    return metric("tandem_journal_backlog") == 0 && metric("tandem_journal_written_total") >= 6;
+    return metric("tandem_rooms_unsaved") == 0 && metric("tandem_journal_backlog") == 0 &&
+           metric("tandem_journal_written_total") >= 6;
   }, 10s));
   first.signal(SIGKILL);
   ASSERT_TRUE(first.wait_exit(10s));

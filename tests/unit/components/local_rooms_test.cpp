@@ -110,9 +110,13 @@ TEST_F(LocalRoomsTest, JournalsAuditEventsSnapshotsAndArchive) {
   ASSERT_GE(audits.size(), 2u);
   EXPECT_EQ(audits[0].event_type, "ROOM_CREATED");
   EXPECT_EQ(audits[1].event_type, "JOIN");
+  // Snapshots are coalesced on the loop: none until the periodic flush.
+  EXPECT_EQ(journal_.of<store::RoomSnapshot>().size(), 0u);
+  EXPECT_EQ(registry_.sample("tandem_rooms_unsaved"), 1);
+  rooms_->flush_snapshots();
   ASSERT_EQ(journal_.of<store::RoomSnapshot>().size(), 1u);
+  EXPECT_EQ(registry_.sample("tandem_rooms_unsaved"), 0);
 
-  // High-rate changes are coalesced on the loop: no snapshot until the periodic flush.
   for (int i = 1; i <= 5; ++i) {
     send(a, R"({"type":"HOST_HEARTBEAT","currentTime":)" + std::to_string(i) + R"(,"isPlaying":true})");
   }
@@ -125,7 +129,9 @@ TEST_F(LocalRoomsTest, JournalsAuditEventsSnapshotsAndArchive) {
 
   send(a, R"({"type":"PLAY_PAUSE","control":"pause","currentTime":9})");
   EXPECT_EQ(journal_.of<store::AuditEvent>().back().event_type, "PLAY_PAUSE");
+  EXPECT_EQ(journal_.of<store::RoomSnapshot>().size(), 2u);  // audited at once, saved later
   send(a, R"({"type":"LEAVE"})");
+  EXPECT_EQ(journal_.of<store::RoomSnapshot>().size(), 2u);  // the archive replaced it
   ASSERT_EQ(journal_.of<store::RoomArchived>().size(), 1u);
   EXPECT_EQ(journal_.of<store::RoomArchived>()[0].room_id, "r1");
   EXPECT_EQ(outbox_.closed.at(1), 1000);
