@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages this project needs to build, run and test, if missing.
+# Installs the Debian 12 packages this project needs to build and run (and, with --test,
+# to test), if missing.
 # Idempotent: does nothing (and needs no network) when everything is present.
 set -euo pipefail
 
+# To build and run the server.
 packages=(
   g++ cmake ninja-build pkg-config
   libboost1.81-dev libboost-json1.81-dev libssl-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
-  libsqlite3-dev libpq-dev postgresql-15
-  libhiredis-dev redis-server
+  libsqlite3-dev libpq-dev libhiredis-dev
 )
+# To test it: test frameworks, and the PostgreSQL and Redis servers the tests start
+# themselves on free loopback ports.
+if [[ "${1:-}" == "--test" ]]; then
+  packages+=(libgtest-dev libgmock-dev libbenchmark-dev postgresql-15 redis-server)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

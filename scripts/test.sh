@@ -4,7 +4,7 @@
 # end-to-end tests; the latter start the real server binary on free loopback ports).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh --test
 build=${TANDEM_TEST_BUILD_DIR:-build-test}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTANDEM_SANITIZE=ON >/dev/null
 cmake --build "$build"
