@@ -2,7 +2,7 @@
 # tandem-server on a free loopback port, pinned to $SERVER_CORE, and always stop it by PID.
 # Expects BUILD, RESULTS, SERVER_CORE; sets server_pid and port.
 
-SERVER_BIN="$BUILD/src/app/tandem-server"
+SERVER_BIN="$BUILD/tandem-server"
 BENCH_BIN="$BUILD/bench/load/tandem-bench"
 MICRO_BIN="$BUILD/bench/micro/tandem-microbench"
 DATA_DIR=$(mktemp -d /tmp/tandem-bench-data.XXXXXX)

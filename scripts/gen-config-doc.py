@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Rewrites the option table of docs/CONFIG.md from `tandem-server --config-schema`.
 
-Usage: scripts/gen-config-doc.py build/src/app/tandem-server
+Usage: scripts/gen-config-doc.py build/tandem-server
 The table sits between the markers <!-- options:begin --> and <!-- options:end -->; a unit
 test (Config.DocumentationListsEveryOption) fails when an option is missing from it.
 """

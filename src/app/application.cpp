@@ -17,6 +17,10 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/json/parse.hpp>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <filesystem>
 
@@ -99,6 +103,17 @@ int run_server(const Config& config) {
   std::filesystem::create_directories(data_dir, fs_error);
   if (fs_error) {
     logger.error("data_dir_unusable", {{"dataDir", config.data_dir}, {"error", fs_error.message()}});
+    return 1;
+  }
+  // One process per data directory: a second one would replay the same spill file and
+  // race the first one's writes. The lock dies with the process (even on SIGKILL).
+  const std::string lock_path = (data_dir / "tandem.lock").string();
+  const int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    logger.error("data_dir_in_use",
+                 {{"dataDir", config.data_dir},
+                  {"detail", "another tandem-server uses this DATA_DIR (or it is not writable)"}});
+    if (lock_fd >= 0) ::close(lock_fd);
     return 1;
   }
   store::Restored restored;

@@ -184,6 +184,22 @@ INSTANTIATE_TEST_SUITE_P(Stores, PersistenceTest,
                            return info.param == Backend::sqlite ? "sqlite" : "postgresql";
                          });
 
+class DataDirTest : public TandemTest {};
+
+// Two processes on one DATA_DIR would replay one spill file and race each other's writes.
+TEST_F(DataDirTest, ASecondServerOnTheSameDataDirRefusesToStart) {
+  const std::string dir = make_data_dir();
+  start_server({{"DATA_DIR", dir}});
+  ServerProcess second({{"DATA_DIR", dir}});
+  const auto exit = second.wait_exit(15s);
+  ASSERT_TRUE(exit) << second.output();
+  EXPECT_TRUE(exit->exited && exit->code == 1) << exit->describe();
+  EXPECT_TRUE(second.wait_for_log_msg("data_dir_in_use", 1s)) << second.output();
+  expect_server_healthy();  // the first one is unaffected
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
+}
+
 class PostgresOutageTest : public TandemTest {};
 
 // PostgreSQL stopped for 10 s under steady traffic, then started: every event sent during
