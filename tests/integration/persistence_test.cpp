@@ -2,6 +2,7 @@
 // for a real PostgreSQL 15 started by the test; a PostgreSQL outage under steady traffic
 // loses nothing; the events API; PIN lockout.
 #include "store/postgres_server.hpp"
+#include "common/test_os.hpp"
 #include "support/fixture.hpp"
 
 #include <csignal>
@@ -12,11 +13,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string make_data_dir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "tandem-persist-XXXXXX").string();
-  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  return pattern;
-}
+std::string make_data_dir() { return make_temp_dir("tandem-persist").string(); }
 
 enum class Backend { sqlite, postgresql };
 

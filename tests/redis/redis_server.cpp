@@ -1,5 +1,7 @@
 #include "redis/redis_server.hpp"
 
+#include "common/test_os.hpp"
+
 #include <hiredis/hiredis.h>
 
 #include <arpa/inet.h>
@@ -78,29 +80,11 @@ ContextPtr connect_blocking(std::uint16_t port) {
 
 }  // namespace
 
-std::uint16_t free_loopback_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw errno_error("socket");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    const auto error = errno_error("bind");
-    ::close(fd);
-    throw error;
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 RedisServer::RedisServer() : RedisServer(Options{}) {}
 
 RedisServer::RedisServer(Options options) : options_(std::move(options)) {
-  std::string pattern = (std::filesystem::temp_directory_path() / "tandem-redis-XXXXXX").string();
-  if (::mkdtemp(pattern.data()) == nullptr) throw errno_error("mkdtemp");
-  dir_ = pattern;
+  dir_ = make_temp_dir("tandem-redis");
   port_ = free_loopback_port();
   try {
     start();

@@ -52,6 +52,5 @@ class RedisServer {
   pid_t pid_ = -1;
 };
 
-std::uint16_t free_loopback_port();
 
 }  // namespace tandem::test

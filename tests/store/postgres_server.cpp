@@ -1,5 +1,7 @@
 #include "store/postgres_server.hpp"
 
+#include "common/test_os.hpp"
+
 #include <libpq-fe.h>
 
 #include <arpa/inet.h>
@@ -32,30 +34,11 @@ std::runtime_error errno_error(const std::string& what) {
 
 }  // namespace
 
-std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw errno_error("socket");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    const auto error = errno_error("bind");
-    ::close(fd);
-    throw error;
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 PostgresServer::PostgresServer() : PostgresServer(Options{}) {}
 
 PostgresServer::PostgresServer(Options options) : options_(std::move(options)) {
-  std::string pattern = (std::filesystem::temp_directory_path() / "tandem-pg-XXXXXX").string();
-  if (::mkdtemp(pattern.data()) == nullptr) throw errno_error("mkdtemp");
-  base_ = pattern;
+  base_ = make_temp_dir("tandem-pg");
   data_ = base_ / "data";
   log_path_ = base_ / "postgres.log";
   try {
@@ -68,7 +51,7 @@ PostgresServer::PostgresServer(Options options) : options_(std::move(options)) {
       if (::chown(base_.c_str(), uid_, gid_) != 0) throw errno_error("chown " + base_.string());
     }
     initdb();
-    port_ = free_port();
+    port_ = free_loopback_port();
     start();
   } catch (...) {
     stop();

@@ -81,7 +81,5 @@ class PostgresServer {
   int databases_ = 0;
 };
 
-// A free TCP port on 127.0.0.1 (bound to port 0 and released).
-std::uint16_t free_port();
 
 }  // namespace tandem::test

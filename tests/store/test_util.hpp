@@ -1,4 +1,5 @@
 #pragma once
+#include "common/test_os.hpp"
 // Builders and helpers shared by the store tests.
 #include "obs/logger.hpp"
 #include "store/records.hpp"
@@ -24,25 +25,7 @@ namespace tandem::store::test_util {
 
 using namespace std::chrono_literals;
 
-// A fresh directory under the temp dir, removed with its content.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "tandem-store-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const noexcept { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using tandem::test::TempDir;  // common/test_os.hpp
 
 inline room::Member member(std::string user_id, std::uint64_t seq, bool connected = true) {
   room::Member m;

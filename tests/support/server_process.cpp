@@ -1,5 +1,7 @@
 #include "support/server_process.hpp"
 
+#include "common/test_os.hpp"
+
 #include <boost/json/parse.hpp>
 
 #include <fcntl.h>
@@ -34,14 +36,6 @@ std::optional<boost::json::object> parse_json_line(const std::string& text) {
   return std::move(value.as_object());
 }
 
-std::string make_temp_dir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "tandem-it-XXXXXX").string();
-  if (::mkdtemp(pattern.data()) == nullptr) {
-    throw std::system_error(errno, std::generic_category(), "mkdtemp");
-  }
-  return pattern;
-}
-
 }  // namespace
 
 std::string ExitStatus::describe() const {
@@ -51,7 +45,7 @@ std::string ExitStatus::describe() const {
 
 ServerProcess::ServerProcess(const Env& overrides, std::vector<std::string> args) {
   node_id_ = "test-" + std::to_string(next_node.fetch_add(1));
-  data_dir_ = make_temp_dir();
+  data_dir_ = make_temp_dir("tandem-it").string();
 
   Env env;
   for (const char* name : {"PATH", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
