@@ -189,6 +189,11 @@ std::vector<Option> make_options(Legacy& legacy) {
   add("STATUS_LIST_ROOMS", "true",
       "Whether GET /status without ?roomId lists every room (it shows who watches what)",
       [](Config& c, const std::string& v) { c.net.status_list_rooms = parse_bool("STATUS_LIST_ROOMS", v); });
+  add("STATUS_CACHE_MS", "1000",
+      "GET /status without ?roomId is rebuilt at most this often (0 = on every request)",
+      [millis](Config& c, const std::string& v) {
+        c.net.status_cache = std::chrono::milliseconds(millis("STATUS_CACHE_MS", 0, 60'000)(v));
+      });
   add("SHORT_ID_TTL_MS", "14400000", "Lifetime of a short id since it was last requested",
       [millis](Config& c, const std::string& v) {
         c.short_id_ttl = millis("SHORT_ID_TTL_MS", 1'000, 30LL * 24 * 3600 * 1000)(v);

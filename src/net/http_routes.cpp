@@ -191,6 +191,12 @@ void HttpRoutes::handle(const HttpRequest& req, std::function<void(HttpResponse)
       room_id = std::string();  // listing restricted: answer with no rooms
     }
     if (room_id && !protocol::is_valid_room_id(*room_id)) room_id = std::string();
+    const bool full_listing = !room_id;
+    const auto now = std::chrono::steady_clock::now();
+    if (full_listing && !status_body_.empty() && now - status_built_ < config.status_cache) {
+      respond(make_response(req, http::status::ok, status_body_, "application/json"));
+      return;
+    }
     const double uptime =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
     boost::json::object base{{"nodeId", config.node_id},
@@ -205,10 +211,15 @@ void HttpRoutes::handle(const HttpRequest& req, std::function<void(HttpResponse)
       return;
     }
     server_.rooms().status(
-        std::move(room_id),
-        [req, base = std::move(base), respond = std::move(respond)](boost::json::array rooms) mutable {
+        std::move(room_id), [this, full_listing, req, base = std::move(base),
+                             respond = std::move(respond)](boost::json::array rooms) mutable {
           base["rooms"] = std::move(rooms);
-          respond(json_response(req, http::status::ok, base));
+          std::string body = boost::json::serialize(base);
+          if (full_listing && server_.config().status_cache.count() > 0) {
+            status_body_ = body;
+            status_built_ = std::chrono::steady_clock::now();
+          }
+          respond(make_response(req, http::status::ok, std::move(body), "application/json"));
         });
     return;
   }

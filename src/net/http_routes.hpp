@@ -47,6 +47,9 @@ class HttpRoutes {
   obs::Registry& registry_;
   std::chrono::steady_clock::time_point started_;
   EventsSource events_;
+  // GET /status (full listing): the last body and when it was built.
+  std::string status_body_;
+  std::chrono::steady_clock::time_point status_built_{};
 };
 
 // "/a/b?x=1" -> "/a/b"; query value of `key` (percent-decoded), or nullopt.

@@ -33,6 +33,9 @@ struct NetConfig {
   std::size_t send_queue_max_messages = 1'024;
   std::chrono::milliseconds drain_timeout{10'000};
   bool status_list_rooms = true;  // GET /status without ?roomId lists every room
+  // The full listing is rebuilt at most this often (every client polls /status every 2 s);
+  // 0 = rebuilt on every request. ?roomId= answers are never cached.
+  std::chrono::milliseconds status_cache{1'000};
   std::string admin_token;        // guards admin endpoints; empty = they are disabled
 };
 

@@ -197,6 +197,24 @@ TEST_F(DataDirTest, ASecondServerOnTheSameDataDirRefusesToStart) {
   std::filesystem::remove_all(dir, ignored);
 }
 
+class StatusCacheTest : public TandemTest {};
+
+// Every extension polls the full listing every 2 s: it is rebuilt at most every
+// STATUS_CACHE_MS, while ?roomId= always answers from the live state.
+TEST_F(StatusCacheTest, TheFullListingIsCachedButARoomQueryIsLive) {
+  auto& server = start_server({{"STATUS_CACHE_MS", "60000"}});
+  auto alice = connect("alice");
+  join(*alice, "first", "alice");
+  const auto before = http_get(server.port(), "/status");
+  ASSERT_EQ(before.status, 200);
+  ASSERT_EQ(arr(before.json_object(), "rooms").size(), 1u);
+  auto bob = connect("bob");
+  join(*bob, "second", "bob");
+  const auto cached = http_get(server.port(), "/status");
+  EXPECT_EQ(cached.body, before.body);  // the same bytes: built once
+  EXPECT_EQ(arr(http_get(server.port(), "/status?roomId=second").json_object(), "rooms").size(), 1u);
+}
+
 class PostgresOutageTest : public TandemTest {};
 
 // PostgreSQL stopped for 10 s under steady traffic, then started: every event sent during

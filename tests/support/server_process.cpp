@@ -57,6 +57,7 @@ ServerProcess::ServerProcess(const Env& overrides, std::vector<std::string> args
   env["LOG_LEVEL"] = "info";
   env["NODE_ID"] = node_id_;
   env["DATA_DIR"] = data_dir_;
+  env["STATUS_CACHE_MS"] = "0";  // tests read /status right after a change (one test sets it)
   for (const auto& [name, value] : overrides) {
     if (value == kUnset) {
       env.erase(name);
