@@ -14,6 +14,7 @@
 
 #include <deque>
 #include <functional>
+#include <optional>
 #include <random>
 
 namespace tandem::test {
@@ -88,6 +89,32 @@ struct WsClient::Impl {
     beast::get_lowest_layer(ws).socket().close(ignored);
     pump(Clock::now() + Millis(2000), done);
     open = false;
+  }
+
+  enum class Framing { text, binary, raw };
+
+  // Writes `bytes` (a WebSocket text or binary message, or raw bytes on the TCP socket)
+  // and waits up to kTimeout. nullopt: it did not complete in time (the connection is
+  // then aborted); otherwise the write's error code.
+  std::optional<beast::error_code> write(std::string_view bytes, Framing framing) {
+    const std::string payload(bytes);
+    bool done = false;
+    beast::error_code op_ec;
+    const auto on_done = [&](beast::error_code e, std::size_t) {
+      op_ec = e;
+      done = true;
+    };
+    if (framing == Framing::raw) {
+      asio::async_write(beast::get_lowest_layer(ws).socket(), asio::buffer(payload), on_done);
+    } else {
+      ws.binary(framing == Framing::binary);
+      ws.async_write(asio::buffer(payload), on_done);
+    }
+    const bool completed = pump(Clock::now() + kTimeout, [&] { return done; });
+    if (!completed) abort([&] { return done; });
+    ws.text(true);
+    if (!completed) return std::nullopt;
+    return op_ec;
   }
 
   void start_read() {
@@ -239,74 +266,31 @@ ConnectResult WsClient::connect(std::uint16_t port, ConnectOptions options) {
 void WsClient::send_text(std::string_view text, std::source_location where) {
   Impl& impl = *impl_;
   if (!impl.open) fail(where, "send_text on a connection that is not open");
-  const std::string payload(text);
-  bool done = false;
-  beast::error_code op_ec;
-  impl.ws.text(true);
-  impl.ws.async_write(asio::buffer(payload), [&](beast::error_code e, std::size_t) {
-    op_ec = e;
-    done = true;
-  });
-  if (!impl.pump(Clock::now() + kTimeout, [&] { return done; })) {
-    impl.abort([&] { return done; });
-    fail(where, "sending a text frame of " + std::to_string(payload.size()) +
+  const auto result = impl.write(text, Impl::Framing::text);
+  if (!result) {
+    fail(where, "sending a text frame of " + std::to_string(text.size()) +
                     " bytes did not complete in time");
   }
-  if (op_ec) fail(where, "sending a text frame failed: " + op_ec.message());
+  if (*result) fail(where, "sending a text frame failed: " + result->message());
 }
 
 bool WsClient::try_send_text(std::string_view text) {
-  Impl& impl = *impl_;
-  if (!impl.open) return false;
-  const std::string payload(text);
-  bool done = false;
-  beast::error_code op_ec;
-  impl.ws.text(true);
-  impl.ws.async_write(asio::buffer(payload), [&](beast::error_code e, std::size_t) {
-    op_ec = e;
-    done = true;
-  });
-  if (!impl.pump(Clock::now() + kTimeout, [&] { return done; })) {
-    impl.abort([&] { return done; });
-    return false;
-  }
-  return !op_ec;
+  if (!impl_->open) return false;
+  const auto result = impl_->write(text, Impl::Framing::text);
+  return result && !*result;
 }
 
 bool WsClient::try_send_raw(std::string_view bytes) {
-  Impl& impl = *impl_;
-  const std::string payload(bytes);
-  bool done = false;
-  beast::error_code op_ec;
-  asio::async_write(beast::get_lowest_layer(impl.ws).socket(), asio::buffer(payload),
-                    [&](beast::error_code e, std::size_t) {
-                      op_ec = e;
-                      done = true;
-                    });
-  if (!impl.pump(Clock::now() + kTimeout, [&] { return done; })) {
-    impl.abort([&] { return done; });
-    return false;
-  }
-  return !op_ec;
+  const auto result = impl_->write(bytes, Impl::Framing::raw);
+  return result && !*result;
 }
 
 void WsClient::send_binary(std::string_view bytes, std::source_location where) {
   Impl& impl = *impl_;
   if (!impl.open) fail(where, "send_binary on a connection that is not open");
-  const std::string payload(bytes);
-  bool done = false;
-  beast::error_code op_ec;
-  impl.ws.binary(true);
-  impl.ws.async_write(asio::buffer(payload), [&](beast::error_code e, std::size_t) {
-    op_ec = e;
-    done = true;
-  });
-  if (!impl.pump(Clock::now() + kTimeout, [&] { return done; })) {
-    impl.abort([&] { return done; });
-    fail(where, "sending a binary frame did not complete in time");
-  }
-  impl.ws.text(true);
-  if (op_ec) fail(where, "sending a binary frame failed: " + op_ec.message());
+  const auto result = impl.write(bytes, Impl::Framing::binary);
+  if (!result) fail(where, "sending a binary frame did not complete in time");
+  if (*result) fail(where, "sending a binary frame failed: " + result->message());
 }
 
 void WsClient::send_json(const boost::json::object& message, std::source_location where) {
@@ -314,20 +298,9 @@ void WsClient::send_json(const boost::json::object& message, std::source_locatio
 }
 
 void WsClient::send_raw(std::string_view bytes, std::source_location where) {
-  Impl& impl = *impl_;
-  const std::string payload(bytes);
-  bool done = false;
-  beast::error_code op_ec;
-  asio::async_write(beast::get_lowest_layer(impl.ws).socket(), asio::buffer(payload),
-                    [&](beast::error_code e, std::size_t) {
-                      op_ec = e;
-                      done = true;
-                    });
-  if (!impl.pump(Clock::now() + kTimeout, [&] { return done; })) {
-    impl.abort([&] { return done; });
-    fail(where, "writing raw bytes did not complete in time");
-  }
-  if (op_ec) fail(where, "writing raw bytes failed: " + op_ec.message());
+  const auto result = impl_->write(bytes, Impl::Framing::raw);
+  if (!result) fail(where, "writing raw bytes did not complete in time");
+  if (*result) fail(where, "writing raw bytes failed: " + result->message());
 }
 
 void WsClient::shutdown_send() {
