@@ -3,6 +3,7 @@
 #include "cluster/caching_pin_hasher.hpp"
 #include "cluster/local_rooms.hpp"
 #include "cluster/pbkdf2_pin_hasher.hpp"
+#include "cluster/redis_rooms.hpp"
 #include "net/http_routes.hpp"
 #include "net/server.hpp"
 #include "obs/clock.hpp"
@@ -85,13 +86,7 @@ boost::json::array events_to_json(const std::vector<store::StoredEvent>& events)
 
 int run_server(const Config& config) {
   obs::Logger logger(config.net.node_id, config.log_level);
-  if (!config.redis_url.empty()) {
-    logger.error("unsupported_mode",
-                 {{"detail",
-                   "REDIS_URL (cluster mode) is not available in this version; unset it to run "
-                   "standalone"}});
-    return 2;
-  }
+  const bool cluster_mode = !config.redis_url.empty();
 
   boost::asio::io_context io{1};
   obs::Registry registry;
@@ -117,16 +112,25 @@ int run_server(const Config& config) {
     return 1;
   }
   store::Restored restored;
-  try {
-    auto restore_store = make_store(config);
-    restored = store::restore(*restore_store, spill_path, obs::wall_clock_ms(), config.room_ttl);
-  } catch (const std::exception& e) {
-    // Starting without the rooms the store holds would let new rooms overwrite them.
-    logger.error("restore_failed", {{"store", config.database_url.empty() ? "sqlite" : "postgresql"},
-                                    {"error", e.what()}});
-    return 1;
+  // Cluster mode: Redis holds the live rooms; the record is read per room, on demand.
+  if (!cluster_mode) {
+    try {
+      auto restore_store = make_store(config);
+      restored = store::restore(*restore_store, spill_path, obs::wall_clock_ms(), config.room_ttl);
+    } catch (const std::exception& e) {
+      // Starting without the rooms the store holds would let new rooms overwrite them.
+      logger.error("restore_failed",
+                   {{"store", config.database_url.empty() ? "sqlite" : "postgresql"},
+                    {"error", e.what()}});
+      return 1;
+    }
   }
 
+  if (cluster_mode && config.database_url.empty()) {
+    logger.warn("cluster_without_database",
+                {{"detail", "DATABASE_URL is unset: this node keeps its own SQLite record in "
+                            "DATA_DIR; set DATABASE_URL to share one PostgreSQL record"}});
+  }
   cluster::LocalRooms* rooms_for_writer = nullptr;  // set below, before the loop runs
   store::JournalOptions journal_options;
   journal_options.spill_path = spill_path;
@@ -145,19 +149,52 @@ int run_server(const Config& config) {
   const cluster::CachingPinHasher hasher(slow_hasher, 100'000);
   const room::RoomMachine machine(config.room, hasher);
   ServerOutbox outbox;
-  cluster::LocalRoomsOptions rooms_options;
-  rooms_options.node_id = config.net.node_id;
-  rooms_options.short_id_ttl = config.short_id_ttl;
-  rooms_options.pin_lockout.max_failures_per_address = config.pin_max_failures_per_address;
-  rooms_options.pin_lockout.max_failures_per_room = config.pin_max_failures_per_room;
-  rooms_options.pin_lockout.lockout = config.pin_lockout;
-  rooms_options.journal = &journal_sink;
-  cluster::LocalRooms rooms(io.get_executor(), outbox, machine, registry, logger,
-                            std::move(rooms_options), obs::wall_clock_ms);
-  rooms.restore(std::move(restored.rooms), restored.short_ids);
-  rooms_for_writer = &rooms;
-
-  net::Server server(io.get_executor(), config.net, rooms, registry, logger);
+  std::unique_ptr<cluster::LocalRooms> local_rooms;
+  std::unique_ptr<cluster::RedisRooms> redis_rooms;
+  cluster::Rooms* rooms = nullptr;
+  if (cluster_mode) {
+    cluster::RedisRoomsOptions options;
+    options.node_id = config.net.node_id;
+    options.redis = *redis::parse_redis_url(config.redis_url);  // validated by load_config
+    options.short_id_ttl = config.short_id_ttl;
+    options.pin_lockout.max_failures_per_address = config.pin_max_failures_per_address;
+    options.pin_lockout.max_failures_per_room = config.pin_max_failures_per_room;
+    options.pin_lockout.lockout = config.pin_lockout;
+    options.node_dead_after = config.node_dead_after;
+    options.sweep_interval = config.cluster_sweep;
+    options.journal = &journal_sink;
+    options.load_from_record = [&journal, executor = io.get_executor()](
+                                   std::string room_id,
+                                   std::function<void(std::optional<room::RoomState>)> done) {
+      journal.query_room(std::move(room_id), [executor, done = std::move(done)](
+                                                 std::optional<store::RoomSnapshot> found) mutable {
+        std::optional<room::RoomState> state;
+        if (found) state = std::move(found->state);
+        boost::asio::post(executor, [done = std::move(done), state = std::move(state)]() mutable {
+          done(std::move(state));
+        });
+      });
+    };
+    redis_rooms = std::make_unique<cluster::RedisRooms>(io.get_executor(), outbox, machine,
+                                                        registry, logger, std::move(options),
+                                                        obs::wall_clock_ms);
+    rooms = redis_rooms.get();
+  } else {
+    cluster::LocalRoomsOptions rooms_options;
+    rooms_options.node_id = config.net.node_id;
+    rooms_options.short_id_ttl = config.short_id_ttl;
+    rooms_options.pin_lockout.max_failures_per_address = config.pin_max_failures_per_address;
+    rooms_options.pin_lockout.max_failures_per_room = config.pin_max_failures_per_room;
+    rooms_options.pin_lockout.lockout = config.pin_lockout;
+    rooms_options.journal = &journal_sink;
+    local_rooms = std::make_unique<cluster::LocalRooms>(io.get_executor(), outbox, machine,
+                                                        registry, logger,
+                                                        std::move(rooms_options), obs::wall_clock_ms);
+    local_rooms->restore(std::move(restored.rooms), restored.short_ids);
+    rooms_for_writer = local_rooms.get();
+    rooms = local_rooms.get();
+  }
+  net::Server server(io.get_executor(), config.net, *rooms, registry, logger);
   outbox.attach(&server);
   server.routes().set_events_source(
       [&journal, executor = io.get_executor()](
@@ -184,10 +221,11 @@ int run_server(const Config& config) {
   }
   logger.info("listening", {{"host", config.net.host},
                             {"port", port},
-                            {"mode", "standalone"},
+                            {"mode", cluster_mode ? "cluster" : "standalone"},
                             {"store", config.database_url.empty() ? "sqlite" : "postgresql"},
                             {"reconnectGraceMs", config.room.reconnect_grace}});
 
+  if (redis_rooms) redis_rooms->start();
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   bool stopping = false;
   std::function<void(const boost::system::error_code&, int)> on_signal =
@@ -223,14 +261,17 @@ int run_server(const Config& config) {
   server.abort_all();
   io.restart();
   const auto abort_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  while (server.open_connections() > 0 && std::chrono::steady_clock::now() < abort_deadline) {
+  // Cluster: the disconnects of the closed sessions reach Redis (bounded by the deadline).
+  while ((server.open_connections() > 0 || (redis_rooms && !redis_rooms->idle())) &&
+         std::chrono::steady_clock::now() < abort_deadline) {
     try {
       io.run_one_for(std::chrono::milliseconds(50));
     } catch (const std::exception& e) {
       logger.error("handler_exception", {{"error", e.what()}});
     }
   }
-  rooms.flush_snapshots();
+  if (redis_rooms) redis_rooms->stop();
+  if (local_rooms) local_rooms->flush_snapshots();
   const auto flushed = journal.flush(store::Journal::Clock::now() + kFlushBudget);
   logger.info("stopped", {{"journalComplete", flushed.complete}, {"spilled", flushed.spilled}});
   return 0;

@@ -1,6 +1,7 @@
 #include "app/config.hpp"
 
 #include "protocol/text.hpp"
+#include "redis/redis_config.hpp"
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/json/array.hpp>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -17,6 +19,22 @@
 namespace tandem::app {
 
 namespace {
+
+// For building a URL from the old server's separate settings (a password may hold '@').
+std::string percent_encode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
 
 struct Option {
   OptionInfo info;
@@ -240,10 +258,23 @@ std::vector<Option> make_options(Legacy& legacy) {
       [](Config& c, const std::string& v) { c.net.admin_token = v; });
   add("REDIS_URL", "", "redis://[:password@]host:port[/db]: run as a cluster node",
       [](Config& c, const std::string& v) {
-        if (!v.empty() && v.rfind("redis://", 0) != 0 && v.rfind("rediss://", 0) != 0) {
-          invalid("REDIS_URL", v, "a redis:// URL");
+        std::string why;
+        if (!v.empty() && !redis::parse_redis_url(v, &why)) {
+          invalid("REDIS_URL", v, "a redis://[[user]:password@]host[:port][/db] URL (" + why + ")");
         }
         c.redis_url = v;
+      });
+  add("NODE_DEAD_AFTER_MS", "15000",
+      "Cluster: a node that has not refreshed its liveness key for this long is dead; the "
+      "other nodes remove its members",
+      [millis](Config& c, const std::string& v) {
+        c.node_dead_after = millis("NODE_DEAD_AFTER_MS", 1'000, 3'600'000)(v);
+      });
+  add("CLUSTER_SWEEP_MS", "1000",
+      "Cluster: how often a node looks for dead nodes, overdue ready gates and expired grace "
+      "periods",
+      [millis](Config& c, const std::string& v) {
+        c.cluster_sweep = millis("CLUSTER_SWEEP_MS", 50, 60'000)(v);
       });
   add("REDIS_HOST", "", "Old server's name: Redis host (used when REDIS_URL is unset)",
       [&legacy](Config&, const std::string& v) { legacy.redis_host = v; });
@@ -337,7 +368,7 @@ Config load_config(const std::vector<std::string>& args,
   }
   if (config.redis_url.empty() && !legacy.redis_host.empty()) {
     config.redis_url = "redis://" +
-                       (legacy.redis_password.empty() ? "" : ":" + legacy.redis_password + "@") +
+                       (legacy.redis_password.empty() ? "" : ":" + percent_encode(legacy.redis_password) + "@") +
                        legacy.redis_host + ":" + legacy.redis_port + "/" + legacy.redis_db;
   }
   if (config.database_url.empty() && !legacy.pg_host.empty()) {

@@ -30,6 +30,8 @@ struct Config {
   std::size_t journal_memory_max_entries = 100'000;
   // Cluster mode and PostgreSQL (DESIGN.md): accepted and validated here.
   std::string redis_url;
+  protocol::Millis node_dead_after = 15'000;
+  protocol::Millis cluster_sweep = 1'000;
   std::string database_url;
 };
 

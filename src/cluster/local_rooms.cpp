@@ -1,5 +1,7 @@
 #include "cluster/local_rooms.hpp"
 
+#include "cluster/room_status.hpp"
+
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/object.hpp>
 
@@ -357,25 +359,7 @@ void LocalRooms::status(std::optional<std::string> room_id,
                         std::function<void(boost::json::array)> done) {
   const Millis now = clock_();
   boost::json::array out;
-  const auto describe = [&](const room::RoomState& state) {
-    boost::json::array users;
-    for (const auto& member : state.members) {
-      users.push_back(boost::json::object{
-          {"userId", member.user_id},
-          {"username", member.username ? boost::json::value(*member.username) : nullptr},
-          {"currentTime", member.current_time},
-          {"isPlaying", member.is_playing},
-          {"connectionQuality", member.connected ? "good" : "reconnecting"}});
-    }
-    out.push_back(boost::json::object{
-        {"roomId", state.id},
-        {"connectionCount", state.connected_count()},
-        {"currentTime", state.position(now)},
-        {"isPlaying", state.is_playing},
-        {"currentUrl", state.url.empty() ? boost::json::value(nullptr) : boost::json::value(state.url)},
-        {"hostUserId", state.host_user_id},
-        {"users", std::move(users)}});
-  };
+  const auto describe = [&](const room::RoomState& state) { out.push_back(describe_room(state, now)); };
   if (room_id) {
     if (const room::RoomState* state = find(*room_id)) describe(*state);
   } else {
@@ -383,6 +367,13 @@ void LocalRooms::status(std::optional<std::string> room_id,
     for (const auto& [id, state] : rooms_) describe(state);
   }
   done(std::move(out));
+}
+
+void LocalRooms::nodes(std::function<void(boost::json::array)> done) {
+  done(boost::json::array{boost::json::object{{"nodeId", options_.node_id},
+                                              {"connections", bindings_.size()},
+                                              {"rooms", rooms_.size()},
+                                              {"updatedAt", clock_()}}});
 }
 
 void LocalRooms::short_id_for(const std::string& room_id,

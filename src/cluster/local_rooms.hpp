@@ -44,6 +44,7 @@ class LocalRooms final : public Rooms {
   void on_close(const ConnectionInfo& conn, CloseKind kind) override;
   void status(std::optional<std::string> room_id,
               std::function<void(boost::json::array)> done) override;
+  void nodes(std::function<void(boost::json::array)> done) override;
   void short_id_for(const std::string& room_id,
                     std::function<void(std::optional<std::string>)> done) override;
   void room_for_short_id(const std::string& short_id,

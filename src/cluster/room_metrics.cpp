@@ -44,6 +44,13 @@ void RoomMetrics::delivered(const protocol::Event& event, std::size_t recipients
   }
 }
 
+void RoomMetrics::delivered(std::string_view type, std::string_view error_code,
+                            std::size_t recipients) {
+  if (recipients == 0) return;
+  messages_out_[type].inc(recipients);
+  if (!error_code.empty()) errors_[error_code].inc(recipients);
+}
+
 void RoomMetrics::gate(room::GateOutcome outcome) {
   switch (outcome) {
     case room::GateOutcome::quorum: gate_outcomes_["quorum"].inc(); break;

@@ -12,6 +12,8 @@ class RoomMetrics {
 
   // A frame delivered to `recipients` connections.
   void delivered(const protocol::Event& event, std::size_t recipients);
+  // The same for a frame encoded elsewhere (cluster): its wire type and ERROR code ("").
+  void delivered(std::string_view type, std::string_view error_code, std::size_t recipients);
   void gate(room::GateOutcome outcome);
 
   obs::Counter& relays_dropped;

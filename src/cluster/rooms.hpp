@@ -36,6 +36,8 @@ class Rooms {
   // /status "rooms" array; with a room id, only that room (empty array if unknown).
   virtual void status(std::optional<std::string> room_id,
                       std::function<void(boost::json::array)> done) = 0;
+  // /status "nodes": the nodes serving rooms (cluster: every live node; standalone: this one).
+  virtual void nodes(std::function<void(boost::json::array)> done) = 0;
   // The live short id of a room, made on first request (nullopt: could not be served).
   virtual void short_id_for(const std::string& room_id,
                             std::function<void(std::optional<std::string>)> done) = 0;

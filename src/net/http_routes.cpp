@@ -214,12 +214,16 @@ void HttpRoutes::handle(const HttpRequest& req, std::function<void(HttpResponse)
         std::move(room_id), [this, full_listing, req, base = std::move(base),
                              respond = std::move(respond)](boost::json::array rooms) mutable {
           base["rooms"] = std::move(rooms);
-          std::string body = boost::json::serialize(base);
-          if (full_listing && server_.config().status_cache.count() > 0) {
-            status_body_ = body;
-            status_built_ = std::chrono::steady_clock::now();
-          }
-          respond(make_response(req, http::status::ok, std::move(body), "application/json"));
+          server_.rooms().nodes([this, full_listing, req = std::move(req), base = std::move(base),
+                                 respond = std::move(respond)](boost::json::array nodes) mutable {
+            base["nodes"] = std::move(nodes);
+            std::string body = boost::json::serialize(base);
+            if (full_listing && server_.config().status_cache.count() > 0) {
+              status_body_ = body;
+              status_built_ = std::chrono::steady_clock::now();
+            }
+            respond(make_response(req, http::status::ok, std::move(body), "application/json"));
+          });
         });
     return;
   }
@@ -249,7 +253,7 @@ void HttpRoutes::handle(const HttpRequest& req, std::function<void(HttpResponse)
   if (head == "api" && parts.size() == 3 && parts[1] == "room") {
     counters["/api/room"].inc();
     const std::string short_id(parts[2]);
-    const auto room_not_found = [&req](const std::function<void(HttpResponse)>& reply) {
+    const auto room_not_found = [req](const std::function<void(HttpResponse)>& reply) {
       reply(json_response(req, http::status::not_found,
                           boost::json::object{{"error", "Room not found"}}));
     };
@@ -273,7 +277,7 @@ void HttpRoutes::handle(const HttpRequest& req, std::function<void(HttpResponse)
     counters["/room"].inc();
     const std::string short_id(parts[1]);
     std::string pin = parts.size() == 3 ? std::string(parts[2]) : std::string();
-    const auto room_not_found = [&req](const std::function<void(HttpResponse)>& reply) {
+    const auto room_not_found = [req](const std::function<void(HttpResponse)>& reply) {
       reply(make_response(req, http::status::not_found, "Room not found\n",
                           "text/plain; charset=utf-8"));
     };

@@ -122,7 +122,7 @@ Journal::~Journal() {
     const std::lock_guard lock(mu_);
     rest.swap(queries_);
   }
-  for (auto& q : rest) q.done(std::nullopt);
+  for (auto& q : rest) q.failed();
 }
 
 // ---- loop side --------------------------------------------------------------------------
@@ -198,16 +198,40 @@ void Journal::spill_entry_locked(const JournalEntry& entry) {
   if (spill_unread_ == 1) wake_.notify_one();
 }
 
-void Journal::query_events(std::string room_id, std::size_t limit, EventsCallback done) {
+void Journal::submit(Query query) {
   {
     const std::lock_guard lock(mu_);
     if (!finished_ && queries_.size() < options_.max_pending_queries) {
-      queries_.push_back(Query{std::move(room_id), limit, std::move(done)});
+      queries_.push_back(std::move(query));
       wake_.notify_one();
       return;
     }
   }
-  done(std::nullopt);
+  query.failed();
+}
+
+void Journal::query_events(std::string room_id, std::size_t limit, EventsCallback done) {
+  auto shared_done = std::make_shared<EventsCallback>(std::move(done));
+  Query query;
+  query.room_id = room_id;
+  query.read = [room_id, limit, shared_done](Store& store) -> std::function<void()> {
+    auto events = store.room_events(room_id, limit);
+    return [shared_done, events = std::move(events)]() mutable { (*shared_done)(std::move(events)); };
+  };
+  query.failed = [shared_done] { (*shared_done)(std::nullopt); };
+  submit(std::move(query));
+}
+
+void Journal::query_room(std::string room_id, RoomCallback done) {
+  auto shared_done = std::make_shared<RoomCallback>(std::move(done));
+  Query query;
+  query.room_id = room_id;
+  query.read = [room_id, shared_done](Store& store) -> std::function<void()> {
+    auto room = store.load_room(room_id);
+    return [shared_done, room = std::move(room)]() mutable { (*shared_done)(std::move(room)); };
+  };
+  query.failed = [shared_done] { (*shared_done)(std::nullopt); };
+  submit(std::move(query));
 }
 
 Journal::FlushResult Journal::flush(Clock::time_point deadline) {
@@ -352,7 +376,7 @@ void Journal::run() {
   std::deque<Query> queries;
   queries.swap(queries_);
   lock.unlock();
-  for (auto& q : queries) q.done(std::nullopt);
+  for (auto& q : queries) q.failed();
 }
 
 void Journal::ensure_migrated() {
@@ -367,15 +391,16 @@ void Journal::ensure_migrated() {
 
 void Journal::run_queries(std::deque<Query> queries) {
   for (auto& q : queries) {
-    std::optional<std::vector<StoredEvent>> result;
+    std::function<void()> complete;
     try {
       ensure_migrated();
-      result = store_->room_events(q.room_id, q.limit);
+      complete = q.read(*store_);
     } catch (const std::exception& e) {
       log_.warn("store_query_failed", {{"store", kind_}, {"room", q.room_id}, {"error", e.what()}});
+      complete = q.failed;
     }
     try {
-      q.done(std::move(result));
+      complete();
     } catch (const std::exception& e) {
       log_.error("store_query_callback_failed", {{"error", e.what()}});
     }

@@ -111,6 +111,9 @@ class Journal {
   // The room's audit log, newest first. `done` runs on the writer thread (nullopt when the
   // store fails, when too many queries wait, or after flush: then on the calling thread).
   void query_events(std::string room_id, std::size_t limit, EventsCallback done);
+  // One live room's last snapshot (Store::load_room), the same way.
+  using RoomCallback = std::function<void(std::optional<RoomSnapshot>)>;
+  void query_room(std::string room_id, RoomCallback done);
 
   // Writes everything appended so far, or spills what remains, by `deadline`; stops the
   // writer. Blocks the caller (shutdown only). Idempotent: later calls return the result.
@@ -123,9 +126,12 @@ class Journal {
  private:
   struct Query {
     std::string room_id;
-    std::size_t limit = 0;
-    EventsCallback done;
+    // Reads on the writer thread; returns what to call with the result (outside the
+    // read's error handling, so a throwing callback is not taken for a store failure).
+    std::function<std::function<void()>(Store&)> read;
+    std::function<void()> failed;  // the store failed, too many queries, or stopped
   };
+  void submit(Query query);
   struct Metrics {
     explicit Metrics(obs::Registry& registry);
     obs::Gauge& backlog;

@@ -97,7 +97,12 @@ ON CONFLICT (id) DO UPDATE SET
   state = EXCLUDED.state,
   created_at = EXCLUDED.created_at,
   updated_at = EXCLUDED.updated_at,
-  archived_at = NULL)sql"};
+  archived_at = NULL
+-- Cluster nodes journal snapshots independently: an older version never replaces a newer
+-- one (an archived row is a room that may have been created again from version 0).
+WHERE rooms.archived_at IS NOT NULL
+   OR COALESCE((rooms.state->>'version')::bigint, 0) <= COALESCE((EXCLUDED.state->>'version')::bigint, 0)
+RETURNING id)sql"};
 inline constexpr Query kDeleteUsers{"tandem_delete_users", "DELETE FROM users WHERE room_id = $1"};
 inline constexpr Query kUpsertUser{"tandem_upsert_user", R"sql(
 INSERT INTO users (id, room_id, username, "current_time", is_playing, connection_quality,
@@ -130,6 +135,11 @@ inline constexpr Query kSelectLiveRooms{"tandem_select_live_rooms", R"sql(
 SELECT id, host_user_id, current_url, "current_time", is_playing, guest_control_enabled,
        pin_hash, state, created_at, updated_at
 FROM rooms WHERE archived_at IS NULL ORDER BY id)sql"};
+
+inline constexpr Query kSelectLiveRoom{"tandem_select_live_room", R"sql(
+SELECT id, host_user_id, current_url, "current_time", is_playing, guest_control_enabled,
+       pin_hash, state, created_at, updated_at
+FROM rooms WHERE id = $1 AND archived_at IS NULL)sql"};
 
 inline constexpr Query kSelectShortIds{
     "tandem_select_short_ids",

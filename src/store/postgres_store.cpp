@@ -279,7 +279,7 @@ void PostgresStore::write_entry(const JournalEntry& entry) {
   std::visit(Overloaded{
                  [&](const RoomSnapshot& e) {
                    RoomRow row = room_row(e);
-                   exec(sql::kUpsertRoom, Params()
+                   const Result upserted = exec(sql::kUpsertRoom, Params()
                                               .text(row.id)
                                               .text(std::move(row.host_user_id))
                                               .text(std::move(row.current_url))
@@ -290,6 +290,7 @@ void PostgresStore::write_entry(const JournalEntry& entry) {
                                               .text(std::move(row.state))
                                               .integer(row.created_at)
                                               .integer(row.updated_at));
+                   if (upserted.rows() == 0) return;  // a newer version is stored
                    exec(sql::kDeleteUsers, Params().text(row.id));
                    for (UserRow& user : user_rows(e.state)) {
                      exec(sql::kUpsertUser, Params()
@@ -330,25 +331,34 @@ void PostgresStore::write_batch(const std::vector<JournalEntry>& batch) {
   tx.commit();
 }
 
+// Row i of kSelectLiveRoom(s).
+RoomSnapshot PostgresStore::read_room(const Result& r, int i) {
+  RoomRow row;
+  row.id = r.text(i, 0);
+  row.host_user_id = r.optional_text(i, 1);
+  row.current_url = r.optional_text(i, 2);
+  row.current_time = r.real(i, 3);
+  row.is_playing = r.boolean(i, 4);
+  row.guest_control_enabled = r.boolean(i, 5);
+  row.pin_hash = r.optional_text(i, 6);
+  row.state = r.text(i, 7);
+  row.created_at = r.integer(i, 8);
+  row.updated_at = r.integer(i, 9);
+  return snapshot_from_row(row);
+}
+
 std::vector<RoomSnapshot> PostgresStore::load_live_rooms() {
   const Result r = retry_stale([&] { return exec(sql::kSelectLiveRooms, Params()); });
   std::vector<RoomSnapshot> out;
   out.reserve(static_cast<std::size_t>(r.rows()));
-  for (int i = 0; i < r.rows(); ++i) {
-    RoomRow row;
-    row.id = r.text(i, 0);
-    row.host_user_id = r.optional_text(i, 1);
-    row.current_url = r.optional_text(i, 2);
-    row.current_time = r.real(i, 3);
-    row.is_playing = r.boolean(i, 4);
-    row.guest_control_enabled = r.boolean(i, 5);
-    row.pin_hash = r.optional_text(i, 6);
-    row.state = r.text(i, 7);
-    row.created_at = r.integer(i, 8);
-    row.updated_at = r.integer(i, 9);
-    out.push_back(snapshot_from_row(row));
-  }
+  for (int i = 0; i < r.rows(); ++i) out.push_back(read_room(r, i));
   return out;
+}
+
+std::optional<RoomSnapshot> PostgresStore::load_room(const std::string& room_id) {
+  const Result r = retry_stale([&] { return exec(sql::kSelectLiveRoom, Params().text(room_id)); });
+  if (r.rows() == 0) return std::nullopt;
+  return read_room(r, 0);
 }
 
 std::vector<ShortIdRecord> PostgresStore::load_short_ids(Millis now) {

@@ -32,6 +32,7 @@ class PostgresStore final : public Store {
   void migrate() override;
   void write_batch(const std::vector<JournalEntry>& batch) override;
   std::vector<RoomSnapshot> load_live_rooms() override;
+  std::optional<RoomSnapshot> load_room(const std::string& room_id) override;
   std::vector<ShortIdRecord> load_short_ids(Millis now) override;
   std::vector<std::string> archive_idle_rooms(Millis before, Millis now) override;
   std::size_t delete_events_before(Millis before, std::size_t limit) override;
@@ -44,6 +45,7 @@ class PostgresStore final : public Store {
 
  private:
   class Result;
+  static RoomSnapshot read_room(const Result& r, int i);
   class Params;
   class Transaction;
 

@@ -91,7 +91,12 @@ ON CONFLICT (id) DO UPDATE SET
   state = excluded.state,
   created_at = excluded.created_at,
   updated_at = excluded.updated_at,
-  archived_at = NULL)sql";
+  archived_at = NULL
+-- Cluster nodes journal snapshots independently: an older version never replaces a newer
+-- one (an archived row is a room that may have been created again from version 0).
+WHERE rooms.archived_at IS NOT NULL
+   OR COALESCE(json_extract(rooms.state, '$.version'), 0) <= COALESCE(json_extract(excluded.state, '$.version'), 0)
+RETURNING id)sql";
 inline constexpr const char* kDeleteUsers = "DELETE FROM users WHERE room_id = ?1";
 inline constexpr const char* kUpsertUser = R"sql(
 INSERT INTO users (id, room_id, username, "current_time", is_playing, connection_quality,
@@ -123,6 +128,11 @@ inline constexpr const char* kSelectLiveRooms = R"sql(
 SELECT id, host_user_id, current_url, "current_time", is_playing, guest_control_enabled,
        pin_hash, state, created_at, updated_at
 FROM rooms WHERE archived_at IS NULL ORDER BY id)sql";
+
+inline constexpr const char* kSelectLiveRoom = R"sql(
+SELECT id, host_user_id, current_url, "current_time", is_playing, guest_control_enabled,
+       pin_hash, state, created_at, updated_at
+FROM rooms WHERE id = ?1 AND archived_at IS NULL)sql";
 
 inline constexpr const char* kSelectShortIds =
     "SELECT short_id, room_id, expires_at FROM short_ids WHERE expires_at > ?1 "

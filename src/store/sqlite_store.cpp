@@ -241,8 +241,8 @@ void SqliteStore::write_entry(const JournalEntry& entry) {
   std::visit(Overloaded{
                  [&](const RoomSnapshot& e) {
                    const RoomRow row = room_row(e);
-                   Statement(*this, sql::kUpsertRoom)
-                       .text(1, row.id)
+                   Statement upsert(*this, sql::kUpsertRoom);
+                   upsert.text(1, row.id)
                        .text(2, row.host_user_id)
                        .text(3, row.current_url)
                        .real(4, row.current_time)
@@ -251,8 +251,10 @@ void SqliteStore::write_entry(const JournalEntry& entry) {
                        .text(7, row.pin_hash)
                        .text(8, row.state)
                        .integer(9, row.created_at)
-                       .integer(10, row.updated_at)
-                       .run();
+                       .integer(10, row.updated_at);
+                   const bool applied = upsert.step();  // no row: a newer version is stored
+                   upsert.run();
+                   if (!applied) return;
                    Statement(*this, sql::kDeleteUsers).text(1, row.id).run();
                    for (const UserRow& user : user_rows(e.state)) {
                      Statement(*this, sql::kUpsertUser)
@@ -301,24 +303,34 @@ void SqliteStore::write_batch(const std::vector<JournalEntry>& batch) {
   tx.commit();
 }
 
+// A row of kSelectLiveRoom(s).
+RoomSnapshot SqliteStore::read_room(Statement& select) {
+  RoomRow row;
+  row.id = select.column_text(0);
+  row.host_user_id = select.column_optional_text(1);
+  row.current_url = select.column_optional_text(2);
+  row.current_time = select.column_real(3);
+  row.is_playing = select.column_boolean(4);
+  row.guest_control_enabled = select.column_boolean(5);
+  row.pin_hash = select.column_optional_text(6);
+  row.state = select.column_text(7);
+  row.created_at = select.column_integer(8);
+  row.updated_at = select.column_integer(9);
+  return snapshot_from_row(row);
+}
+
 std::vector<RoomSnapshot> SqliteStore::load_live_rooms() {
   std::vector<RoomSnapshot> out;
   Statement select(*this, sql::kSelectLiveRooms);
-  while (select.step()) {
-    RoomRow row;
-    row.id = select.column_text(0);
-    row.host_user_id = select.column_optional_text(1);
-    row.current_url = select.column_optional_text(2);
-    row.current_time = select.column_real(3);
-    row.is_playing = select.column_boolean(4);
-    row.guest_control_enabled = select.column_boolean(5);
-    row.pin_hash = select.column_optional_text(6);
-    row.state = select.column_text(7);
-    row.created_at = select.column_integer(8);
-    row.updated_at = select.column_integer(9);
-    out.push_back(snapshot_from_row(row));
-  }
+  while (select.step()) out.push_back(read_room(select));
   return out;
+}
+
+std::optional<RoomSnapshot> SqliteStore::load_room(const std::string& room_id) {
+  Statement select(*this, sql::kSelectLiveRoom);
+  select.text(1, room_id);
+  if (!select.step()) return std::nullopt;
+  return read_room(select);
 }
 
 std::vector<ShortIdRecord> SqliteStore::load_short_ids(Millis now) {

@@ -5,6 +5,7 @@
 #include "store/records.hpp"
 
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -48,6 +49,9 @@ class Store {
   virtual void write_batch(const std::vector<JournalEntry>& batch) = 0;
   // Live (not archived) rooms with their last snapshot, and live short ids.
   virtual std::vector<RoomSnapshot> load_live_rooms() = 0;
+  // One live room's last snapshot (nullopt: unknown or archived). Cluster mode re-creates
+  // a room from it when Redis has lost the room.
+  virtual std::optional<RoomSnapshot> load_room(const std::string& room_id) = 0;
   virtual std::vector<ShortIdRecord> load_short_ids(Millis now) = 0;
   // Archives (archived_at = now, users rows deleted) the live rooms whose updated_at is
   // older than `before`; returns their ids.

@@ -22,29 +22,6 @@ using namespace std::chrono_literals;
 
 class ConcurrencyTest : public TandemTest {};
 
-// Runs fn(0..n-1) on n threads, all released at once; failures in threads (including the
-// harness's HarnessAbort) are reported here, in the test's thread.
-void run_parallel(int n, const std::function<void(int)>& fn) {
-  std::latch start(n);
-  std::mutex mutex;
-  std::vector<std::string> errors;
-  std::vector<std::thread> threads;
-  threads.reserve(static_cast<std::size_t>(n));
-  for (int i = 0; i < n; ++i) {
-    threads.emplace_back([&, i] {
-      start.arrive_and_wait();
-      try {
-        fn(i);
-      } catch (const std::exception& e) {
-        const std::lock_guard lock(mutex);
-        errors.push_back("thread " + std::to_string(i) + ": " + e.what());
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  for (const auto& e : errors) ADD_FAILURE() << e;
-}
-
 TEST_F(ConcurrencyTest, FortyClientsJoinOneRoomAtOnce) {
   start_server();
   constexpr int n = 40;

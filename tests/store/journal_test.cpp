@@ -91,6 +91,7 @@ class FakeStore final : public Store {
     db_->changed.notify_all();
   }
   std::vector<RoomSnapshot> load_live_rooms() override { return {}; }
+  std::optional<RoomSnapshot> load_room(const std::string&) override { return std::nullopt; }
   std::vector<ShortIdRecord> load_short_ids(Millis) override { return {}; }
   std::vector<std::string> archive_idle_rooms(Millis before, Millis now) override {
     const std::lock_guard lock(db_->mu);

@@ -110,6 +110,37 @@ TEST_P(StoreContract, ArchivedRoomsAreNotLoaded) {
   EXPECT_EQ(one("SELECT archived_at FROM rooms WHERE id = 'a'"), "NULL");
 }
 
+TEST_P(StoreContract, AnOlderSnapshotNeverReplacesANewerOne) {
+  // Cluster nodes journal the same room independently; their batches may land in any order.
+  auto newer = snapshot("room-1", 9);
+  newer.state.members.pop_back();
+  store_->write_batch({newer});
+  store_->write_batch({snapshot("room-1", 8)});  // late, from another node
+  auto rooms = store_->load_live_rooms();
+  ASSERT_EQ(rooms.size(), 1U);
+  EXPECT_EQ(rooms[0], newer);
+  EXPECT_EQ(count("SELECT count(*) FROM users WHERE room_id = 'room-1'"), 1);  // users kept too
+  // The same version again (a retried batch) is applied.
+  store_->write_batch({newer});
+  EXPECT_EQ(store_->load_live_rooms()[0], newer);
+  // An archived room is a room that may be created again from version 0.
+  store_->write_batch({RoomArchived{"room-1", 1'700'000'009'000}, snapshot("room-1", 1)});
+  rooms = store_->load_live_rooms();
+  ASSERT_EQ(rooms.size(), 1U);
+  EXPECT_EQ(rooms[0].state.version, 1U);
+}
+
+TEST_P(StoreContract, LoadRoomReadsOneLiveRoom) {
+  const auto snap = snapshot("room-1", 3);
+  store_->write_batch({snap, snapshot("gone", 1), RoomArchived{"gone", 1'700'000'009'000}});
+  auto restarted = backend_->make_store();
+  const auto found = restarted->load_room("room-1");
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(*found, snap);
+  EXPECT_FALSE(restarted->load_room("gone").has_value());     // archived
+  EXPECT_FALSE(restarted->load_room("unknown").has_value());  // never written
+}
+
 TEST_P(StoreContract, EventsComeNewestFirstWithALimit) {
   std::vector<JournalEntry> batch;
   for (int i = 0; i < 10; ++i) {

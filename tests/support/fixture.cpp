@@ -1,9 +1,14 @@
 #include "support/fixture.hpp"
 
+#include "redis/redis_server.hpp"
+
 #include <boost/json/serialize.hpp>
 
 #include <cstdlib>
+#include <exception>
 #include <iostream>
+#include <latch>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -65,6 +70,30 @@ json::object join(WsClient& client, std::string_view room_id, std::string_view u
   return client.expect("ROOM_STATE", kTimeout, {}, where);
 }
 
+void run_parallel(int n, const std::function<void(int)>& fn) {
+  std::latch start(n);
+  std::mutex mutex;
+  std::vector<std::string> errors;
+  std::vector<std::thread> threads;
+  threads.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    threads.emplace_back([&, i] {
+      start.arrive_and_wait();
+      try {
+        fn(i);
+      } catch (const std::exception& e) {
+        const std::lock_guard lock(mutex);
+        errors.push_back("thread " + std::to_string(i) + ": " + e.what());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& e : errors) ADD_FAILURE() << e;
+}
+
+TandemTest::TandemTest() = default;
+TandemTest::~TandemTest() = default;
+
 void TandemTest::TearDown() {
   if (!HasFailure()) return;
   for (std::size_t i = 0; i < servers_.size(); ++i) {
@@ -76,6 +105,17 @@ void TandemTest::TearDown() {
 
 ServerProcess& TandemTest::start_server(const Env& env, std::vector<std::string> args,
                                         std::source_location where) {
+  const char* cluster = std::getenv("TANDEM_TEST_CLUSTER");
+  if (cluster != nullptr && std::string_view(cluster) == "1" && !env.contains("REDIS_URL")) {
+    if (!cluster_redis_) {
+      cluster_redis_ = std::make_unique<RedisServer>();
+      cluster_redis_->start();
+    }
+    Env with_redis = env;
+    with_redis["REDIS_URL"] = cluster_redis_->url();
+    servers_.push_back(tandem::test::start_server(with_redis, std::move(args), where));
+    return *servers_.back();
+  }
   servers_.push_back(tandem::test::start_server(env, std::move(args), where));
   return *servers_.back();
 }
@@ -102,15 +142,25 @@ std::unique_ptr<WsClient> TandemTest::joined(std::string_view room_id, std::stri
                                              std::optional<std::string> username,
                                              std::optional<std::string> pin,
                                              json::object* room_state, std::source_location where) {
-  auto client = connect(std::string(user_id), 0, where);
+  return joined_on(0, room_id, user_id, std::move(username), std::move(pin), room_state, where);
+}
+
+std::unique_ptr<WsClient> TandemTest::joined_on(std::size_t server_index, std::string_view room_id,
+                                                std::string_view user_id,
+                                                std::optional<std::string> username,
+                                                std::optional<std::string> pin,
+                                                json::object* room_state,
+                                                std::source_location where) {
+  auto client = connect(std::string(user_id), server_index, where);
   auto state = join(*client, room_id, user_id, std::move(username), std::move(pin), where);
   if (room_state != nullptr) *room_state = std::move(state);
   return client;
 }
 
-json::object TandemTest::status(std::optional<std::string> room_id, std::source_location where) {
+json::object TandemTest::status_of(std::size_t server_index, std::optional<std::string> room_id,
+                                   std::source_location where) {
   const std::string target = room_id ? "/status?roomId=" + *room_id : "/status";
-  const HttpResponse res = http_get(port(), target, {}, kTimeout, where);
+  const HttpResponse res = http_get(port(server_index), target, {}, kTimeout, where);
   if (res.status != 200) fail_at(where, "GET " + target + ": " + res.describe());
   return res.json_object(where);
 }
@@ -133,14 +183,15 @@ json::object TandemTest::user_status(const std::string& room_id, const std::stri
   fail_at(where, "user " + user_id + " is not listed in " + json::serialize(room));
 }
 
-std::string TandemTest::metrics_text(std::source_location where) {
-  const HttpResponse res = http_get(port(), "/metrics", {}, kTimeout, where);
+std::string TandemTest::metrics_text_of(std::size_t server_index, std::source_location where) {
+  const HttpResponse res = http_get(port(server_index), "/metrics", {}, kTimeout, where);
   if (res.status != 200) fail_at(where, "GET /metrics: " + res.describe());
   return res.body;
 }
 
-double TandemTest::metric(std::string_view name, const Labels& labels, std::source_location where) {
-  const std::string text = metrics_text(where);
+double TandemTest::metric_of(std::size_t server_index, std::string_view name, const Labels& labels,
+                             std::source_location where) {
+  const std::string text = metrics_text_of(server_index, where);
   const auto value = metric_value(text, name, labels);
   if (!value) {
     std::string wanted(name);
@@ -150,8 +201,8 @@ double TandemTest::metric(std::string_view name, const Labels& labels, std::sour
   return *value;
 }
 
-void TandemTest::expect_server_healthy(std::source_location where) {
-  ServerProcess& s = server();
+void TandemTest::expect_server_healthy_at(std::size_t index, std::source_location where) {
+  ServerProcess& s = server(index);
   if (!s.running()) fail_at(where, "the server is not running any more:\n" + s.output());
   const auto err = s.stderr_lines();
   if (!err.empty()) fail_at(where, "the server printed on stderr:\n" + s.output());
@@ -164,7 +215,7 @@ void TandemTest::expect_server_healthy(std::source_location where) {
   if (health.status != 200) fail_at(where, "/health: " + health.describe());
   static int fresh = 0;
   const std::string room = "healthcheck-" + std::to_string(++fresh);
-  auto client = connect("healthcheck", 0, where);
+  auto client = connect("healthcheck", index, where);
   const json::object state = join(*client, room, "healthcheck", std::nullopt, std::nullopt, where);
   if (str(state, "hostUserId") != "healthcheck") {
     fail_at(where, "a fresh room did not make its joiner host: " + json::serialize(state));

@@ -35,7 +35,17 @@ json::object join(WsClient& client, std::string_view room_id, std::string_view u
 // Only for state that can be observed by asking (HTTP /status, /metrics), not by an event.
 bool eventually(const std::function<bool()>& condition, Millis timeout = kTimeout);
 
+// Runs fn(0..n-1) on n threads, all released at once; failures in threads (including the
+// harness's HarnessAbort) are reported in the calling test's thread.
+void run_parallel(int n, const std::function<void(int)>& fn);
+
+class RedisServer;
+
 class TandemTest : public ::testing::Test {
+ public:
+  TandemTest();
+  ~TandemTest() override;
+
  protected:
   void TearDown() override;
 
@@ -48,38 +58,64 @@ class TandemTest : public ::testing::Test {
   // A connected client (the handshake must succeed).
   std::unique_ptr<WsClient> connect(std::string name, std::size_t server_index = 0,
                                     std::source_location where = std::source_location::current());
-  // A connected client that has joined `room_id` as `user_id` (its ROOM_STATE consumed and
-  // kept in *room_state when given).
+  // A connected client (on server(server_index)) that has joined `room_id` as `user_id`
+  // (its ROOM_STATE consumed and kept in *room_state when given).
+  std::unique_ptr<WsClient> joined_on(std::size_t server_index, std::string_view room_id,
+                                      std::string_view user_id,
+                                      std::optional<std::string> username = std::nullopt,
+                                      std::optional<std::string> pin = std::nullopt,
+                                      json::object* room_state = nullptr,
+                                      std::source_location where = std::source_location::current());
   std::unique_ptr<WsClient> joined(std::string_view room_id, std::string_view user_id,
                                    std::optional<std::string> username = std::nullopt,
                                    std::optional<std::string> pin = std::nullopt,
                                    json::object* room_state = nullptr,
                                    std::source_location where = std::source_location::current());
 
-  // GET /status[?roomId=] as an object.
+  // GET /status[?roomId=] (of server(server_index)) as an object.
   json::object status(std::optional<std::string> room_id = std::nullopt,
-                      std::source_location where = std::source_location::current());
+                      std::source_location where = std::source_location::current()) {
+    return status_of(0, std::move(room_id), where);
+  }
+  json::object status_of(std::size_t server_index, std::optional<std::string> room_id,
+                         std::source_location where = std::source_location::current());
   // The single room of GET /status?roomId=room_id (fails if it is not listed exactly once).
   json::object room_status(const std::string& room_id,
                            std::source_location where = std::source_location::current());
   // The user entry of room_status(room_id).users for user_id (fails if absent).
   json::object user_status(const std::string& room_id, const std::string& user_id,
                            std::source_location where = std::source_location::current());
-  std::string metrics_text(std::source_location where = std::source_location::current());
+  std::string metrics_text(std::source_location where = std::source_location::current()) {
+    return metrics_text_of(0, where);
+  }
+  std::string metrics_text_of(std::size_t server_index,
+                              std::source_location where = std::source_location::current());
   // A sample of /metrics; fails if it is not exposed.
   double metric(std::string_view name, const Labels& labels = {},
-                std::source_location where = std::source_location::current());
+                std::source_location where = std::source_location::current()) {
+    return metric_of(0, name, labels, where);
+  }
+  double metric_of(std::size_t server_index, std::string_view name, const Labels& labels = {},
+                   std::source_location where = std::source_location::current());
 
   // The server survived whatever the test did: the process runs, nothing was printed on
   // stderr (sanitizer reports) or logged at level "error", /health answers, and a fresh
   // client can join a fresh room.
-  void expect_server_healthy(std::source_location where = std::source_location::current());
+  void expect_server_healthy(std::source_location where = std::source_location::current()) {
+    expect_server_healthy_at(0, where);
+  }
+  void expect_server_healthy_at(std::size_t index,
+                                std::source_location where = std::source_location::current());
 
   // Proves the connection is open and served: PING must get PONG (strict).
   void expect_alive(WsClient& client, std::source_location where = std::source_location::current());
 
  private:
   std::vector<std::unique_ptr<ServerProcess>> servers_;
+  // With TANDEM_TEST_CLUSTER=1 in the environment, every server this fixture starts is a
+  // cluster node on this fixture's own redis-server (the standalone suite run in cluster
+  // mode).
+  std::unique_ptr<RedisServer> cluster_redis_;
 };
 
 }  // namespace tandem::test

@@ -90,6 +90,24 @@ TEST(Config, OldServerRedisAndPostgresNamesBuildUrls) {
   EXPECT_EQ(d.redis_url, "redis://other:1/0");
 }
 
+TEST(Config, ClusterOptions) {
+  const Config c = load({{"REDIS_URL", "redis://:s%40cret@cache:6380/1"},
+                         {"NODE_DEAD_AFTER_MS", "5000"}, {"CLUSTER_SWEEP_MS", "250"}});
+  EXPECT_EQ(c.redis_url, "redis://:s%40cret@cache:6380/1");
+  EXPECT_EQ(c.node_dead_after, 5000);
+  EXPECT_EQ(c.cluster_sweep, 250);
+  const Config d = load({});
+  EXPECT_EQ(d.node_dead_after, 15000);
+  EXPECT_EQ(d.cluster_sweep, 1000);
+  // The old server's password is percent-encoded into the URL, so it parses back intact.
+  const Config e = load({{"REDIS_HOST", "cache"}, {"REDIS_PASSWORD", "p@ss:w/rd%"}});
+  EXPECT_EQ(e.redis_url, "redis://:p%40ss%3Aw%2Frd%25@cache:6379/0");
+  EXPECT_THROW(load({{"REDIS_URL", "redis://"}}), ConfigError);
+  EXPECT_THROW(load({{"REDIS_URL", "rediss://cache:6379"}}), ConfigError);  // no TLS client
+  EXPECT_THROW(load({{"REDIS_URL", "http://cache"}}), ConfigError);
+  EXPECT_THROW(load({{"NODE_DEAD_AFTER_MS", "10"}}), ConfigError);
+}
+
 TEST(Config, EveryOptionHasAFlagAndHelp) {
   for (const auto& o : config_options()) {
     EXPECT_EQ(o.flag.rfind("--", 0), 0u) << o.env;

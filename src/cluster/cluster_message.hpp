@@ -1,0 +1,61 @@
+#pragma once
+// What a node PUBLISHes on a room's channel: the deliveries of one room transition (frames
+// already encoded, with their audience) and, for a state change, the room's new snapshot
+// and version, so every subscribed node delivers to its own members and refreshes its
+// cached copy from one message. Pure: no IO.
+//
+// Wire form (one Redis message):
+//   <header JSON>\n<snapshot JSON or empty>\n<frame 1><frame 2>...
+// header = {"v":version (0: no state change),"s":sender peer id,
+//           "d":[{"a":"all"|"ex"|"user"|"peer","u":userId,"p":peerId,"t":type,"e":errorCode,
+//                 "n":frame length}, ...],
+//           "c":[{"p":peerId,"k":close code,"r":reason}, ...]}
+// Neither JSON part contains a raw newline (JSON escapes them), and frames are sliced by
+// their lengths, so frames are carried as they are, not re-escaped.
+#include "room/room_state.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tandem::cluster {
+
+enum class Target {
+  all,     // every connected member
+  except,  // every connected member but user `user` and the sender's connection
+  user,    // the connected member `user` only
+  peer,    // the connection `peer` only (the sender of the command)
+};
+
+struct MessageDelivery {
+  Target target = Target::all;
+  std::string user;
+  std::string peer;
+  std::string type;        // wire type of the event (metrics)
+  std::string error_code;  // for ERROR events (metrics)
+  std::string frame;       // the encoded event, as sent to clients
+};
+
+struct MessageClose {
+  std::string peer;
+  std::uint16_t code = 1000;
+  std::string reason;
+};
+
+struct ClusterMessage {
+  std::uint64_t version = 0;  // 0: deliveries only (relays, fallback broadcasts)
+  std::string sender;         // the sender's peer id ("" when none)
+  std::optional<room::RoomState> state;  // with version != 0
+  std::vector<MessageDelivery> deliveries;
+  std::vector<MessageClose> closes;
+};
+
+std::string encode_message(const ClusterMessage& message);
+// The same with the snapshot already serialized (room_codec JSON; ignores message.state).
+std::string encode_message(const ClusterMessage& message, std::string_view snapshot);
+// nullopt when the text is not a well-formed message (wrong lengths, bad JSON, bad state).
+std::optional<ClusterMessage> decode_message(std::string_view text);
+
+}  // namespace tandem::cluster

@@ -1,0 +1,43 @@
+#pragma once
+// Redis key and channel names of cluster mode. A room's keys and its channel share the
+// hash tag {room:ID}, so they live in one Redis Cluster slot (the CAS script touches only
+// them) and sharded pub/sub (SSUBSCRIBE/SPUBLISH) can route the channel with them. Keys
+// that index across rooms (the node registry, the room listing) are separate on purpose:
+// they are never touched by the same script as a room.
+#include <string>
+#include <string_view>
+
+namespace tandem::cluster::keys {
+
+inline std::string room_tag(std::string_view room_id) {
+  return "tandem:{room:" + std::string(room_id) + "}";
+}
+// Hash: v = version, s = the room's snapshot (room_codec JSON). A snapshot with no
+// members is a tombstone (expires), keeping the version and sequence of an emptied room.
+inline std::string room_state(std::string_view room_id) { return room_tag(room_id) + ":state"; }
+inline std::string room_channel(std::string_view room_id) { return room_tag(room_id) + ":events"; }
+inline std::string room_short(std::string_view room_id) { return room_tag(room_id) + ":short"; }
+// Failure counter and lock of the room's PIN (per-room lockout).
+inline std::string pin_room_fails(std::string_view room_id) { return room_tag(room_id) + ":pinfails"; }
+inline std::string pin_room_lock(std::string_view room_id) { return room_tag(room_id) + ":pinlock"; }
+// Failure counter and lock of a client address.
+inline std::string pin_addr_fails(std::string_view address) {
+  return "tandem:{addr:" + std::string(address) + "}:pinfails";
+}
+inline std::string pin_addr_lock(std::string_view address) {
+  return "tandem:{addr:" + std::string(address) + "}:pinlock";
+}
+inline std::string short_id(std::string_view short_id) {
+  return "tandem:short:" + std::string(short_id);
+}
+inline constexpr std::string_view kNodes = "tandem:nodes";  // set of registered node ids
+inline constexpr std::string_view kRooms = "tandem:rooms";  // set of live room ids
+// Liveness of a node (expires NODE_DEAD_AFTER_MS after its last refresh); its value is a
+// JSON description for /status.
+inline std::string node(std::string_view node_id) { return "tandem:node:" + std::string(node_id); }
+// Rooms where the node has (or had) members: what survivors check when it dies.
+inline std::string node_rooms(std::string_view node_id) {
+  return "tandem:node:" + std::string(node_id) + ":rooms";
+}
+
+}  // namespace tandem::cluster::keys

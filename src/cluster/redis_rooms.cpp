@@ -1,0 +1,1300 @@
+#include "cluster/redis_rooms.hpp"
+
+#include "cluster/redis_keys.hpp"
+#include "cluster/room_status.hpp"
+#include "cluster/short_ids.hpp"
+#include "redis/redis_connection.hpp"
+#include "redis/redis_subscriber.hpp"
+#include "room/room_codec.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+namespace tandem::cluster {
+
+using protocol::Millis;
+namespace json = boost::json;
+
+namespace {
+
+// Checks the version, writes the snapshot and publishes the transition, atomically.
+// KEYS[1] state hash. ARGV: expected version (0 = no key), new version, snapshot JSON,
+// channel, message, tombstone TTL (ms; used when the snapshot has no members, ARGV[7]=1).
+// Returns {1, version} or, on a version mismatch, {0, current version, current snapshot}.
+constexpr const char* kCasScript = R"lua(
+local cur = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+if cur ~= tonumber(ARGV[1]) then
+  return {0, cur, redis.call('HGET', KEYS[1], 's') or ''}
+end
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 's', ARGV[3])
+if ARGV[7] == '1' then
+  redis.call('PEXPIRE', KEYS[1], ARGV[6])
+else
+  redis.call('PERSIST', KEYS[1])
+end
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return {1, tonumber(ARGV[2])}
+)lua";
+
+// Counts a wrong PIN in one scope (KEYS[1] counter, KEYS[2] lock). ARGV: window ms,
+// limit, lockout ms. Returns 1 when this failure locked the scope.
+constexpr const char* kPinFailScript = R"lua(
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+if n >= tonumber(ARGV[2]) then
+  redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+)lua";
+
+constexpr int kInternalRetries = 120;  // internal operations: retried this often, 1 s apart
+constexpr std::string_view kChannelPrefix = "tandem:{room:";
+constexpr std::string_view kChannelSuffix = "}:events";
+
+std::optional<std::string> room_of_channel(std::string_view channel) {
+  if (channel.size() <= kChannelPrefix.size() + kChannelSuffix.size() ||
+      channel.substr(0, kChannelPrefix.size()) != kChannelPrefix ||
+      channel.substr(channel.size() - kChannelSuffix.size()) != kChannelSuffix) {
+    return std::nullopt;
+  }
+  return std::string(channel.substr(
+      kChannelPrefix.size(), channel.size() - kChannelPrefix.size() - kChannelSuffix.size()));
+}
+
+// Appends `from` (a later step of the same transition) to `into`.
+void merge(room::Effects& into, room::Effects&& from) {
+  auto append = [](auto& a, auto& b) {
+    a.insert(a.end(), std::make_move_iterator(b.begin()), std::make_move_iterator(b.end()));
+  };
+  append(into.deliveries, from.deliveries);
+  append(into.timers, from.timers);
+  append(into.closes, from.closes);
+  append(into.records, from.records);
+  if (from.gate_outcome) into.gate_outcome = from.gate_outcome;
+  into.coalesce = into.changed ? (into.coalesce && (!from.changed || from.coalesce)) : from.coalesce;
+  into.changed = into.changed || from.changed;
+  into.relay_dropped = into.relay_dropped || from.relay_dropped;
+  into.joined = into.joined || from.joined;
+  into.left = into.left || from.left;
+  into.archived = from.archived;
+}
+
+std::string_view error_code_of(const protocol::Event& event) {
+  if (const auto* error = std::get_if<protocol::ErrorEvent>(&event)) return protocol::to_string(error->code);
+  return {};
+}
+
+}  // namespace
+
+struct RedisRooms::Op {
+  // The transition, computed on a copy of the current snapshot (a state without members
+  // is a room that does not exist yet).
+  std::function<room::Effects(room::RoomState& state, Millis now)> apply;
+  std::optional<ConnectionInfo> sender;  // commands: who asked (its errors, its deliveries)
+  // After the transition is in Redis (or needed no change): local bookkeeping.
+  std::function<void(const room::RoomState& next, const room::Effects& effects)> done;
+  // Given up (after the error to the sender, or after the last retry).
+  std::function<void()> failed;
+  // Runs once before the first attempt (e.g. a JOIN's lockout check); false fails the op.
+  std::function<void(std::function<void(bool ok)>)> prepare;
+  bool internal = false;
+  bool recreated = false;  // this transition re-creates a room Redis had lost  // no client waits: retried while Redis is unreachable
+  int attempts = 0;
+  int retries_left = kInternalRetries;
+  // Redis lost the room and the durable record had it: the base to re-create it from.
+  std::optional<room::RoomState> from_record;
+  bool record_checked = false;
+};
+
+struct RedisRooms::RoomEntry {
+  struct LocalMember {
+    std::string user_id;
+    std::string peer_id;
+  };
+  std::optional<room::RoomState> cache;  // the newest snapshot this node knows
+  bool fresh = false;        // cache is current: read after subscribing, messages applied since
+  bool want_subscription = false;
+  bool subscribed = false;   // Redis confirmed the subscription (since the last reconnect)
+  std::unordered_map<ConnId, LocalMember> local;  // joined connections on this node
+  std::size_t joining = 0;   // JOINs of this node waiting to commit
+  std::deque<std::shared_ptr<Op>> queue;
+  bool busy = false;
+  bool sweep_queued = false;
+};
+
+struct RedisRooms::ClusterMetrics {
+  explicit ClusterMetrics(obs::Registry& registry)
+      : conflicts(registry.counter("tandem_cluster_cas_conflicts_total",
+                                   "Room mutations that met a newer version and were re-applied")),
+        failed(registry.counter("tandem_cluster_ops_failed_total",
+                                "Room operations given up (Redis unreachable, conflicts exhausted, "
+                                "queue full)")),
+        messages_in(registry.counter("tandem_cluster_messages_in_total",
+                                     "Room channel messages received")),
+        bad_messages(registry.counter("tandem_cluster_bad_messages_total",
+                                      "Room channel messages that could not be decoded")),
+        dead_members(registry.counter("tandem_cluster_dead_node_members_removed_total",
+                                      "Members removed because their node died")),
+        restored(registry.counter("tandem_cluster_rooms_restored_total",
+                                  "Rooms Redis had lost, re-created from a node's copy or the record")),
+        lost_registration(registry.counter(
+            "tandem_cluster_registration_lost_total",
+            "Times this node found its liveness key gone (declared dead, or Redis emptied)")) {}
+  obs::Counter& conflicts;
+  obs::Counter& failed;
+  obs::Counter& messages_in;
+  obs::Counter& bad_messages;
+  obs::Counter& dead_members;
+  obs::Counter& restored;
+  obs::Counter& lost_registration;
+};
+
+RedisRooms::RedisRooms(boost::asio::any_io_executor executor, Outbox& outbox,
+                       const room::RoomMachine& machine, obs::Registry& registry,
+                       obs::Logger& logger, RedisRoomsOptions options,
+                       std::function<Millis()> clock)
+    : executor_(std::move(executor)),
+      outbox_(outbox),
+      machine_(machine),
+      logger_(logger),
+      metrics_(registry),
+      options_(std::move(options)),
+      clock_(std::move(clock)),
+      cas_script_(kCasScript),
+      pin_fail_script_(kPinFailScript),
+      cluster_metrics_(std::make_unique<ClusterMetrics>(registry)),
+      liveness_timer_(executor_),
+      sweep_timer_(executor_),
+      snapshot_timer_(executor_),
+      alive_(std::make_shared<RedisRooms*>(this)) {
+  redis::RedisConfig command_config = options_.redis;
+  command_config.name = "command";
+  redis::RedisConfig subscriber_config = options_.redis;
+  subscriber_config.name = "subscriber";
+  redis_ = std::make_unique<redis::RedisConnection>(executor_, command_config, logger, registry);
+  subscriber_ =
+      std::make_unique<redis::RedisSubscriber>(executor_, subscriber_config, logger, registry);
+  registry.gauge_callback("tandem_rooms", "Rooms with at least one member on this node",
+                          [this] { return static_cast<double>(room_count()); });
+  registry.gauge_callback("tandem_joined_connections", "Connections joined to a room",
+                          [this] { return static_cast<double>(bindings_.size()); });
+  registry.gauge_callback("tandem_rooms_unsaved",
+                          "Rooms with changes not yet handed to the journal (at most one "
+                          "snapshot interval old)",
+                          [this] { return static_cast<double>(unsaved_.size()); });
+  registry.gauge_callback("tandem_cluster_subscribed_rooms",
+                          "Room channels this node is subscribed to",
+                          [this] { return static_cast<double>(subscriber_->channels().size()); });
+}
+
+RedisRooms::~RedisRooms() = default;
+
+void RedisRooms::start() {
+  std::weak_ptr<RedisRooms*> alive = alive_;
+  subscriber_->on_message([alive](const std::string& channel, const std::string& text) {
+    if (auto self = alive.lock()) (**self).on_message(channel, text);
+  });
+  subscriber_->on_subscribed([alive](const std::string& channel) {
+    if (auto self = alive.lock()) (**self).on_subscribed(channel);
+  });
+  subscriber_->on_state_change([alive](bool connected) {
+    auto self = alive.lock();
+    if (!self || connected) return;
+    // Messages may be missed from now on: no cache stays trusted, and operations that
+    // wait for a subscription fail instead of waiting.
+    RedisRooms& rooms = **self;
+    std::vector<std::string> ids;
+    for (auto& [id, entry] : rooms.rooms_) {
+      entry.subscribed = false;
+      entry.fresh = false;
+      ids.push_back(id);
+    }
+    for (const auto& id : ids) rooms.pump(id);
+  });
+  redis_->on_state_change([alive](bool connected) {
+    auto self = alive.lock();
+    if (self && connected) (**self).refresh_liveness();
+  });
+  redis_->start();
+  subscriber_->start();
+  arm_periodic(liveness_timer_, std::max<Millis>(100, options_.node_dead_after / 3),
+               &RedisRooms::refresh_liveness);
+  arm_periodic(sweep_timer_, options_.sweep_interval, &RedisRooms::sweep);
+  if (options_.journal != nullptr) {
+    arm_periodic(snapshot_timer_, options_.snapshot_interval, &RedisRooms::flush_snapshots);
+  }
+}
+
+void RedisRooms::stop() {
+  stopped_ = true;
+  liveness_timer_.cancel();
+  sweep_timer_.cancel();
+  snapshot_timer_.cancel();
+  flush_snapshots();
+}
+
+void RedisRooms::arm_periodic(boost::asio::steady_timer& timer, Millis every,
+                              void (RedisRooms::*what)()) {
+  timer.expires_after(std::chrono::milliseconds(every));
+  std::weak_ptr<RedisRooms*> alive = alive_;
+  timer.async_wait([alive, &timer, every, what](const boost::system::error_code& ec) {
+    auto self = alive.lock();
+    if (ec || !self || (**self).stopped_) return;
+    ((**self).*what)();
+    (**self).arm_periodic(timer, every, what);
+  });
+}
+
+std::size_t RedisRooms::room_count() const {
+  std::size_t n = 0;
+  for (const auto& [id, entry] : rooms_) n += entry.local.empty() ? 0 : 1;
+  return n;
+}
+
+bool RedisRooms::idle() const {
+  return std::all_of(rooms_.begin(), rooms_.end(),
+                     [](const auto& item) { return !item.second.busy && item.second.queue.empty(); });
+}
+
+bool RedisRooms::backends_ready() const {
+  return redis_->connected() && subscriber_->connected();
+}
+
+// ---- operations ------------------------------------------------------------------
+
+void RedisRooms::enqueue(const std::string& room_id, std::shared_ptr<Op> op) {
+  RoomEntry& entry = rooms_[room_id];
+  if (entry.queue.size() >= options_.max_queued_per_room) {
+    cluster_metrics_->failed.inc();
+    logger_.warn("room_queue_full", {{"room", room_id}});
+    if (op->sender) {
+      send_error(*op->sender, protocol::ErrorCode::internal, "Room busy: try again");
+    }
+    return;
+  }
+  entry.queue.push_back(std::move(op));
+  pump(room_id);
+}
+
+void RedisRooms::pump(const std::string& room_id) {
+  auto it = rooms_.find(room_id);
+  if (it == rooms_.end()) return;
+  RoomEntry& entry = it->second;
+  if (entry.busy) return;
+  if (entry.queue.empty()) {
+    maybe_release(room_id);
+    return;
+  }
+  std::shared_ptr<Op> op = entry.queue.front();
+  if (!op->internal && !entry.subscribed) {
+    // A client's command needs the room's channel: its own deliveries come through it.
+    if (!subscriber_->connected()) {
+      entry.queue.pop_front();
+      entry.busy = true;
+      finish_op(room_id, op, false);
+      return;
+    }
+    ensure_subscribed(room_id);
+    return;  // on_subscribed pumps again
+  }
+  entry.queue.pop_front();
+  entry.busy = true;
+  run_op(room_id, op);
+}
+
+void RedisRooms::run_op(const std::string& room_id, const std::shared_ptr<Op>& op) {
+  if (op->prepare) {
+    auto prepare = std::move(op->prepare);
+    op->prepare = nullptr;
+    std::weak_ptr<RedisRooms*> alive = alive_;
+    prepare([alive, room_id, op](bool ok) {
+      auto self = alive.lock();
+      if (!self) return;
+      if (ok) {
+        (**self).run_op(room_id, op);
+      } else {
+        (**self).finish_op(room_id, op, false);
+      }
+    });
+    return;
+  }
+  RoomEntry& entry = rooms_.at(room_id);
+  if (entry.fresh && entry.cache) {
+    attempt(room_id, op, entry.cache, false);
+    return;
+  }
+  std::weak_ptr<RedisRooms*> alive = alive_;
+  redis_->command(
+      {"HMGET", keys::room_state(room_id), "v", "s"},
+      [alive, room_id, op](redis::Reply reply) {
+        auto self = alive.lock();
+        if (!self) return;
+        RedisRooms& rooms = **self;
+        if (!reply.is_array() || reply.elements.size() != 2) {
+          rooms.finish_op(room_id, op, false);
+          return;
+        }
+        if (reply.elements[0].is_nil()) {
+          rooms.attempt(room_id, op, std::nullopt, true);
+          return;
+        }
+        auto state = room::room_state_from_json(reply.elements[1].str);
+        if (!state) {
+          rooms.logger_.error("bad_room_snapshot", {{"room", room_id}});
+          rooms.finish_op(room_id, op, false);
+          return;
+        }
+        RoomEntry& entry = rooms.rooms_.at(room_id);
+        entry.cache = *state;
+        entry.fresh = entry.subscribed;
+        rooms.attempt(room_id, op, std::move(state), false);
+      });
+}
+
+void RedisRooms::attempt(const std::string& room_id, const std::shared_ptr<Op>& op,
+                         std::optional<room::RoomState> base, bool absent) {
+  RoomEntry& entry = rooms_.at(room_id);
+  const Millis now = clock_();
+  room::RoomState state;
+  room::Effects effects;
+  if (base) {
+    state = std::move(*base);
+  } else if (absent && entry.cache && !entry.cache->members.empty()) {
+    // Redis lost the room (restarted empty, or failed over without it): this node's
+    // copy is the newest there is; re-create it from that.
+    state = *entry.cache;
+    cluster_metrics_->restored.inc();
+    logger_.warn("room_recreated", {{"room", room_id}, {"from", "node"}, {"version", state.version}});
+  } else if (absent && op->from_record) {
+    // From the durable record: like a restart, every member is back inside a fresh grace
+    // window (connections still here keep theirs: their next message shows them alive).
+    state = *op->from_record;
+    for (auto& member : state.members) member.connected = true;
+    std::vector<std::pair<std::string, std::string>> members;
+    for (const auto& member : state.members) members.emplace_back(member.user_id, member.peer_id);
+    for (const auto& [user, peer] : members) {
+      bool bound_here = false;
+      for (const auto& [conn, local] : entry.local) bound_here |= local.peer_id == peer;
+      if (!bound_here) merge(effects, machine_.disconnect(state, user, peer, now));
+    }
+    effects.changed = true;
+  } else if (absent && options_.load_from_record && !op->record_checked) {
+    op->record_checked = true;
+    std::weak_ptr<RedisRooms*> alive = alive_;
+    options_.load_from_record(room_id, [alive, room_id, op](std::optional<room::RoomState> found) {
+      auto self = alive.lock();
+      if (!self) return;
+      RedisRooms& rooms = **self;
+      if (found && !found->members.empty()) {
+        rooms.cluster_metrics_->restored.inc();
+        rooms.logger_.warn("room_recreated",
+                           {{"room", room_id}, {"from", "record"}, {"version", found->version}});
+        op->from_record = std::move(found);
+      }
+      rooms.attempt(room_id, op, std::nullopt, true);
+    });
+    return;
+  } else {
+    state.id = room_id;
+  }
+  const std::uint64_t expected = absent ? 0 : state.version;
+  if (absent) {
+    // Versions only grow, even across a lost key (caches elsewhere compare them).
+    if (entry.cache) state.version = std::max(state.version, entry.cache->version);
+  }
+  const std::uint64_t floor = std::max(expected, state.version);
+  op->recreated = absent && !state.members.empty();
+  merge(effects, op->apply(state, now));
+  if (op->recreated && !state.members.empty()) effects.changed = true;
+  if (!effects.changed) {
+    publish_stateless(room_id, op, effects, now);
+    return;
+  }
+  if (state.version <= floor) state.version = floor + 1;
+  commit(room_id, op, std::move(state), std::move(effects), expected, now);
+}
+
+ClusterMessage RedisRooms::build_message(const room::RoomState& state,
+                                         const room::Effects& effects,
+                                         const std::string& sender_peer, Millis now) const {
+  ClusterMessage message;
+  message.sender = sender_peer;
+  for (const auto& delivery : effects.deliveries) {
+    MessageDelivery out;
+    switch (delivery.audience) {
+      case room::Audience::sender:
+        if (sender_peer.empty()) continue;
+        out.target = Target::peer;
+        out.peer = sender_peer;
+        break;
+      case room::Audience::all:
+        out.target = Target::all;
+        break;
+      case room::Audience::all_except:
+        out.target = Target::except;
+        out.user = delivery.user_id;
+        break;
+      case room::Audience::user: {
+        const room::Member* member = state.find_member(delivery.user_id);
+        if (member == nullptr || !member->connected) continue;
+        out.target = Target::user;
+        out.user = delivery.user_id;
+        out.peer = member->peer_id;
+        break;
+      }
+    }
+    out.type = std::string(protocol::event_type(delivery.event));
+    out.error_code = std::string(error_code_of(delivery.event));
+    out.frame = protocol::encode(delivery.event, now, options_.node_id);
+    message.deliveries.push_back(std::move(out));
+  }
+  for (const auto& close : effects.closes) {
+    message.closes.push_back(MessageClose{close.peer_id, close.code, close.reason});
+  }
+  return message;
+}
+
+void RedisRooms::publish_stateless(const std::string& room_id, const std::shared_ptr<Op>& op,
+                                   room::Effects& effects, Millis now) {
+  RoomEntry& entry = rooms_.at(room_id);
+  // What goes to the sender goes straight to it; the rest through the channel (relays and
+  // fallback broadcasts need no state change, so no version and no CAS).
+  room::Effects rest;
+  for (auto& delivery : effects.deliveries) {
+    if (delivery.audience == room::Audience::sender) {
+      if (op->sender) {
+        outbox_.send(op->sender->id, protocol::encode_frame(delivery.event, now, options_.node_id));
+        metrics_.delivered(delivery.event, 1);
+      }
+    } else {
+      rest.deliveries.push_back(std::move(delivery));
+    }
+  }
+  if (effects.relay_dropped) metrics_.relays_dropped.inc();
+  if (effects.gate_outcome) metrics_.gate(*effects.gate_outcome);
+  const room::RoomState& state = entry.cache ? *entry.cache : room::RoomState{};
+  if (!rest.deliveries.empty()) {
+    ClusterMessage message = build_message(state, rest, op->sender ? op->sender->peer_id : "", now);
+    if (!message.deliveries.empty()) {
+      redis_->command({"PUBLISH", keys::room_channel(room_id), encode_message(message)},
+                      [](redis::Reply) {});
+    }
+  }
+  journal(room_id, effects, state, now);
+  room::RoomState unchanged = entry.cache ? *entry.cache : room::RoomState{};
+  if (op->done) op->done(unchanged, effects);
+  finish_op(room_id, op, true);
+}
+
+void RedisRooms::commit(const std::string& room_id, const std::shared_ptr<Op>& op,
+                        room::RoomState next, room::Effects effects, std::uint64_t expected,
+                        Millis now) {
+  ClusterMessage message = build_message(next, effects, op->sender ? op->sender->peer_id : "", now);
+  message.version = next.version;
+  const std::string snapshot = room::to_json_string(next);
+  const bool tombstone = next.members.empty();
+  std::weak_ptr<RedisRooms*> alive = alive_;
+  auto shared_next = std::make_shared<room::RoomState>(std::move(next));
+  auto shared_effects = std::make_shared<room::Effects>(std::move(effects));
+  redis_->eval_sha(
+      cas_script_, {keys::room_state(room_id)},
+      {std::to_string(expected), std::to_string(shared_next->version), snapshot,
+       keys::room_channel(room_id), encode_message(message, snapshot),
+       std::to_string(options_.tombstone_ttl), tombstone ? "1" : "0"},
+      [alive, room_id, op, shared_next, shared_effects, now](redis::Reply reply) {
+        auto self = alive.lock();
+        if (!self) return;
+        RedisRooms& rooms = **self;
+        if (!reply.is_array() || reply.elements.empty() || !reply.elements[0].is_integer()) {
+          rooms.logger_.warn("room_commit_failed",
+                             {{"room", room_id}, {"reply", redis::to_debug_string(reply)}});
+          rooms.finish_op(room_id, op, false);
+          return;
+        }
+        RoomEntry& entry = rooms.rooms_.at(room_id);
+        if (reply.elements[0].integer == 1) {
+          if (!entry.cache || entry.cache->version < shared_next->version) entry.cache = *shared_next;
+          rooms.after_commit(room_id, op, *shared_next, *shared_effects, now);
+          return;
+        }
+        // Someone else changed the room first: re-apply to what is there now.
+        rooms.cluster_metrics_->conflicts.inc();
+        if (++op->attempts >= rooms.options_.max_attempts || reply.elements.size() != 3) {
+          rooms.logger_.warn("room_conflicts_exhausted", {{"room", room_id}});
+          rooms.finish_op(room_id, op, false);
+          return;
+        }
+        const std::string& text = reply.elements[2].str;
+        if (text.empty()) {
+          rooms.attempt(room_id, op, std::nullopt, true);
+          return;
+        }
+        auto current = room::room_state_from_json(text);
+        if (!current) {
+          rooms.logger_.error("bad_room_snapshot", {{"room", room_id}});
+          rooms.finish_op(room_id, op, false);
+          return;
+        }
+        entry.cache = *current;  // authoritative, even if older than what we had
+        rooms.attempt(room_id, op, std::move(current), false);
+      });
+}
+
+void RedisRooms::after_commit(const std::string& room_id, const std::shared_ptr<Op>& op,
+                              const room::RoomState& next, room::Effects& effects, Millis now) {
+  for (const auto& timer : effects.timers) arm(room_id, timer, now);
+  if (effects.gate_outcome) metrics_.gate(*effects.gate_outcome);
+  if (effects.relay_dropped) metrics_.relays_dropped.inc();
+  for (const auto& record : effects.records) {
+    if (record.event_type == "ROOM_CREATED") metrics_.rooms_created.inc();
+  }
+  journal(room_id, effects, next, now);
+  if (next.members.empty()) {
+    metrics_.rooms_archived.inc();
+    redis_->command({"SREM", std::string(keys::kRooms), room_id}, [](redis::Reply) {});
+  } else if (effects.joined || op->recreated) {
+    redis_->command({"SADD", std::string(keys::kRooms), room_id}, [](redis::Reply) {});
+  }
+  if (op->done) op->done(next, effects);
+  finish_op(room_id, op, true);
+}
+
+void RedisRooms::finish_op(const std::string& room_id, const std::shared_ptr<Op>& op, bool ok) {
+  if (!ok) {
+    cluster_metrics_->failed.inc();
+    if (op->sender) {
+      send_error(*op->sender, protocol::ErrorCode::internal,
+                 "Room service temporarily unavailable: try again");
+    }
+    if (op->internal && op->retries_left-- > 0 && !stopped_) {
+      // A disconnect, timer or sweep must still happen once Redis is back.
+      op->attempts = 0;
+      auto timer = std::make_shared<boost::asio::steady_timer>(executor_, std::chrono::seconds(1));
+      std::weak_ptr<RedisRooms*> alive = alive_;
+      timer->async_wait([alive, timer, room_id, op](const boost::system::error_code& ec) {
+        auto self = alive.lock();
+        if (!ec && self) (**self).enqueue(room_id, op);
+      });
+    } else if (op->failed) {
+      op->failed();
+    }
+  }
+  auto it = rooms_.find(room_id);
+  if (it == rooms_.end()) return;
+  it->second.busy = false;
+  std::weak_ptr<RedisRooms*> alive = alive_;
+  boost::asio::post(executor_, [alive, room_id] {
+    if (auto self = alive.lock()) (**self).pump(room_id);
+  });
+}
+
+// ---- commands ---------------------------------------------------------------------
+
+void RedisRooms::send_error(const ConnectionInfo& conn, protocol::ErrorCode code,
+                            std::string message) {
+  const protocol::Event event = protocol::ErrorEvent{code, std::move(message)};
+  outbox_.send(conn.id, protocol::encode_frame(event, clock_(), options_.node_id));
+  metrics_.delivered(event, 1);
+}
+
+void RedisRooms::on_command(const ConnectionInfo& conn, protocol::Command&& command) {
+  if (std::holds_alternative<protocol::Join>(command)) {
+    join(conn, std::move(command));
+    return;
+  }
+  if (std::holds_alternative<protocol::Ping>(command)) {
+    // Answered here, joined or not: a PING proves only that this connection is alive, which
+    // this node tracks itself (stale connections); it costs Redis nothing and keeps working
+    // while Redis is unreachable.
+    const protocol::Event pong = protocol::PongEvent{};
+    outbox_.send(conn.id, protocol::encode_frame(pong, clock_(), options_.node_id));
+    metrics_.delivered(pong, 1);
+    return;
+  }
+  const Binding* found = nullptr;
+  if (auto pending = pending_joins_.find(conn.id); pending != pending_joins_.end()) {
+    found = &pending->second;  // queued behind its JOIN in the same room: applies after it
+  } else if (auto bound = bindings_.find(conn.id); bound != bindings_.end()) {
+    found = &bound->second;
+  }
+  if (found == nullptr) {
+    send_error(conn, protocol::ErrorCode::not_joined, "Join a room first (send JOIN)");
+    return;
+  }
+  const Binding binding = *found;
+  const bool leaving = std::holds_alternative<protocol::Leave>(command);
+  auto op = std::make_shared<Op>();
+  auto shared_command = std::make_shared<protocol::Command>(std::move(command));
+  op->sender = conn;
+  op->apply = [this, binding, peer = conn.peer_id, shared_command](room::RoomState& state,
+                                                                   Millis now) {
+    return machine_.apply(state, room::Actor{binding.user_id, peer, options_.node_id},
+                          *shared_command, now);
+  };
+  if (leaving) {
+    op->done = [this, conn, binding](const room::RoomState&, const room::Effects&) {
+      auto it = bindings_.find(conn.id);
+      if (it == bindings_.end() || it->second.room_id != binding.room_id) return;
+      unbind(conn.id, conn.peer_id);
+      outbox_.close(conn.id, 1000, "left the room");
+    };
+  }
+  enqueue(binding.room_id, std::move(op));
+}
+
+void RedisRooms::join(const ConnectionInfo& conn, protocol::Command&& command) {
+  const auto& request = std::get<protocol::Join>(command);
+  const std::string room_id = request.room_id;
+  const std::string user_id = request.user_id;
+  peers_[conn.peer_id] = conn.id;
+  pending_joins_[conn.id] = Binding{room_id, user_id};
+  rooms_[room_id].joining++;
+
+  auto op = std::make_shared<Op>();
+  auto shared_command = std::make_shared<protocol::Command>(std::move(command));
+  auto locked_for = std::make_shared<Millis>(0);
+  auto refused_locked = std::make_shared<bool>(false);
+  op->sender = conn;
+  // PIN lockouts are shared by every node: ask Redis before the JOIN is applied.
+  op->prepare = [this, conn, room_id, locked_for](std::function<void(bool)> next) {
+    auto replies = std::make_shared<int>(0);
+    auto ok = std::make_shared<bool>(true);
+    auto shared_next = std::make_shared<std::function<void(bool)>>(std::move(next));
+    auto on_reply = [replies, ok, locked_for, shared_next](redis::Reply reply) {
+      if (reply.is_integer()) {
+        *locked_for = std::max<Millis>(*locked_for, reply.integer);
+      } else {
+        *ok = false;
+      }
+      if (++*replies == 2) (*shared_next)(*ok);
+    };
+    redis_->command({"PTTL", keys::pin_addr_lock(conn.remote_address)}, on_reply);
+    redis_->command({"PTTL", keys::pin_room_lock(room_id)}, on_reply);
+  };
+  op->apply = [this, conn, user_id, locked_for, shared_command, refused_locked](
+                  room::RoomState& state, Millis now) {
+    *refused_locked = false;
+    if (!state.pin_hash.empty() && *locked_for > 0) {
+      *refused_locked = true;
+      room::Effects effects;
+      effects.deliveries.push_back(room::Delivery{
+          room::Audience::sender, {},
+          protocol::ErrorEvent{protocol::ErrorCode::pin_locked,
+                               "Too many wrong PINs: try again in " +
+                                   std::to_string((*locked_for + 999) / 1000) + " s"}});
+      return effects;
+    }
+    return machine_.apply(state, room::Actor{user_id, conn.peer_id, options_.node_id},
+                          *shared_command, now);
+  };
+  // Whatever the outcome, the JOIN is no longer pending.
+  auto settle = [this, conn, room_id, user_id]() -> bool {
+    if (auto entry = rooms_.find(room_id); entry != rooms_.end() && entry->second.joining > 0) {
+      entry->second.joining--;
+    }
+    auto pending = pending_joins_.find(conn.id);
+    if (pending != pending_joins_.end() && pending->second.room_id == room_id &&
+        pending->second.user_id == user_id) {
+      pending_joins_.erase(pending);
+    }
+    return peers_.count(conn.peer_id) > 0;  // still open
+  };
+  // The connection stays in peers_ whatever happens (on_close removes it): a refusal that
+  // changed the room (one Redis had lost) reaches it through the channel, perhaps after
+  // the commit's own reply.
+  op->failed = [settle] { settle(); };
+  op->done = [this, conn, room_id, user_id, refused_locked, settle](const room::RoomState&,
+                                                                    const room::Effects& effects) {
+    const bool still_open = settle();
+    if (*refused_locked) metrics_.pin_locked_joins.inc();
+    if (!effects.joined) {
+      for (const auto& record : effects.records) {
+        if (record.event_type == "PIN_FAILED") {
+          metrics_.pin_failures.inc();
+          count_pin_failure(conn, room_id, user_id);
+          break;
+        }
+      }
+      return;  // refused: the connection stays where it was (bound elsewhere, or nowhere)
+    }
+    redis_->command({"SADD", keys::node_rooms(options_.node_id), room_id}, [](redis::Reply) {});
+    if (!still_open) {
+      // Closed while joining: now a member with no connection, like any drop.
+      auto drop = std::make_shared<Op>();
+      drop->internal = true;
+      drop->apply = [this, user_id, peer = conn.peer_id](room::RoomState& state, Millis now) {
+        return machine_.disconnect(state, user_id, peer, now);
+      };
+      enqueue(room_id, std::move(drop));
+      return;
+    }
+    std::optional<Binding> previous;
+    if (auto bound = bindings_.find(conn.id); bound != bindings_.end()) {
+      if (bound->second.room_id != room_id || bound->second.user_id != user_id) {
+        previous = bound->second;
+      }
+      if (auto old = rooms_.find(bound->second.room_id); old != rooms_.end()) {
+        old->second.local.erase(conn.id);
+      }
+    }
+    bindings_[conn.id] = Binding{room_id, user_id};
+    peers_[conn.peer_id] = conn.id;
+    rooms_[room_id].local[conn.id] = RoomEntry::LocalMember{user_id, conn.peer_id};
+    logger_.debug("joined", {{"room", room_id}, {"user", user_id}, {"peer", conn.peer_id}});
+    if (previous) {
+      // Moved to another room (or identity): the old membership ends now that the new
+      // one exists, so a refused JOIN leaves it where it was.
+      auto leave = std::make_shared<Op>();
+      leave->internal = true;
+      leave->apply = [this, previous, peer = conn.peer_id](room::RoomState& state, Millis now) {
+        const room::Member* member = state.find_member(previous->user_id);
+        if (member == nullptr || member->peer_id != peer) return room::Effects{};
+        return machine_.remove_member(state, previous->user_id, room::LeaveReason::left, now);
+      };
+      enqueue(previous->room_id, std::move(leave));
+    }
+  };
+  enqueue(room_id, std::move(op));
+}
+
+void RedisRooms::count_pin_failure(const ConnectionInfo& conn, const std::string& room_id,
+                                   const std::string& user_id) {
+  const auto& lock = options_.pin_lockout;
+  std::weak_ptr<RedisRooms*> alive = alive_;
+  auto on_reply = [alive, room_id, user_id, address = conn.remote_address](redis::Reply reply) {
+    auto self = alive.lock();
+    if (!self || !reply.is_integer() || reply.integer != 1) return;
+    RedisRooms& rooms = **self;
+    rooms.metrics_.pin_lockouts.inc();
+    rooms.logger_.warn("pin_lockout", {{"room", room_id}, {"remote", address}});
+    if (rooms.options_.journal != nullptr) {
+      rooms.options_.journal->append(store::AuditEvent{
+          room_id, "PIN_LOCKOUT", user_id, json::object{{"address", address}}, rooms.clock_()});
+    }
+  };
+  redis_->eval_sha(pin_fail_script_,
+                   {keys::pin_addr_fails(conn.remote_address), keys::pin_addr_lock(conn.remote_address)},
+                   {std::to_string(lock.window), std::to_string(lock.max_failures_per_address),
+                    std::to_string(lock.lockout)},
+                   on_reply);
+  redis_->eval_sha(pin_fail_script_, {keys::pin_room_fails(room_id), keys::pin_room_lock(room_id)},
+                   {std::to_string(lock.window), std::to_string(lock.max_failures_per_room),
+                    std::to_string(lock.lockout)},
+                   on_reply);
+}
+
+void RedisRooms::on_close(const ConnectionInfo& conn, CloseKind kind) {
+  pending_joins_.erase(conn.id);  // its JOIN, if queued, sees the connection gone
+  auto bound = bindings_.find(conn.id);
+  if (bound == bindings_.end()) {
+    if (auto peer = peers_.find(conn.peer_id); peer != peers_.end() && peer->second == conn.id) {
+      peers_.erase(peer);
+    }
+    return;
+  }
+  const Binding binding = bound->second;
+  unbind(conn.id, conn.peer_id);
+  auto op = std::make_shared<Op>();
+  op->internal = true;
+  op->apply = [this, binding, peer = conn.peer_id, kind](room::RoomState& state, Millis now) {
+    if (kind == CloseKind::stale) {
+      const room::Member* member = state.find_member(binding.user_id);
+      if (member == nullptr || member->peer_id != peer) return room::Effects{};
+      return machine_.remove_member(state, binding.user_id, room::LeaveReason::stale, now);
+    }
+    return machine_.disconnect(state, binding.user_id, peer, now);
+  };
+  enqueue(binding.room_id, std::move(op));
+}
+
+void RedisRooms::unbind(ConnId conn, const std::string& peer_id) {
+  auto bound = bindings_.find(conn);
+  if (bound != bindings_.end()) {
+    if (auto entry = rooms_.find(bound->second.room_id); entry != rooms_.end()) {
+      entry->second.local.erase(conn);
+    }
+    bindings_.erase(bound);
+  }
+  if (auto it = peers_.find(peer_id); it != peers_.end() && it->second == conn) peers_.erase(it);
+}
+
+// ---- the channel side ---------------------------------------------------------------
+
+void RedisRooms::ensure_subscribed(const std::string& room_id) {
+  RoomEntry& entry = rooms_[room_id];
+  if (entry.want_subscription) return;
+  entry.want_subscription = true;
+  subscriber_->subscribe(keys::room_channel(room_id));
+}
+
+void RedisRooms::on_subscribed(const std::string& channel) {
+  auto room_id = room_of_channel(channel);
+  if (!room_id) return;
+  auto it = rooms_.find(*room_id);
+  if (it == rooms_.end()) return;
+  it->second.subscribed = true;
+  it->second.fresh = false;  // read the snapshot again: messages may have been missed
+  pump(*room_id);
+}
+
+void RedisRooms::maybe_release(const std::string& room_id) {
+  auto it = rooms_.find(room_id);
+  if (it == rooms_.end()) return;
+  RoomEntry& entry = it->second;
+  if (entry.busy || !entry.queue.empty() || !entry.local.empty() || entry.joining > 0) return;
+  if (entry.fresh && entry.cache) {
+    const bool ours = std::any_of(entry.cache->members.begin(), entry.cache->members.end(),
+                                  [&](const room::Member& m) { return m.node_id == options_.node_id; });
+    // Keep the room in this node's index while it has members recorded here (in their
+    // grace period), so survivors find them if this node dies.
+    if (!ours) {
+      redis_->command({"SREM", keys::node_rooms(options_.node_id), room_id}, [](redis::Reply) {});
+    }
+  }
+  if (entry.want_subscription) subscriber_->unsubscribe(keys::room_channel(room_id));
+  rooms_.erase(it);
+}
+
+void RedisRooms::on_message(const std::string& channel, const std::string& text) {
+  cluster_metrics_->messages_in.inc();
+  auto room_id = room_of_channel(channel);
+  auto it = room_id ? rooms_.find(*room_id) : rooms_.end();
+  if (it == rooms_.end()) return;
+  RoomEntry& entry = it->second;
+  auto message = decode_message(text);
+  if (!message) {
+    cluster_metrics_->bad_messages.inc();
+    logger_.error("bad_cluster_message", {{"room", *room_id}, {"bytes", text.size()}});
+    entry.fresh = false;
+    return;
+  }
+  if (message->state && (!entry.cache || entry.cache->version < message->version)) {
+    entry.cache = std::move(*message->state);
+    message->state.reset();
+  }
+  // The JOIN that this transition committed may not have heard back yet: its connection
+  // becomes a local member now, so it misses nothing published after its own ROOM_STATE.
+  if (message->version != 0 && !message->sender.empty() && entry.joining > 0 && entry.cache) {
+    if (auto peer = peers_.find(message->sender); peer != peers_.end()) {
+      for (const auto& member : entry.cache->members) {
+        if (member.peer_id == message->sender && member.node_id == options_.node_id &&
+            entry.local.count(peer->second) == 0) {
+          entry.local[peer->second] = RoomEntry::LocalMember{member.user_id, member.peer_id};
+        }
+      }
+    }
+  }
+  for (const auto& close : message->closes) {
+    auto peer = peers_.find(close.peer);
+    if (peer == peers_.end()) continue;
+    const ConnId conn = peer->second;
+    unbind(conn, close.peer);
+    entry.local.erase(conn);
+    outbox_.close(conn, close.code, close.reason);
+  }
+  for (auto& delivery : message->deliveries) {
+    std::size_t recipients = 0;
+    protocol::Frame frame;
+    auto send = [&](ConnId conn) {
+      if (!frame) frame = std::make_shared<const std::string>(std::move(delivery.frame));
+      outbox_.send(conn, frame);
+      ++recipients;
+    };
+    if (delivery.target == Target::peer) {
+      if (auto peer = peers_.find(delivery.peer); peer != peers_.end()) send(peer->second);
+    } else {
+      for (const auto& [conn, local] : entry.local) {
+        switch (delivery.target) {
+          case Target::all: send(conn); break;
+          case Target::except:
+            if (local.user_id != delivery.user && local.peer_id != message->sender) send(conn);
+            break;
+          case Target::user:
+            if (local.user_id == delivery.user &&
+                (delivery.peer.empty() || local.peer_id == delivery.peer)) {
+              send(conn);
+            }
+            break;
+          case Target::peer: break;
+        }
+      }
+    }
+    metrics_.delivered(delivery.type, delivery.error_code, recipients);
+  }
+}
+
+// ---- timers, liveness, sweeping --------------------------------------------------------
+
+void RedisRooms::arm(const std::string& room_id, const room::TimerRequest& request, Millis now) {
+  auto timer = std::make_shared<boost::asio::steady_timer>(
+      executor_, std::chrono::milliseconds(std::max<Millis>(0, request.at - now)));
+  std::weak_ptr<RedisRooms*> alive = alive_;
+  timer->async_wait([alive, timer, room_id, request](const boost::system::error_code& ec) {
+    auto self = alive.lock();
+    if (ec || !self || (**self).stopped_) return;
+    RedisRooms& rooms = **self;
+    auto op = std::make_shared<Op>();
+    op->internal = true;
+    op->apply = [&rooms, request](room::RoomState& state, Millis now) {
+      return rooms.machine_.on_timer(state, request.kind, request.token, request.user_id, now);
+    };
+    rooms.enqueue(room_id, std::move(op));
+  });
+}
+
+void RedisRooms::refresh_liveness() {
+  if (stopped_ || !redis_->connected()) return;
+  const json::object description{{"nodeId", options_.node_id},
+                                 {"connections", bindings_.size()},
+                                 {"rooms", room_count()},
+                                 {"updatedAt", clock_()}};
+  std::weak_ptr<RedisRooms*> alive = alive_;
+  redis_->command({"SADD", std::string(keys::kNodes), options_.node_id}, [](redis::Reply) {});
+  redis_->command({"SET", keys::node(options_.node_id), json::serialize(description), "PX",
+                   std::to_string(options_.node_dead_after), "GET"},
+                  [alive](redis::Reply reply) {
+                    auto self = alive.lock();
+                    if (!self || reply.is_error()) return;
+                    RedisRooms& rooms = **self;
+                    const bool first = !rooms.registered_;
+                    rooms.registered_ = true;
+                    if (first) {
+                      // Members a previous run of this node id left behind come back
+                      // inside their grace period, as after a standalone restart.
+                      rooms.reap_node(rooms.options_.node_id);
+                    } else if (reply.is_nil()) {
+                      rooms.heal_after_lost_registration();
+                    }
+                  });
+}
+
+void RedisRooms::heal_after_lost_registration() {
+  cluster_metrics_->lost_registration.inc();
+  logger_.warn("registration_lost", {{"detail", "liveness key was gone; checking local members"}});
+  for (auto& [room_id, entry] : rooms_) {
+    if (entry.local.empty()) continue;
+    redis_->command({"SADD", keys::node_rooms(options_.node_id), room_id}, [](redis::Reply) {});
+    auto op = std::make_shared<Op>();
+    op->internal = true;
+    auto missing = std::make_shared<std::vector<ConnId>>();
+    op->apply = [this, room_id = room_id, missing](room::RoomState& state, Millis) {
+      missing->clear();
+      auto entry = rooms_.find(room_id);
+      if (entry == rooms_.end()) return room::Effects{};
+      for (const auto& [conn, local] : entry->second.local) {
+        const room::Member* member = state.find_member(local.user_id);
+        if (member == nullptr || member->peer_id != local.peer_id) missing->push_back(conn);
+      }
+      return room::Effects{};
+    };
+    op->done = [this, missing](const room::RoomState&, const room::Effects&) {
+      // Removed by other nodes while this one looked dead: the client must join again.
+      for (ConnId conn : *missing) {
+        for (auto it = peers_.begin(); it != peers_.end(); ++it) {
+          if (it->second != conn) continue;
+          unbind(conn, it->first);
+          break;
+        }
+        outbox_.close(conn, 1012, "node lost its cluster membership; reconnect");
+      }
+    };
+    enqueue(room_id, std::move(op));
+  }
+}
+
+void RedisRooms::sweep() {
+  const Millis now = clock_();
+  for (auto& [room_id, entry] : rooms_) {
+    if (!entry.fresh || !entry.cache || entry.sweep_queued) continue;
+    room::RoomState copy = *entry.cache;
+    if (!machine_.sweep(copy, now).changed) continue;
+    entry.sweep_queued = true;
+    auto op = std::make_shared<Op>();
+    op->internal = true;
+    op->apply = [this, room_id = room_id](room::RoomState& state, Millis at) {
+      if (auto e = rooms_.find(room_id); e != rooms_.end()) e->second.sweep_queued = false;
+      return machine_.sweep(state, at);
+    };
+    enqueue(room_id, std::move(op));
+  }
+  if (!redis_->connected()) return;
+  std::weak_ptr<RedisRooms*> alive = alive_;
+  redis_->command({"SMEMBERS", std::string(keys::kNodes)}, [alive](redis::Reply reply) {
+    auto self = alive.lock();
+    if (!self || !reply.is_array()) return;
+    RedisRooms& rooms = **self;
+    for (const auto& element : reply.elements) {
+      const std::string node = element.str;
+      if (node == rooms.options_.node_id || rooms.reaping_.count(node) > 0) continue;
+      rooms.redis_->command({"EXISTS", keys::node(node)}, [alive, node](redis::Reply exists) {
+        auto self = alive.lock();
+        if (self && exists.is_integer() && exists.integer == 0) (**self).reap_node(node);
+      });
+    }
+  });
+}
+
+void RedisRooms::reap_node(const std::string& node_id) {
+  if (!reaping_.insert(node_id).second) return;
+  const bool self_leftovers = node_id == options_.node_id;
+  if (!self_leftovers) logger_.warn("node_dead", {{"node", node_id}});
+  std::weak_ptr<RedisRooms*> alive = alive_;
+  redis_->command({"SMEMBERS", keys::node_rooms(node_id)}, [alive, node_id, self_leftovers](
+                                                               redis::Reply reply) {
+    auto self = alive.lock();
+    if (!self) return;
+    RedisRooms& rooms = **self;
+    if (!reply.is_array()) {
+      rooms.reaping_.erase(node_id);
+      return;
+    }
+    auto left = std::make_shared<std::size_t>(reply.elements.size());
+    auto all_ok = std::make_shared<bool>(true);
+    auto finished = [alive, node_id, self_leftovers, left, all_ok] {
+      auto self = alive.lock();
+      if (!self || --*left > 0) return;
+      RedisRooms& rooms = **self;
+      rooms.reaping_.erase(node_id);
+      if (*all_ok && !self_leftovers) {
+        rooms.redis_->command({"DEL", keys::node_rooms(node_id)}, [](redis::Reply) {});
+        rooms.redis_->command({"SREM", std::string(keys::kNodes), node_id}, [](redis::Reply) {});
+        rooms.logger_.info("node_reaped", {{"node", node_id}});
+      }
+    };
+    if (reply.elements.empty()) {
+      ++*left;
+      finished();
+      return;
+    }
+    for (const auto& element : reply.elements) {
+      const std::string room_id = element.str;
+      auto op = std::make_shared<Op>();
+      op->internal = true;
+      op->retries_left = 3;
+      op->apply = [&rooms, node_id, self_leftovers, room_id](room::RoomState& state, Millis now) {
+        room::Effects effects;
+        std::vector<std::pair<std::string, std::string>> targets;
+        auto entry = rooms.rooms_.find(room_id);
+        for (const auto& member : state.members) {
+          if (member.node_id != node_id) continue;
+          if (self_leftovers) {
+            // This node's own earlier run: skip connections bound here now.
+            bool bound = false;
+            if (entry != rooms.rooms_.end()) {
+              for (const auto& [conn, local] : entry->second.local) bound |= local.peer_id == member.peer_id;
+            }
+            if (bound || !member.connected) continue;
+          }
+          targets.emplace_back(member.user_id, member.peer_id);
+        }
+        for (const auto& [user, peer] : targets) {
+          if (self_leftovers) {
+            merge(effects, rooms.machine_.disconnect(state, user, peer, now));
+          } else {
+            merge(effects, rooms.machine_.remove_member(state, user, room::LeaveReason::node_dead, now));
+            rooms.cluster_metrics_->dead_members.inc();
+          }
+        }
+        return effects;
+      };
+      op->done = [finished](const room::RoomState&, const room::Effects&) { finished(); };
+      // Gave up (Redis unreachable): leave the node registered; a later sweep retries.
+      op->failed = [finished, all_ok] {
+        *all_ok = false;
+        finished();
+      };
+      rooms.enqueue(room_id, std::move(op));
+    }
+  });
+}
+
+// ---- journal ------------------------------------------------------------------------
+
+void RedisRooms::journal(const std::string& room_id, const room::Effects& effects,
+                         const room::RoomState& next, Millis now) {
+  RoomJournal* journal = options_.journal;
+  if (journal == nullptr) return;
+  for (const auto& record : effects.records) {
+    journal->append(store::AuditEvent{room_id, record.event_type, record.user_id, record.data, now});
+  }
+  if (!effects.changed) return;
+  if (next.members.empty()) {
+    unsaved_.erase(room_id);
+    journal->append(store::RoomArchived{room_id, now});
+  } else {
+    unsaved_.insert_or_assign(room_id, next);
+  }
+}
+
+void RedisRooms::flush_snapshots() {
+  if (options_.journal == nullptr) return;
+  const Millis now = clock_();
+  for (auto& [room_id, state] : unsaved_) {
+    options_.journal->append(store::RoomSnapshot{std::move(state), now});
+  }
+  unsaved_.clear();
+}
+
+// ---- HTTP -----------------------------------------------------------------------------
+
+void RedisRooms::status(std::optional<std::string> room_id,
+                        std::function<void(json::array)> done) {
+  std::weak_ptr<RedisRooms*> alive = alive_;
+  auto describe_into = [alive](json::array& out, const redis::Reply& reply) {
+    auto self = alive.lock();
+    if (!self || !reply.is_array() || reply.elements.size() != 2 || !reply.elements[1].is_string()) {
+      return;
+    }
+    auto state = room::room_state_from_json(reply.elements[1].str);
+    if (state && !state->members.empty()) out.push_back(describe_room(*state, (**self).clock_()));
+  };
+  if (room_id) {
+    redis_->command({"HMGET", keys::room_state(*room_id), "v", "s"},
+                    [describe_into, done = std::move(done)](redis::Reply reply) {
+                      json::array out;
+                      describe_into(out, reply);
+                      done(std::move(out));
+                    });
+    return;
+  }
+  redis_->command({"SMEMBERS", std::string(keys::kRooms)}, [alive, describe_into, done = std::move(done)](
+                                                               redis::Reply reply) mutable {
+    auto self = alive.lock();
+    if (!self) return;
+    RedisRooms& rooms = **self;
+    if (!reply.is_array() || reply.elements.empty()) {
+      done(json::array{});
+      return;
+    }
+    const std::size_t n = std::min(reply.elements.size(), rooms.options_.max_listed_rooms);
+    auto out = std::make_shared<json::array>();
+    auto left = std::make_shared<std::size_t>(n);
+    auto shared_done = std::make_shared<std::function<void(json::array)>>(std::move(done));
+    for (std::size_t i = 0; i < n; ++i) {
+      rooms.redis_->command({"HMGET", keys::room_state(reply.elements[i].str), "v", "s"},
+                            [describe_into, out, left, shared_done](redis::Reply room) {
+                              describe_into(*out, room);
+                              if (--*left == 0) (*shared_done)(std::move(*out));
+                            });
+    }
+  });
+}
+
+void RedisRooms::nodes(std::function<void(json::array)> done) {
+  std::weak_ptr<RedisRooms*> alive = alive_;
+  redis_->command({"SMEMBERS", std::string(keys::kNodes)}, [alive, done = std::move(done)](
+                                                               redis::Reply reply) mutable {
+    auto self = alive.lock();
+    if (!self) return;
+    if (!reply.is_array() || reply.elements.empty()) {
+      done(json::array{});
+      return;
+    }
+    auto out = std::make_shared<json::array>();
+    auto left = std::make_shared<std::size_t>(reply.elements.size());
+    auto shared_done = std::make_shared<std::function<void(json::array)>>(std::move(done));
+    for (const auto& element : reply.elements) {
+      (**self).redis_->command({"GET", keys::node(element.str)},
+                               [out, left, shared_done](redis::Reply node) {
+                                 if (node.is_string()) {
+                                   boost::system::error_code ec;
+                                   json::value v = json::parse(node.str, ec);
+                                   if (!ec && v.is_object()) out->push_back(std::move(v));
+                                 }
+                                 if (--*left == 0) (*shared_done)(std::move(*out));
+                               });
+    }
+  });
+}
+
+void RedisRooms::short_id_for(const std::string& room_id,
+                              std::function<void(std::optional<std::string>)> done) {
+  std::weak_ptr<RedisRooms*> alive = alive_;
+  auto shared_done = std::make_shared<std::function<void(std::optional<std::string>)>>(std::move(done));
+  const std::string ttl = std::to_string(options_.short_id_ttl);
+  redis_->command({"GET", keys::room_short(room_id)}, [alive, room_id, shared_done, ttl](
+                                                          redis::Reply reply) {
+    auto self = alive.lock();
+    if (!self) return;
+    RedisRooms& rooms = **self;
+    if (reply.is_string()) {
+      rooms.redis_->command({"PEXPIRE", keys::room_short(room_id), ttl}, [](redis::Reply) {});
+      rooms.redis_->command({"PEXPIRE", keys::short_id(reply.str), ttl}, [](redis::Reply) {});
+      (*shared_done)(reply.str);
+      return;
+    }
+    if (!reply.is_nil()) {
+      (*shared_done)(std::nullopt);
+      return;
+    }
+    // A new id: claim it (NX: unique among live ids), then bind the room to it (NX: if
+    // another node bound the room meanwhile, theirs wins and ours is released).
+    auto claim = std::make_shared<std::function<void(int)>>();
+    *claim = [alive, room_id, shared_done, ttl, claim](int tries_left) {
+      auto self = alive.lock();
+      if (!self) return;
+      RedisRooms& rooms = **self;
+      const std::string candidate = ShortIds::random_id();
+      rooms.redis_->command(
+          {"SET", keys::short_id(candidate), room_id, "NX", "PX", ttl},
+          [alive, room_id, shared_done, ttl, claim, candidate, tries_left](redis::Reply set) {
+            auto self = alive.lock();
+            if (!self) return;
+            RedisRooms& rooms = **self;
+            if (set.is_nil() && tries_left > 0) {
+              (*claim)(tries_left - 1);
+              return;
+            }
+            if (!set.is_status()) {
+              (*shared_done)(std::nullopt);
+              *claim = nullptr;
+              return;
+            }
+            rooms.redis_->command(
+                {"SET", keys::room_short(room_id), candidate, "NX", "PX", ttl, "GET"},
+                [alive, room_id, shared_done, claim, candidate, ttl](redis::Reply bound) {
+                  auto self = alive.lock();
+                  *claim = nullptr;
+                  if (!self) return;
+                  RedisRooms& rooms = **self;
+                  if (bound.is_string()) {  // another node's id won
+                    rooms.redis_->command({"DEL", keys::short_id(candidate)}, [](redis::Reply) {});
+                    (*shared_done)(bound.str);
+                    return;
+                  }
+                  if (bound.is_error()) {
+                    (*shared_done)(std::nullopt);
+                    return;
+                  }
+                  if (rooms.options_.journal != nullptr) {
+                    rooms.options_.journal->append(store::ShortIdRecord{
+                        candidate, room_id, rooms.clock_() + rooms.options_.short_id_ttl});
+                  }
+                  (*shared_done)(candidate);
+                });
+          });
+    };
+    (*claim)(8);
+  });
+}
+
+void RedisRooms::room_for_short_id(const std::string& short_id,
+                                   std::function<void(std::optional<std::string>)> done) {
+  if (!ShortIds::is_well_formed(short_id)) {
+    done(std::nullopt);
+    return;
+  }
+  redis_->command({"GET", keys::short_id(short_id)}, [done = std::move(done)](redis::Reply reply) {
+    done(reply.is_string() ? std::optional<std::string>(reply.str) : std::nullopt);
+  });
+}
+
+}  // namespace tandem::cluster

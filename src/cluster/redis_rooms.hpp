@@ -1,0 +1,189 @@
+#pragma once
+// Cluster mode: rooms live in Redis as versioned snapshots; events reach members through
+// one Redis channel per room. Implements the same Rooms interface as LocalRooms, and the
+// room rules stay in room::RoomMachine (see docs/CLUSTER.md for the model and guarantees).
+//
+// A mutation of room R on this node: take the cached snapshot (or read it), apply the
+// machine to a copy, then one Lua script checks the version, writes the new snapshot and
+// PUBLISHes the transition (deliveries + new snapshot) on R's channel, atomically. A
+// version conflict returns the current snapshot; the node re-applies (bounded retries).
+// Redis thereby gives one total order of transitions per room, and every subscribed node
+// (this one included) delivers each transition to its own members from the channel.
+//
+// Per room, this node runs one operation at a time, in arrival order (a bounded queue), so
+// a client's commands apply in the order sent and a node never conflicts with itself.
+//
+// Liveness: the node refreshes tandem:node:ID (TTL node_dead_after); every sweep it looks
+// for registered nodes whose key expired and removes their members (USER_LEFT,
+// HOST_CHANGED) through the normal path; the version check makes that idempotent when
+// several survivors do it at once. Each sweep also runs RoomMachine::sweep on the rooms
+// it caches, so an overdue gate or grace period closes even when the node that armed the
+// timer died.
+//
+// Redis unreachable: commands that need it get ERROR INTERNAL at once (nothing is queued
+// beyond the operations already waiting); clients stay connected; /ready is 503. Internal
+// operations (disconnects, timers) are retried until Redis returns. After the subscriber
+// reconnects, cached snapshots are dropped (messages may have been missed) and re-read.
+// If Redis lost a room (restarted empty), the first access re-creates it from this node's
+// last copy, or else from the durable record.
+#include "cluster/cluster_message.hpp"
+#include "cluster/pin_lockout.hpp"
+#include "cluster/room_journal.hpp"
+#include "cluster/room_metrics.hpp"
+#include "cluster/rooms.hpp"
+#include "obs/logger.hpp"
+#include "redis/lua_script.hpp"
+#include "redis/redis_config.hpp"
+#include "redis/reply.hpp"
+#include "room/room_machine.hpp"
+#include "store/records.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <set>
+#include <unordered_map>
+
+namespace tandem::redis {
+class RedisConnection;
+class RedisSubscriber;
+}  // namespace tandem::redis
+
+namespace tandem::cluster {
+
+// Reads a room's last snapshot from the durable record (nullopt: none, or archived);
+// `done` runs on the event loop.
+using RecordLoader = std::function<void(
+    std::string room_id, std::function<void(std::optional<room::RoomState>)> done)>;
+
+struct RedisRoomsOptions {
+  std::string node_id;
+  redis::RedisConfig redis;
+  protocol::Millis short_id_ttl = 4 * 3600 * 1000;
+  PinLockoutOptions pin_lockout;
+  protocol::Millis node_dead_after = 15'000;  // a node silent this long is dead
+  protocol::Millis sweep_interval = 1'000;    // dead nodes, overdue gates and graces
+  protocol::Millis snapshot_interval = 100;   // journal coalescing, as LocalRooms
+  protocol::Millis tombstone_ttl = 24 * 3600 * 1000;  // an emptied room's version is kept
+  std::size_t max_queued_per_room = 256;      // operations waiting for one room
+  int max_attempts = 16;                      // CAS attempts of one operation
+  std::size_t max_listed_rooms = 10'000;      // GET /status without roomId
+  RoomJournal* journal = nullptr;             // nullptr: nothing is persisted
+  RecordLoader load_from_record;              // empty: no restore from the record
+};
+
+class RedisRooms final : public Rooms {
+ public:
+  RedisRooms(boost::asio::any_io_executor executor, Outbox& outbox,
+             const room::RoomMachine& machine, obs::Registry& registry, obs::Logger& logger,
+             RedisRoomsOptions options, std::function<protocol::Millis()> clock);
+  ~RedisRooms() override;
+  RedisRooms(const RedisRooms&) = delete;
+  RedisRooms& operator=(const RedisRooms&) = delete;
+
+  // Connects (and keeps reconnecting), registers this node, starts the sweeper.
+  void start();
+  // Shutdown: journals unsaved snapshots, stops timers and the liveness refresh (the
+  // node's key is deleted so survivors need not wait for it to expire: its members were
+  // disconnected by the drain and come back elsewhere within their grace).
+  void stop();
+  void flush_snapshots();
+  // No operation is running or waiting (shutdown waits for this, bounded).
+  bool idle() const;
+
+  void on_command(const ConnectionInfo& conn, protocol::Command&& command) override;
+  void on_close(const ConnectionInfo& conn, CloseKind kind) override;
+  void status(std::optional<std::string> room_id,
+              std::function<void(boost::json::array)> done) override;
+  void nodes(std::function<void(boost::json::array)> done) override;
+  void short_id_for(const std::string& room_id,
+                    std::function<void(std::optional<std::string>)> done) override;
+  void room_for_short_id(const std::string& short_id,
+                         std::function<void(std::optional<std::string>)> done) override;
+  std::size_t room_count() const override;
+  bool backends_ready() const override;
+
+ private:
+  // One operation on a room: a transition computed from the current snapshot.
+  struct Op;
+  struct RoomEntry;
+  struct Binding {
+    std::string room_id;
+    std::string user_id;
+  };
+
+  // Operations.
+  void enqueue(const std::string& room_id, std::shared_ptr<Op> op);
+  void pump(const std::string& room_id);
+  void run_op(const std::string& room_id, const std::shared_ptr<Op>& op);
+  void attempt(const std::string& room_id, const std::shared_ptr<Op>& op,
+               std::optional<room::RoomState> base, bool absent_in_redis);
+  void finish_op(const std::string& room_id, const std::shared_ptr<Op>& op, bool ok);
+  void commit(const std::string& room_id, const std::shared_ptr<Op>& op, room::RoomState next,
+              room::Effects effects, std::uint64_t expected_version, protocol::Millis now);
+  void after_commit(const std::string& room_id, const std::shared_ptr<Op>& op,
+                    const room::RoomState& next, room::Effects& effects, protocol::Millis now);
+  void publish_stateless(const std::string& room_id, const std::shared_ptr<Op>& op,
+                         room::Effects& effects, protocol::Millis now);
+  ClusterMessage build_message(const room::RoomState& state, const room::Effects& effects,
+                               const std::string& sender_peer, protocol::Millis now) const;
+
+  // Commands.
+  void join(const ConnectionInfo& conn, protocol::Command&& command);
+  void count_pin_failure(const ConnectionInfo& conn, const std::string& room_id,
+                         const std::string& user_id);
+  void send_error(const ConnectionInfo& conn, protocol::ErrorCode code, std::string message);
+
+  // Channel side.
+  void on_message(const std::string& channel, const std::string& text);
+  void deliver(const ClusterMessage& message);
+  void on_subscribed(const std::string& channel);
+  void ensure_subscribed(const std::string& room_id);
+  void maybe_release(const std::string& room_id);
+
+  // Timers, liveness, sweeping.
+  void arm(const std::string& room_id, const room::TimerRequest& request, protocol::Millis now);
+  void refresh_liveness();
+  void sweep();
+  void reap_node(const std::string& node_id);
+  void heal_after_lost_registration();
+  void arm_periodic(boost::asio::steady_timer& timer, protocol::Millis every,
+                    void (RedisRooms::*what)());
+  void journal(const std::string& room_id, const room::Effects& effects,
+               const room::RoomState& next, protocol::Millis now);
+  void unbind(ConnId conn, const std::string& peer_id);
+
+  boost::asio::any_io_executor executor_;
+  Outbox& outbox_;
+  const room::RoomMachine& machine_;
+  obs::Logger& logger_;
+  RoomMetrics metrics_;
+  RedisRoomsOptions options_;
+  std::function<protocol::Millis()> clock_;
+  std::unique_ptr<redis::RedisConnection> redis_;
+  std::unique_ptr<redis::RedisSubscriber> subscriber_;
+  redis::LuaScript cas_script_;
+  redis::LuaScript pin_fail_script_;
+  struct ClusterMetrics;
+  std::unique_ptr<ClusterMetrics> cluster_metrics_;
+
+  std::unordered_map<std::string, RoomEntry> rooms_;     // rooms this node works on
+  std::unordered_map<ConnId, Binding> bindings_;         // joined (or joining) connections
+  std::unordered_map<std::string, ConnId> peers_;        // peer id -> connection
+  std::unordered_map<ConnId, Binding> pending_joins_;    // JOINs queued, not yet committed
+  std::unordered_map<std::string, room::RoomState> unsaved_;  // room -> newest unjournaled
+  std::set<std::string> reaping_;                        // nodes whose members are being removed
+  boost::asio::steady_timer liveness_timer_;
+  boost::asio::steady_timer sweep_timer_;
+  boost::asio::steady_timer snapshot_timer_;
+  bool registered_ = false;
+  bool stopped_ = false;
+  std::shared_ptr<RedisRooms*> alive_;
+};
+
+}  // namespace tandem::cluster
