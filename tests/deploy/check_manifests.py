@@ -315,7 +315,9 @@ def check_overlay(overlay, docs, schema, image_uid):
                 err(f"{where}: readOnlyRootFilesystem is not true")
     psc = pod.get("securityContext") or {}
     uid = (container.get("securityContext") or {}).get("runAsUser", psc.get("runAsUser"))
-    if image_uid is not None and uid != image_uid:
+    if image_uid is None:
+        err("the Dockerfile has no numeric USER to compare runAsUser with")
+    elif uid != image_uid:
         err(f"server runAsUser {uid} differs from the image's USER {image_uid} (Dockerfile)")
     # DATA_DIR must be writable under the read-only root: an emptyDir mounted there.
     data_dir = effective(env_values, schema, "DATA_DIR")
@@ -724,7 +726,10 @@ def self_test(rendered, compose, source_dir, schema, image_uid):
             if not any(expected in e for e in errors):
                 failures.append(f"{overlay}: breaking it ({what}) went unnoticed; "
                                 f"expected an error with {expected!r}, got {errors}")
-    if compose is not None:
+    compose_baseline = check_compose(compose, source_dir, schema) if compose is not None else []
+    if compose_baseline:
+        failures.append(f"compose: not clean to begin with: {compose_baseline}")
+    elif compose is not None:
         for what, mutate, expected in COMPOSE_MUTATIONS:
             broken = copy.deepcopy(compose)
             mutate(broken)
