@@ -177,16 +177,19 @@ def check_overlay(overlay, docs, schema, image_uid):
             "fieldPath") != "metadata.name":
         err("NODE_ID must come from the pod name (valueFrom.fieldRef metadata.name)")
 
-    # Replicas, logging and autoscaling per overlay.
+    # Replicas, logging and autoscaling per overlay. The HPA owns the count: a `replicas`
+    # in the Deployment would be re-applied by every `kubectl apply`, scaling an autoscaled
+    # deployment down and draining the removed pods' parties.
     replicas, level = OVERLAYS[overlay]
-    if dep["spec"].get("replicas") != replicas:
-        err(f"Deployment replicas {dep['spec'].get('replicas')}, expected {replicas}")
+    if "replicas" in dep["spec"]:
+        err(f"Deployment states replicas {dep['spec']['replicas']}: the HPA owns the count "
+            f"(kubectl apply would reset it)")
     if effective(env_values, schema, "LOG_LEVEL") != level:
         err(f"LOG_LEVEL {effective(env_values, schema, 'LOG_LEVEL')!r}, expected {level!r}")
     hpas = [h for h in by_kind(docs, "HorizontalPodAutoscaler")
             if h["spec"]["scaleTargetRef"].get("kind") == "Deployment"
             and h["spec"]["scaleTargetRef"].get("name") == dep["metadata"]["name"]]
-    hpa_max = dep["spec"].get("replicas") or 1
+    hpa_max = 1
     if len(hpas) != 1:
         err(f"expected one HorizontalPodAutoscaler targeting Deployment "
             f"{dep['metadata']['name']}, found {len(hpas)}")
@@ -194,8 +197,8 @@ def check_overlay(overlay, docs, schema, image_uid):
         spec = hpas[0]["spec"]
         hpa_max = spec.get("maxReplicas", 0)
         if spec.get("minReplicas", 1) != replicas:
-            err(f"HPA minReplicas {spec.get('minReplicas', 1)} differs from the overlay's "
-                f"{replicas} replicas")
+            err(f"HPA minReplicas {spec.get('minReplicas', 1)}, expected the overlay's "
+                f"{replicas} servers")
         if hpa_max < spec.get("minReplicas", 1):
             err("HPA maxReplicas below minReplicas")
         if not any(m.get("type") == "Resource" and m["resource"]["name"] == "cpu"
@@ -500,7 +503,7 @@ def check_compose(compose, source_dir, schema):
     for name in ("REDIS_URL", "DATABASE_URL"):
         if not env.get(name):
             err(f"server lacks {name}: the stack runs the server in cluster mode")
-    for name, scheme in (("REDIS_URL", "redis"), ("DATABASE_URL", "postgres")):
+    for name in ("REDIS_URL", "DATABASE_URL"):
         m = re.match(r"[a-z]+://(?:[^@/]*@)?([^:/]+)", env.get(name, ""))
         if m and m.group(1) not in services:
             err(f"{name} points at {m.group(1)}, which is not a service")
@@ -685,8 +688,11 @@ MUTATIONS = [
     ("quota too small for the HPA maximum",
      lambda d: _set(by_kind(d, "HorizontalPodAutoscaler")[0]["spec"], "maxReplicas", 40),
      "ResourceQuota"),
-    ("wrong replica count",
-     lambda d: _set(_server(d)["spec"], "replicas", 7), "Deployment replicas 7"),
+    ("wrong server count",
+     lambda d: _set(by_kind(d, "HorizontalPodAutoscaler")[0]["spec"], "minReplicas", 7),
+     "HPA minReplicas 7"),
+    ("replica count in the Deployment, fighting the HPA",
+     lambda d: _set(_server(d)["spec"], "replicas", 5), "the HPA owns the count"),
     ("rolling update that takes a pod down first",
      lambda d: _set(_server(d)["spec"]["strategy"]["rollingUpdate"], "maxUnavailable", 1),
      "maxUnavailable 0"),
