@@ -20,12 +20,15 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
  && strip /build/tandem-server
 
 FROM debian:bookworm-slim AS runtime
-# The runtime packages of what the binary links (readelf -d; dpkg -S): Boost.JSON 1.81,
-# OpenSSL 3, SQLite, libpq; hiredis for cluster mode. libstdc++6, libgcc-s1 and libc6
-# are in the base image. No curl: the healthcheck uses bash's /dev/tcp.
+# The runtime packages of what the binary links (readelf -d; dpkg -S): Boost.JSON 1.81
+# and Boost.Container (which Boost::json links; only unoptimised builds keep a reference
+# to it, but it costs little to be sure), OpenSSL 3, SQLite, libpq; hiredis for cluster
+# mode. libstdc++6, libgcc-s1 and libc6 are in the base image. No curl: the healthcheck
+# uses bash's /dev/tcp.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libboost-json1.81.0 libssl3 libsqlite3-0 libpq5 libhiredis0.14 ca-certificates \
+      libboost-json1.81.0 libboost-container1.81.0 libssl3 libsqlite3-0 libpq5 \
+      libhiredis0.14 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 # A fixed, unprivileged uid/gid (Kubernetes' runAsUser in k8s/base/deployment.yaml).
 RUN groupadd --system --gid 10001 tandem \
