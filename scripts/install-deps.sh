@@ -11,9 +11,14 @@ packages=(
   libsqlite3-dev libpq-dev libhiredis-dev
 )
 # To test it: test frameworks, and the PostgreSQL and Redis servers the tests start
-# themselves on free loopback ports.
+# themselves on free loopback ports; for the deployment checks (tests/deploy), yamllint,
+# PyYAML and kubectl (whose built-in kustomize renders k8s/).
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(libgtest-dev libgmock-dev libbenchmark-dev postgresql-15 redis-server)
+  packages+=(yamllint python3-yaml)
+  # Debian's kubectl, unless one is installed already: another package's /usr/bin/kubectl
+  # (Google Cloud SDK's, say) conflicts with kubernetes-client, and either one will do.
+  command -v kubectl >/dev/null || packages+=(kubernetes-client)
 fi
 
 missing=()
