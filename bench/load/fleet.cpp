@@ -29,10 +29,12 @@ void JoinStats::merge(const JoinStats& other) {
 Fleet::Fleet(Workers& workers, const Options& options, std::size_t capacity)
     : workers_(workers),
       options_(options),
-      server_(asio::ip::make_address_v4(options.host), options.port),
       by_worker_(workers.size()),
       state_(workers.size()) {
   peers_.reserve(capacity);
+  for (const auto port : options.ports) {
+    servers_.emplace_back(asio::ip::make_address_v4(options.host), port);
+  }
 }
 
 std::uint32_t Fleet::add(std::string room_id, std::string user_id, int worker) {
@@ -117,7 +119,7 @@ void Fleet::start(Peer& peer) {
   if (peer.slow) peer.ws->set_receive_buffer(kSlowReceiveBuffer);
   peer.connect_started_ns = now_ns();
   if (state.stats.first_start_ns == 0) state.stats.first_start_ns = peer.connect_started_ns;
-  peer.ws->connect(server_, source_for(peer.index), [this, p](bool ok, std::string_view error) {
+  peer.ws->connect(servers_[peer.index % servers_.size()], source_for(peer.index), [this, p](bool ok, std::string_view error) {
     if (!ok) {
       state_[p->worker].stats.connect_failed++;
       settle(*p, false, std::string(error));

@@ -78,7 +78,7 @@ class Fleet {
   // those of peers that stopped reading on purpose, which are counted apart.
   std::map<int, std::uint64_t> take_closes(bool slow = false);
 
-  const tcp::endpoint& server() const noexcept { return server_; }
+  const tcp::endpoint& server() const noexcept { return servers_.front(); }
   asio::ip::address_v4 source_for(std::uint32_t index) const;
 
  private:
@@ -103,7 +103,7 @@ class Fleet {
 
   Workers& workers_;
   const Options& options_;
-  tcp::endpoint server_;
+  std::vector<tcp::endpoint> servers_;  // peer i connects to servers_[i % size]
   PeerListener* listener_ = nullptr;
   std::vector<std::unique_ptr<Peer>> peers_;
   std::vector<std::vector<std::uint32_t>> by_worker_;

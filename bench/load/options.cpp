@@ -54,8 +54,9 @@ Scenarios (JSON result on stdout, summary on stderr):
   ping     PING -> PONG round trip at a low --rate
   churn    --workers clients joining and leaving in a loop while GET /health is polled
 
-Target: --host 127.0.0.1 (loopback only) --port PORT --source-ips N (bind to 127.0.0.1..N)
-        --threads N --server-pid PID (CPU and RSS from /proc) --label TEXT
+Target: --host 127.0.0.1 (loopback only) --port PORT[,PORT...] (several: a cluster's nodes,
+        connection i goes to port i mod N) --source-ips N (bind to 127.0.0.1..N)
+        --threads N --server-pid PID[,PID...] (CPU and RSS from /proc, summed) --label TEXT
 Time:   --duration S (10, max 120) --warmup S (2) --drain S (2) --hold S (1)
 Shape:  --connections N (1000) --room-size R (10) --rooms N (10) --pairs N (100)
         --idle N (0) --concurrency N (256) --message PLAY_PAUSE|HOST_HEARTBEAT --slow N (0)
@@ -66,6 +67,22 @@ Churn:  --workers N (200) --abrupt FRACTION (0.5) --dwell-ms MS (0)
         --health-interval-ms MS (10)
 )";
 }
+
+namespace {
+
+// "a,b,c" -> {"a", "b", "c"} (at least one item; empty items are refused by the caller).
+std::vector<std::string_view> split_list(std::string_view text) {
+  std::vector<std::string_view> items;
+  while (true) {
+    const auto comma = text.find(',');
+    items.push_back(text.substr(0, comma));
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return items;
+}
+
+}  // namespace
 
 Options parse_options(int argc, char** argv) {
   Options o;
@@ -78,10 +95,19 @@ Options parse_options(int argc, char** argv) {
   using Setter = std::function<void(std::string_view)>;
   const std::map<std::string_view, Setter> setters{
       {"host", [&](std::string_view v) { o.host = std::string(v); }},
-      {"port", [&](std::string_view v) { o.port = static_cast<std::uint16_t>(count("port", v, 1, 65535)); }},
+      {"port", [&](std::string_view v) {
+         for (const auto item : split_list(v)) {
+           o.ports.push_back(static_cast<std::uint16_t>(count("port", item, 1, 65535)));
+         }
+         o.port = o.ports.front();
+       }},
       {"threads", [&](std::string_view v) { o.threads = static_cast<unsigned>(count("threads", v, 1, 64)); }},
       {"source-ips", [&](std::string_view v) { o.source_ips = static_cast<unsigned>(count("source-ips", v, 1, 254)); }},
-      {"server-pid", [&](std::string_view v) { o.server_pid = static_cast<std::int64_t>(count("server-pid", v, 1, 1u << 30)); }},
+      {"server-pid", [&](std::string_view v) {
+         for (const auto item : split_list(v)) {
+           o.server_pids.push_back(static_cast<std::int64_t>(count("server-pid", item, 1, 1u << 30)));
+         }
+       }},
       {"label", [&](std::string_view v) { o.label = std::string(v); }},
       {"duration", [&](std::string_view v) { o.duration = positive("duration", v, kMaxDurationSec); }},
       {"warmup", [&](std::string_view v) { o.warmup = v == "0" ? 0 : positive("warmup", v, 30); }},

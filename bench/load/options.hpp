@@ -3,6 +3,7 @@
 // and the target must be a loopback address.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace tandem::bench {
 
@@ -15,10 +16,11 @@ struct Options {
 
   // Target and client side.
   std::string host = "127.0.0.1";  // must be in 127.0.0.0/8
-  std::uint16_t port = 0;          // required
+  std::uint16_t port = 0;          // required: the first of `ports`
+  std::vector<std::uint16_t> ports;  // --port A,B,C: connections spread round-robin (cluster)
   unsigned threads = 1;            // one io_context per thread
   unsigned source_ips = 4;         // client sockets bound to 127.0.0.1 .. 127.0.0.N
-  std::int64_t server_pid = 0;     // /proc sampling of the server (0: none)
+  std::vector<std::int64_t> server_pids;  // /proc sampling (summed: cluster nodes + Redis)
   std::string label;               // free text copied into the JSON result
 
   // Time.

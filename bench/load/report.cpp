@@ -15,6 +15,21 @@ namespace json = boost::json;
 double round3(double value) { return std::round(value * 1000.0) / 1000.0; }
 double to_ms(std::int64_t ns) { return round3(static_cast<double>(ns) / 1e6); }
 
+std::string ports_text(const std::vector<std::uint16_t>& ports) {
+  std::string out;
+  for (const auto port : ports) {
+    if (!out.empty()) out.push_back(',');
+    out += std::to_string(port);
+  }
+  return out;
+}
+
+json::array pids_json(const std::vector<std::int64_t>& pids) {
+  json::array out;
+  for (const auto pid : pids) out.push_back(pid);
+  return out;
+}
+
 }  // namespace
 
 json::object latency_json(const Histogram& h) {
@@ -27,10 +42,20 @@ json::object latency_json(const Histogram& h) {
           {"max_ms", to_ms(h.max())}};
 }
 
-Snapshot snapshot(std::int64_t server_pid) {
+Snapshot snapshot(const std::vector<std::int64_t>& server_pids) {
   Snapshot s;
   s.at_ns = now_ns();
-  if (server_pid > 0) s.server = sample_process(server_pid);
+  for (const auto pid : server_pids) {
+    const auto one = sample_process(pid);
+    if (!one) continue;
+    if (!s.server) s.server = ProcessSample{};
+    s.server->cpu_user_s += one->cpu_user_s;
+    s.server->cpu_sys_s += one->cpu_sys_s;
+    s.server->rss_kb += one->rss_kb;
+    s.server->hwm_kb += one->hwm_kb;
+    s.server->voluntary_switches += one->voluntary_switches;
+    s.server->involuntary_switches += one->involuntary_switches;
+  }
   s.self = sample_self();
   s.cores = sample_cores();
   s.loadavg = load_average();
@@ -78,8 +103,8 @@ json::object environment_json(const Options& o) {
   return {{"nproc", cpu_count()},
           {"threads", o.threads},
           {"source_ips", o.source_ips},
-          {"target", o.host + ":" + std::to_string(o.port)},
-          {"server_pid", o.server_pid},
+          {"target", o.host + ":" + ports_text(o.ports)},
+          {"server_pids", pids_json(o.server_pids)},
           {"label", o.label},
           {"loadavg", load_average()}};
 }

@@ -25,7 +25,8 @@ struct Snapshot {
   std::string loadavg;
 };
 
-Snapshot snapshot(std::int64_t server_pid);
+// The server figures are the sum over `server_pids` (a cluster: every node and Redis).
+Snapshot snapshot(const std::vector<std::int64_t>& server_pids);
 
 // Server CPU (seconds, share of one core, µs per `unit` when units > 0) and RSS, the
 // generator's CPU, each core's busy share, the load average at both ends.

@@ -94,9 +94,9 @@ class Churn {
       }
     });
     sleep_until_ns(warm_end_);
-    const Snapshot before = snapshot(o_.server_pid);
+    const Snapshot before = snapshot(o_.server_pids);
     sleep_until_ns(meas_end_);
-    const Snapshot after = snapshot(o_.server_pid);
+    const Snapshot after = snapshot(o_.server_pids);
     std::vector<ChurnMetrics> copies(workers_.size());
     workers_.run_on_all([&](unsigned w) {
       stopping_[w] = true;

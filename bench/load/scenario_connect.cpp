@@ -31,11 +31,11 @@ json::object run_connect(const Options& o) {
                             cat("u", i)));
   }
 
-  const Snapshot before = snapshot(o.server_pid);
+  const Snapshot before = snapshot(o.server_pids);
   const JoinStats stats = fleet.join(all, o.duration);
-  const Snapshot joined = snapshot(o.server_pid);
+  const Snapshot joined = snapshot(o.server_pids);
   sleep_until_ns(now_ns() + seconds_to_ns(o.hold));
-  const Snapshot settled = snapshot(o.server_pid);
+  const Snapshot settled = snapshot(o.server_pids);
   const auto closes = fleet.take_closes();
   fleet.close_all();
   workers.stop();

@@ -260,9 +260,9 @@ class PacedScenario : public PeerListener {
       tick(worker);
     });
     sleep_until_ns(warm_end);
-    const Snapshot before = snapshot(options_.server_pid);
+    const Snapshot before = snapshot(options_.server_pids);
     sleep_until_ns(meas_end);
-    const Snapshot after = snapshot(options_.server_pid);
+    const Snapshot after = snapshot(options_.server_pids);
     on_window_end();
     // Drain: wait for what was sent in the window, at most --drain seconds.
     const std::int64_t drain_end = now_ns() + seconds_to_ns(options_.drain);

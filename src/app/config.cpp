@@ -372,8 +372,8 @@ Config load_config(const std::vector<std::string>& args,
                        legacy.redis_host + ":" + legacy.redis_port + "/" + legacy.redis_db;
   }
   if (config.database_url.empty() && !legacy.pg_host.empty()) {
-    config.database_url = "postgresql://" + legacy.pg_user +
-                          (legacy.pg_password.empty() ? "" : ":" + legacy.pg_password) + "@" +
+    config.database_url = "postgresql://" + percent_encode(legacy.pg_user) +
+                          (legacy.pg_password.empty() ? "" : ":" + percent_encode(legacy.pg_password)) + "@" +
                           legacy.pg_host + ":" + legacy.pg_port + "/" + legacy.pg_db;
   }
   return config;

@@ -106,7 +106,7 @@ std::optional<ClusterMessage> decode_message(std::string_view text) {
     message.state = room::room_state_from_json(state_text);
     if (!message.state) return std::nullopt;
   }
-  if ((message.version != 0) != message.state.has_value()) return std::nullopt;
+  if (message.version == 0 && message.state.has_value()) return std::nullopt;
 
   std::string_view frames = text.substr(second + 1);
   for (const json::value& item : deliveries->get_array()) {

@@ -1,8 +1,9 @@
 #pragma once
 // What a node PUBLISHes on a room's channel: the deliveries of one room transition (frames
-// already encoded, with their audience) and, for a state change, the room's new snapshot
-// and version, so every subscribed node delivers to its own members and refreshes its
-// cached copy from one message. Pure: no IO.
+// already encoded, with their audience), the room's new version for a state change, and
+// for the changes other nodes need to know of at once (joins, timers armed, connections
+// closed) the new snapshot itself, so every subscribed node delivers to its own members
+// and refreshes or invalidates its cached copy from one message. Pure: no IO.
 //
 // Wire form (one Redis message):
 //   <header JSON>\n<snapshot JSON or empty>\n<frame 1><frame 2>...
@@ -47,7 +48,7 @@ struct MessageClose {
 struct ClusterMessage {
   std::uint64_t version = 0;  // 0: deliveries only (relays, fallback broadcasts)
   std::string sender;         // the sender's peer id ("" when none)
-  std::optional<room::RoomState> state;  // with version != 0
+  std::optional<room::RoomState> state;  // only with version != 0 (and then optional)
   std::vector<MessageDelivery> deliveries;
   std::vector<MessageClose> closes;
 };

@@ -106,7 +106,8 @@ struct RedisRooms::Op {
   // Runs once before the first attempt (e.g. a JOIN's lockout check); false fails the op.
   std::function<void(std::function<void(bool ok)>)> prepare;
   bool internal = false;
-  bool recreated = false;  // this transition re-creates a room Redis had lost  // no client waits: retried while Redis is unreachable
+  bool recreated = false;  // this transition re-creates a room Redis had lost
+  bool may_recreate = true;  // false: a check that must not bring a lost room back  // no client waits: retried while Redis is unreachable
   int attempts = 0;
   int retries_left = kInternalRetries;
   // Redis lost the room and the durable record had it: the base to re-create it from.
@@ -120,6 +121,7 @@ struct RedisRooms::RoomEntry {
     std::string peer_id;
   };
   std::optional<room::RoomState> cache;  // the newest snapshot this node knows
+  std::uint64_t latest_version = 0;      // the highest version seen (messages, reads)
   bool fresh = false;        // cache is current: read after subscribing, messages applied since
   bool want_subscription = false;
   bool subscribed = false;   // Redis confirmed the subscription (since the last reconnect)
@@ -355,6 +357,7 @@ void RedisRooms::run_op(const std::string& room_id, const std::shared_ptr<Op>& o
         RoomEntry& entry = rooms.rooms_.at(room_id);
         entry.cache = *state;
         entry.fresh = entry.subscribed;
+        entry.latest_version = std::max(entry.latest_version, state->version);
         rooms.attempt(room_id, op, std::move(state), false);
       });
 }
@@ -367,7 +370,11 @@ void RedisRooms::attempt(const std::string& room_id, const std::shared_ptr<Op>& 
   room::Effects effects;
   if (base) {
     state = std::move(*base);
-  } else if (absent && entry.cache && !entry.cache->members.empty()) {
+  } else if (absent && !op->may_recreate) {
+    finish_op(room_id, op, true);  // nothing to check in a room that is not there
+    return;
+  } else if (absent && entry.cache && !entry.cache->members.empty() &&
+             entry.cache->version >= entry.latest_version) {
     // Redis lost the room (restarted empty, or failed over without it): this node's
     // copy is the newest there is; re-create it from that.
     state = *entry.cache;
@@ -500,6 +507,12 @@ void RedisRooms::commit(const std::string& room_id, const std::shared_ptr<Op>& o
   ClusterMessage message = build_message(next, effects, op->sender ? op->sender->peer_id : "", now);
   message.version = next.version;
   const std::string snapshot = room::to_json_string(next);
+  // Other nodes get the snapshot itself only when they need it at once: a join (its node
+  // makes the joiner a local member from it), a timer armed (their sweeps must know the
+  // deadline), connections closed, the room emptied. For the rest (playback changes, the
+  // bulk of the traffic) the version alone tells them their copy is stale.
+  const bool with_state = effects.joined || !effects.timers.empty() || !effects.closes.empty() ||
+                          next.members.empty();
   const bool tombstone = next.members.empty();
   std::weak_ptr<RedisRooms*> alive = alive_;
   auto shared_next = std::make_shared<room::RoomState>(std::move(next));
@@ -507,7 +520,7 @@ void RedisRooms::commit(const std::string& room_id, const std::shared_ptr<Op>& o
   redis_->eval_sha(
       cas_script_, {keys::room_state(room_id)},
       {std::to_string(expected), std::to_string(shared_next->version), snapshot,
-       keys::room_channel(room_id), encode_message(message, snapshot),
+       keys::room_channel(room_id), encode_message(message, with_state ? snapshot : std::string()),
        std::to_string(options_.tombstone_ttl), tombstone ? "1" : "0"},
       [alive, room_id, op, shared_next, shared_effects, now](redis::Reply reply) {
         auto self = alive.lock();
@@ -522,6 +535,7 @@ void RedisRooms::commit(const std::string& room_id, const std::shared_ptr<Op>& o
         RoomEntry& entry = rooms.rooms_.at(room_id);
         if (reply.elements[0].integer == 1) {
           if (!entry.cache || entry.cache->version < shared_next->version) entry.cache = *shared_next;
+          entry.latest_version = std::max(entry.latest_version, shared_next->version);
           rooms.after_commit(room_id, op, *shared_next, *shared_effects, now);
           return;
         }
@@ -876,9 +890,15 @@ void RedisRooms::on_message(const std::string& channel, const std::string& text)
     entry.fresh = false;
     return;
   }
-  if (message->state && (!entry.cache || entry.cache->version < message->version)) {
-    entry.cache = std::move(*message->state);
-    message->state.reset();
+  entry.latest_version = std::max(entry.latest_version, message->version);
+  if (message->version != 0 && (!entry.cache || entry.cache->version < message->version)) {
+    if (message->state) {
+      entry.cache = std::move(*message->state);  // the truth as of this version
+      entry.fresh = entry.subscribed;
+      message->state.reset();
+    } else {
+      entry.fresh = false;  // changed elsewhere: read again before the next change here
+    }
   }
   // The JOIN that this transition committed may not have heard back yet: its connection
   // becomes a local member now, so it misses nothing published after its own ROOM_STATE.
@@ -984,6 +1004,7 @@ void RedisRooms::heal_after_lost_registration() {
     redis_->command({"SADD", keys::node_rooms(options_.node_id), room_id}, [](redis::Reply) {});
     auto op = std::make_shared<Op>();
     op->internal = true;
+    op->may_recreate = false;  // a room Redis lost comes back with its next real change
     auto missing = std::make_shared<std::vector<ConnId>>();
     op->apply = [this, room_id = room_id, missing](room::RoomState& state, Millis) {
       missing->clear();
@@ -1013,7 +1034,9 @@ void RedisRooms::heal_after_lost_registration() {
 void RedisRooms::sweep() {
   const Millis now = clock_();
   for (auto& [room_id, entry] : rooms_) {
-    if (!entry.fresh || !entry.cache || entry.sweep_queued) continue;
+    // A stale copy is a hint only: the queued sweep re-reads the room and changes nothing
+    // if the copy was wrong.
+    if (!entry.cache || entry.sweep_queued) continue;
     room::RoomState copy = *entry.cache;
     if (!machine_.sweep(copy, now).changed) continue;
     entry.sweep_queued = true;

@@ -90,8 +90,8 @@ TEST(ClusterMessage, MalformedMessagesAreRefused) {
   EXPECT_FALSE(decode_message(good.substr(0, good.size() - 1)).has_value());  // frame cut
   EXPECT_FALSE(decode_message(good + "x").has_value());         // bytes left over
   EXPECT_FALSE(decode_message("not json\n\n").has_value());
-  // A version without a snapshot, or a snapshot without a version.
-  EXPECT_FALSE(decode_message(R"({"v":3,"s":"","d":[]})" "\n\n").has_value());
+  // A snapshot without a version (a version without a snapshot is a plain change).
+  EXPECT_TRUE(decode_message(R"({"v":3,"s":"","d":[]})" "\n\n").has_value());
   EXPECT_FALSE(decode_message(R"({"v":0,"s":"","d":[]})" "\n" +
                               room::to_json_string(sample_state()) + "\n")
                    .has_value());

@@ -102,6 +102,8 @@ TEST(Config, ClusterOptions) {
   // The old server's password is percent-encoded into the URL, so it parses back intact.
   const Config e = load({{"REDIS_HOST", "cache"}, {"REDIS_PASSWORD", "p@ss:w/rd%"}});
   EXPECT_EQ(e.redis_url, "redis://:p%40ss%3Aw%2Frd%25@cache:6379/0");
+  const Config f = load({{"POSTGRES_HOST", "db"}, {"POSTGRES_PASSWORD", "a@b/c"}});
+  EXPECT_EQ(f.database_url, "postgresql://tandem:a%40b%2Fc@db:5432/tandem");
   EXPECT_THROW(load({{"REDIS_URL", "redis://"}}), ConfigError);
   EXPECT_THROW(load({{"REDIS_URL", "rediss://cache:6379"}}), ConfigError);  // no TLS client
   EXPECT_THROW(load({{"REDIS_URL", "http://cache"}}), ConfigError);
