@@ -12,8 +12,14 @@ packages=(
 )
 # To test it: test frameworks, and the PostgreSQL and Redis servers the tests start
 # themselves on free loopback ports.
+# The browser tests (tests/browser) run Debian's chromium through playwright-core from npm.
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(libgtest-dev libgmock-dev libbenchmark-dev postgresql-15 redis-server)
+  packages+=(libgtest-dev libgmock-dev libbenchmark-dev postgresql-15 redis-server chromium)
+  # Node.js from Debian, unless a node and npm are already installed (e.g. NodeSource's
+  # nodejs, which bundles npm and conflicts with Debian's npm package).
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    packages+=(nodejs npm)
+  fi
 fi
 
 missing=()
