@@ -5,8 +5,11 @@ import assert from 'node:assert/strict';
 import {after, before, test} from 'node:test';
 import {join} from 'node:path';
 
-import {artifactsDir, launch, serverBinary, waitUntil, watchConsole} from './lib/env.mjs';
+import {artifactsDir, launch, requireBrowser, serverBinary, waitUntil, watchConsole}
+    from './lib/env.mjs';
 import {Server} from './lib/server.mjs';
+
+requireBrowser();
 
 const TOKEN = 'dash-token-123';
 const server = new Server(serverBinary, {ADMIN_TOKEN: TOKEN, NODE_ID: 'dash-node'});

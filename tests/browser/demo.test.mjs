@@ -6,8 +6,11 @@ import assert from 'node:assert/strict';
 import {after, before, test} from 'node:test';
 import {join} from 'node:path';
 
-import {artifactsDir, launch, serverBinary, waitUntil, watchConsole} from './lib/env.mjs';
+import {artifactsDir, launch, requireBrowser, serverBinary, waitUntil, watchConsole}
+    from './lib/env.mjs';
 import {Server} from './lib/server.mjs';
+
+requireBrowser();
 
 const ROOM = 'browser-party';
 // A gate that can only close by quorum within the test's waits (not by its timeout), and a

@@ -250,7 +250,8 @@
   // ---- playback ----------------------------------------------------------------------------
 
   video.src = mySrc;
-  video.loop = mySrc === defaultSrc;  // the 30-second clip loops; a film does not
+  // The 30-second clip loops (from any origin of this server); a film does not.
+  video.loop = new URL(mySrc).pathname === new URL(defaultSrc).pathname;
   video.muted = true;                 // browsers only start unmuted media after a click
   video.addEventListener('error', () => showError(`The video cannot be played: ${mySrc}`));
 

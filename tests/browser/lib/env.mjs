@@ -26,15 +26,19 @@ if (!serverBinary || !existsSync(serverBinary)) {
 }
 
 export const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-if (!existsSync(chromiumPath)) skipOrFail(`no Chromium at ${chromiumPath} (apt-get install chromium)`);
+let chromium = null;
 
-let playwright;
-try {
-  playwright = createRequire(join(here, '..', 'package.json'))('playwright-core');
-} catch {
-  skipOrFail('playwright-core is not installed (npm ci in tests/browser)');
+// Checks that Chromium and playwright-core are there (skips or fails the test file if not).
+// Called at the top of the test files that need a browser.
+export function requireBrowser() {
+  if (chromium) return;
+  if (!existsSync(chromiumPath)) skipOrFail(`no Chromium at ${chromiumPath} (apt-get install chromium)`);
+  try {
+    ({chromium} = createRequire(join(here, '..', 'package.json'))('playwright-core'));
+  } catch {
+    skipOrFail('playwright-core is not installed (npm ci in tests/browser)');
+  }
 }
-export const {chromium} = playwright;
 
 export const artifactsDir = process.env.TANDEM_ARTIFACTS_DIR || join(here, '..', 'artifacts');
 mkdirSync(artifactsDir, {recursive: true});
@@ -43,6 +47,7 @@ mkdirSync(artifactsDir, {recursive: true});
 // without a gesture, no sandbox (CI runs as root), and real host candidates instead of
 // mDNS names so that two pages on one machine connect over loopback/LAN addresses.
 export async function launch() {
+  requireBrowser();
   return chromium.launch({
     executablePath: chromiumPath,
     headless: true,
