@@ -12,13 +12,19 @@ packages=(
 )
 # To test it: test frameworks, and the PostgreSQL and Redis servers the tests start
 # themselves on free loopback ports; for the deployment checks (tests/deploy), yamllint,
-# PyYAML and kubectl (whose built-in kustomize renders k8s/).
+# PyYAML and kubectl (whose built-in kustomize renders k8s/); the browser tests
+# (tests/browser) run Debian's chromium through playwright-core from npm.
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(libgtest-dev libgmock-dev libbenchmark-dev postgresql-15 redis-server)
+  packages+=(libgtest-dev libgmock-dev libbenchmark-dev postgresql-15 redis-server chromium)
   packages+=(yamllint python3-yaml)
   # Debian's kubectl, unless one is installed already: another package's /usr/bin/kubectl
   # (Google Cloud SDK's, say) conflicts with kubernetes-client, and either one will do.
   command -v kubectl >/dev/null || packages+=(kubernetes-client)
+  # Node.js from Debian, unless a node and npm are already installed (e.g. NodeSource's
+  # nodejs, which bundles npm and conflicts with Debian's npm package).
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    packages+=(nodejs npm)
+  fi
 fi
 
 missing=()

@@ -254,7 +254,9 @@ std::vector<Option> make_options(Legacy& legacy) {
         c.journal_memory_max_entries =
             static_cast<std::size_t>(parse_int("JOURNAL_MEMORY_MAX_ENTRIES", v, 100, 100'000'000));
       });
-  add("ADMIN_TOKEN", "", "Bearer token for admin endpoints (unset: they are disabled)",
+  add("ADMIN_TOKEN", "",
+      "Bearer token of the audit log API (disabled while unset) and of the dashboard's data "
+      "(/api/dashboard/*, open while unset)",
       [](Config& c, const std::string& v) { c.net.admin_token = v; });
   add("REDIS_URL", "", "redis://[:password@]host:port[/db]: run as a cluster node",
       [](Config& c, const std::string& v) {

@@ -547,19 +547,41 @@ void RedisRooms::commit(const std::string& room_id, const std::shared_ptr<Op>& o
           return;
         }
         const std::string& text = reply.elements[2].str;
-        if (text.empty()) {
-          rooms.attempt(room_id, op, std::nullopt, true);
-          return;
+        std::optional<room::RoomState> current;
+        if (!text.empty()) {
+          current = room::room_state_from_json(text);
+          if (!current) {
+            rooms.logger_.error("bad_room_snapshot", {{"room", room_id}});
+            rooms.finish_op(room_id, op, false);
+            return;
+          }
+          entry.cache = *current;  // authoritative, even if older than what we had
+          entry.latest_version = std::max(entry.latest_version, current->version);
         }
-        auto current = room::room_state_from_json(text);
-        if (!current) {
-          rooms.logger_.error("bad_room_snapshot", {{"room", room_id}});
-          rooms.finish_op(room_id, op, false);
-          return;
-        }
-        entry.cache = *current;  // authoritative, even if older than what we had
-        rooms.attempt(room_id, op, std::move(current), false);
+        rooms.retry_after_conflict(room_id, op, std::move(current));
       });
+}
+
+void RedisRooms::retry_after_conflict(const std::string& room_id, const std::shared_ptr<Op>& op,
+                                      std::optional<room::RoomState> current) {
+  const bool absent = !current.has_value();
+  if (op->attempts < 2) {
+    attempt(room_id, op, std::move(current), absent);
+    return;
+  }
+  // Contended (several nodes changing one room at once): back off a little, randomly, so
+  // that the nodes stop colliding in lock step; the wait grows with the attempts.
+  const int ceiling_ms = std::min(1 << std::min(op->attempts, 5), 25);
+  const auto wait = std::chrono::microseconds(jitter_(rng_) % (ceiling_ms * 1000));
+  auto timer = std::make_shared<boost::asio::steady_timer>(executor_, wait);
+  std::weak_ptr<RedisRooms*> alive = alive_;
+  timer->async_wait([alive, timer, room_id, op](const boost::system::error_code& ec) {
+    auto self = alive.lock();
+    if (ec || !self) return;
+    // What was read may be stale by now: read again.
+    (**self).rooms_.at(room_id).fresh = false;
+    (**self).run_op(room_id, op);
+  });
 }
 
 void RedisRooms::after_commit(const std::string& room_id, const std::shared_ptr<Op>& op,

@@ -46,6 +46,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <random>
 #include <set>
 #include <unordered_map>
 
@@ -71,7 +72,7 @@ struct RedisRoomsOptions {
   protocol::Millis snapshot_interval = 100;   // journal coalescing, as LocalRooms
   protocol::Millis tombstone_ttl = 24 * 3600 * 1000;  // an emptied room's version is kept
   std::size_t max_queued_per_room = 256;      // operations waiting for one room
-  int max_attempts = 16;                      // CAS attempts of one operation
+  int max_attempts = 32;                      // CAS attempts of one operation
   std::size_t max_listed_rooms = 10'000;      // GET /status without roomId
   RoomJournal* journal = nullptr;             // nullptr: nothing is persisted
   RecordLoader load_from_record;              // empty: no restore from the record
@@ -126,6 +127,8 @@ class RedisRooms final : public Rooms {
   void finish_op(const std::string& room_id, const std::shared_ptr<Op>& op, bool ok);
   void commit(const std::string& room_id, const std::shared_ptr<Op>& op, room::RoomState next,
               room::Effects effects, std::uint64_t expected_version, protocol::Millis now);
+  void retry_after_conflict(const std::string& room_id, const std::shared_ptr<Op>& op,
+                            std::optional<room::RoomState> current);
   void after_commit(const std::string& room_id, const std::shared_ptr<Op>& op,
                     const room::RoomState& next, room::Effects& effects, protocol::Millis now);
   void publish_stateless(const std::string& room_id, const std::shared_ptr<Op>& op,
@@ -181,6 +184,8 @@ class RedisRooms final : public Rooms {
   boost::asio::steady_timer liveness_timer_;
   boost::asio::steady_timer sweep_timer_;
   boost::asio::steady_timer snapshot_timer_;
+  std::minstd_rand rng_{std::random_device{}()};
+  std::uniform_int_distribution<int> jitter_{0, 1 << 30};
   bool registered_ = false;
   bool stopped_ = false;
   std::shared_ptr<RedisRooms*> alive_;

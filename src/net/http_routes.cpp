@@ -71,6 +71,19 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
+// The request carries `Authorization: Bearer <token>`.
+bool bearer_matches(const HttpRequest& req, const std::string& token) {
+  const auto auth = req[http::field::authorization];
+  return constant_time_equal(std::string_view(auth.data(), auth.size()), "Bearer " + token);
+}
+
+HttpResponse unauthorized(const HttpRequest& req) {
+  auto res = json_response(req, http::status::unauthorized,
+                           boost::json::object{{"error", "Unauthorized"}});
+  res.set(http::field::www_authenticate, "Bearer");
+  return res;
+}
+
 }  // namespace
 
 std::string_view path_of(std::string_view target) noexcept {
@@ -124,6 +137,50 @@ HttpResponse HttpRoutes::refuse_upgrade(const HttpRequest& request, http::status
   return res;
 }
 
+void HttpRoutes::status(const HttpRequest& req, std::string_view target,
+                        std::function<void(HttpResponse)> respond) {
+  const NetConfig& config = server_.config();
+  auto room_id = query_param(target, "roomId");
+  if (!room_id && !config.status_list_rooms) {
+    room_id = std::string();  // listing restricted: answer with no rooms
+  }
+  if (room_id && !protocol::is_valid_room_id(*room_id)) room_id = std::string();
+  const bool full_listing = !room_id;
+  const auto now = std::chrono::steady_clock::now();
+  if (full_listing && !status_body_.empty() && now - status_built_ < config.status_cache) {
+    respond(make_response(req, http::status::ok, status_body_, "application/json"));
+    return;
+  }
+  const double uptime =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  boost::json::object base{{"nodeId", config.node_id},
+                           {"timestamp", obs::wall_clock_ms()},
+                           {"localConnections", server_.session_count()},
+                           {"localRooms", server_.rooms().room_count()},
+                           {"uptime", uptime}};
+  const bool want_none = room_id && room_id->empty();
+  if (want_none) {
+    base["rooms"] = boost::json::array{};
+    respond(json_response(req, http::status::ok, base));
+    return;
+  }
+  server_.rooms().status(
+      std::move(room_id), [this, full_listing, req, base = std::move(base),
+                           respond = std::move(respond)](boost::json::array rooms) mutable {
+        base["rooms"] = std::move(rooms);
+        server_.rooms().nodes([this, full_listing, req = std::move(req), base = std::move(base),
+                               respond = std::move(respond)](boost::json::array nodes) mutable {
+          base["nodes"] = std::move(nodes);
+          std::string body = boost::json::serialize(base);
+          if (full_listing && server_.config().status_cache.count() > 0) {
+            status_body_ = body;
+            status_built_ = std::chrono::steady_clock::now();
+          }
+          respond(make_response(req, http::status::ok, std::move(body), "application/json"));
+        });
+      });
+}
+
 void HttpRoutes::handle(const HttpRequest& req, std::function<void(HttpResponse)> respond) {
   auto& counters = server_.metrics().http_requests;
   const NetConfig& config = server_.config();
@@ -155,7 +212,8 @@ void HttpRoutes::handle(const HttpRequest& req, std::function<void(HttpResponse)
     std::string banner = "tandem.watch signaling server (node " + config.node_id + ")\n" +
                          "WebSocket: /ws\n"
                          "HTTP: /health /ready /status /metrics /api/short-id/{roomId} "
-                         "/api/room/{shortId} /room/{shortId}[/{pin}]\n";
+                         "/api/room/{shortId} /room/{shortId}[/{pin}]\n"
+                         "Web: /demo?room={roomId} (watch party) /dashboard (operations)\n";
     respond(make_response(req, http::status::ok, std::move(banner), "text/plain; charset=utf-8"));
     return;
   }
@@ -186,45 +244,40 @@ void HttpRoutes::handle(const HttpRequest& req, std::function<void(HttpResponse)
   }
   if (parts.size() == 1 && head == "status") {
     counters["/status"].inc();
-    auto room_id = query_param(target, "roomId");
-    if (!room_id && !config.status_list_rooms) {
-      room_id = std::string();  // listing restricted: answer with no rooms
-    }
-    if (room_id && !protocol::is_valid_room_id(*room_id)) room_id = std::string();
-    const bool full_listing = !room_id;
-    const auto now = std::chrono::steady_clock::now();
-    if (full_listing && !status_body_.empty() && now - status_built_ < config.status_cache) {
-      respond(make_response(req, http::status::ok, status_body_, "application/json"));
+    status(req, target, std::move(respond));
+    return;
+  }
+  if ((head == "demo" || head == "dashboard") && parts.size() <= 2) {
+    // The web pages (web/demo, web/dashboard). The dashboard page holds no data: what it
+    // shows comes from /api/dashboard/*, which ADMIN_TOKEN guards.
+    const EmbeddedFile* file = assets_.find(path);
+    if (file == nullptr) {
+      not_found();
       return;
     }
-    const double uptime =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-    boost::json::object base{{"nodeId", config.node_id},
-                             {"timestamp", obs::wall_clock_ms()},
-                             {"localConnections", server_.session_count()},
-                             {"localRooms", server_.rooms().room_count()},
-                             {"uptime", uptime}};
-    const bool want_none = room_id && room_id->empty();
-    if (want_none) {
-      base["rooms"] = boost::json::array{};
-      respond(json_response(req, http::status::ok, base));
+    const bool demo = head == "demo";
+    counters[demo ? "/demo" : "/dashboard"].inc();
+    const std::string csp = demo ? demo_csp(query_param(target, "src")) : dashboard_csp();
+    auto res = static_response(req, *file, csp);
+    add_cors(res);
+    respond(std::move(res));
+    return;
+  }
+  if (head == "api" && parts.size() == 3 && parts[1] == "dashboard" &&
+      (parts[2] == "metrics" || parts[2] == "status")) {
+    counters["/api/dashboard"].inc();
+    // Open when no ADMIN_TOKEN is set (the same data as /metrics and /status); otherwise the
+    // dashboard sends the token it asked its user for as a Bearer token.
+    if (!config.admin_token.empty() && !bearer_matches(req, config.admin_token)) {
+      respond(unauthorized(req));
       return;
     }
-    server_.rooms().status(
-        std::move(room_id), [this, full_listing, req, base = std::move(base),
-                             respond = std::move(respond)](boost::json::array rooms) mutable {
-          base["rooms"] = std::move(rooms);
-          server_.rooms().nodes([this, full_listing, req = std::move(req), base = std::move(base),
-                                 respond = std::move(respond)](boost::json::array nodes) mutable {
-            base["nodes"] = std::move(nodes);
-            std::string body = boost::json::serialize(base);
-            if (full_listing && server_.config().status_cache.count() > 0) {
-              status_body_ = body;
-              status_built_ = std::chrono::steady_clock::now();
-            }
-            respond(make_response(req, http::status::ok, std::move(body), "application/json"));
-          });
-        });
+    if (parts[2] == "metrics") {
+      respond(make_response(req, http::status::ok, registry_.render(),
+                            "text/plain; version=0.0.4; charset=utf-8"));
+    } else {
+      status(req, target, std::move(respond));
+    }
     return;
   }
   if (head == "api" && parts.size() == 3 && parts[1] == "short-id") {
@@ -309,13 +362,8 @@ void HttpRoutes::handle(const HttpRequest& req, std::function<void(HttpResponse)
       not_found();
       return;
     }
-    const auto auth = req[http::field::authorization];
-    const std::string expected = "Bearer " + config.admin_token;
-    if (!constant_time_equal(std::string_view(auth.data(), auth.size()), expected)) {
-      auto res = json_response(req, http::status::unauthorized,
-                               boost::json::object{{"error", "Unauthorized"}});
-      res.set(http::field::www_authenticate, "Bearer");
-      respond(std::move(res));
+    if (!bearer_matches(req, config.admin_token)) {
+      respond(unauthorized(req));
       return;
     }
     const std::string room_id(parts[2]);

@@ -1,6 +1,7 @@
 #pragma once
 // Every HTTP endpoint of PROTOCOL.md. A handler may answer later (cluster mode asks Redis),
 // so answers go through a callback.
+#include "net/static_assets.hpp"
 #include "net/types.hpp"
 
 #include <boost/beast/http/message.hpp>
@@ -43,10 +44,15 @@ class HttpRoutes {
                               std::string_view why) const;
 
  private:
+  // GET /status (and the dashboard's copy of it): `target` carries the ?roomId= filter.
+  void status(const HttpRequest& req, std::string_view target,
+              std::function<void(HttpResponse)> respond);
+
   Server& server_;
   obs::Registry& registry_;
   std::chrono::steady_clock::time_point started_;
   EventsSource events_;
+  StaticAssets assets_;  // web/, embedded at build time
   // GET /status (full listing): the last body and when it was built.
   std::string status_body_;
   std::chrono::steady_clock::time_point status_built_{};

@@ -31,6 +31,7 @@ NetMetrics::NetMetrics(obs::Registry& registry)
              cluster::error_code_names()),
       http_requests(registry, "tandem_http_requests_total", "HTTP requests, by route", "route",
                     {"/", "/health", "/ready", "/status", "/metrics", "/api/short-id",
-                     "/api/room", "/api/rooms/events", "/room", "/ws", "OPTIONS", "not_found"}) {}
+                     "/api/room", "/api/rooms/events", "/room", "/ws", "/demo", "/dashboard",
+                     "/api/dashboard", "OPTIONS", "not_found"}) {}
 
 }  // namespace tandem::net

@@ -36,7 +36,7 @@ struct NetConfig {
   // The full listing is rebuilt at most this often (every client polls /status every 2 s);
   // 0 = rebuilt on every request. ?roomId= answers are never cached.
   std::chrono::milliseconds status_cache{1'000};
-  std::string admin_token;        // guards admin endpoints; empty = they are disabled
+  std::string admin_token;  // audit log API (off when empty), dashboard data (open when empty)
 };
 
 }  // namespace tandem::net
