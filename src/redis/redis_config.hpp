@@ -24,6 +24,10 @@ struct RedisConfig {
   std::chrono::milliseconds backoff_initial{100};    // first reconnect delay (before jitter)
   std::chrono::milliseconds backoff_max{5'000};      // cap of the doubling delay
   std::size_t max_pending = 10'000;                  // commands awaiting a reply
+  // A reply that takes longer (Redis stalled, or the network silently gone) ends the
+  // connection: commands in flight fail with CONNECTION_LOST and it reconnects. hiredis
+  // itself has no per-command timeout.
+  std::chrono::milliseconds command_timeout{5'000};
 };
 
 // redis://[[username]:password@]host[:port][/db]. The host may be a name, an IPv4 address

@@ -50,6 +50,7 @@ RedisLink::RedisLink(Executor executor, RedisConfig config, obs::Logger& logger,
       resolver_(executor_),
       retry_timer_(executor_),
       connect_timer_(executor_),
+      watchdog_timer_(executor_),
       backoff_(config_.backoff_initial, config_.backoff_max, std::random_device{}()) {
   metrics_.connected.set(0);
 }
@@ -69,6 +70,7 @@ void RedisLink::shutdown() {
   state_ = State::stopped;
   retry_timer_.cancel();
   connect_timer_.cancel();
+  watchdog_timer_.cancel();
   resolver_.cancel();
   // Pending reply callbacks come back from hiredis with a null reply and are dropped;
   // hook_cleanup releases the descriptor before hiredis closes the fd.
@@ -191,7 +193,23 @@ void RedisLink::become_ready() {
   if (role_ == Role::subscriber && !channels_.empty()) {
     send_subscribe(std::vector<std::string>(channels_.begin(), channels_.end()));
   }
+  if (role_ == Role::command) arm_watchdog();
   post_state(true);
+}
+
+void RedisLink::arm_watchdog() {
+  watchdog_timer_.expires_after(std::min<std::chrono::milliseconds>(
+      std::chrono::milliseconds(1000), config_.command_timeout));
+  watchdog_timer_.async_wait(
+      [self = shared_from_this(), generation = generation_](const boost::system::error_code& ec) {
+        if (ec || generation != self->generation_ || self->state_ != State::ready) return;
+        if (!self->sent_at_.empty() &&
+            std::chrono::steady_clock::now() - self->sent_at_.front() > self->config_.command_timeout) {
+          self->abort_context("command timeout");
+          return;
+        }
+        self->arm_watchdog();
+      });
 }
 
 void RedisLink::abort_context(const char* reason) {
@@ -210,6 +228,7 @@ void RedisLink::on_context_gone(const std::string& reason) {
   context_ = nullptr;
   ++generation_;
   want_read_ = want_write_ = read_waiting_ = write_waiting_ = false;
+  sent_at_.clear();
   server_channels_.clear();
   if (state_ == State::stopped) return;
   connect_timer_.cancel();
@@ -355,6 +374,7 @@ void RedisLink::command(const std::vector<std::string>& args, ReplyCallback call
   }
   holder.release();  // owned by hiredis until on_reply_cb
   ++pending_;
+  sent_at_.push_back(std::chrono::steady_clock::now());
 }
 
 void RedisLink::on_reply_cb(redisAsyncContext* context, void* reply, void* privdata) {
@@ -365,6 +385,7 @@ void RedisLink::on_reply_cb(redisAsyncContext* context, void* reply, void* privd
 
 void RedisLink::on_reply(const redisReply* reply, ReplyCallback callback) {
   --pending_;
+  if (!sent_at_.empty()) sent_at_.pop_front();
   if (state_ == State::stopped) return;  // dropped: nothing is called after shutdown
   Reply value = reply != nullptr ? copy_reply(*reply)
                                  : Reply::from_error(std::string(kErrConnectionLost) +

@@ -23,6 +23,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <set>
@@ -98,6 +99,7 @@ class RedisLink : public std::enable_shared_from_this<RedisLink> {
   void become_ready();
   void on_context_gone(const std::string& reason);
   void schedule_reconnect();
+  void arm_watchdog();
   void abort_context(const char* reason);
 
   void arm_read();
@@ -125,6 +127,7 @@ class RedisLink : public std::enable_shared_from_this<RedisLink> {
   asio::ip::tcp::resolver resolver_;
   asio::steady_timer retry_timer_;
   asio::steady_timer connect_timer_;
+  asio::steady_timer watchdog_timer_;  // command_timeout, checked while ready
   Backoff backoff_;
 
   State state_ = State::idle;
@@ -142,6 +145,7 @@ class RedisLink : public std::enable_shared_from_this<RedisLink> {
   std::string abort_reason_;  // why we ended the context ourselves (for the log)
 
   std::size_t pending_ = 0;
+  std::deque<std::chrono::steady_clock::time_point> sent_at_;  // commands in flight, in order
 
   std::set<std::string> channels_;         // what the user wants (kept across reconnects)
   std::set<std::string> server_channels_;  // SUBSCRIBEd on this context, not UNSUBSCRIBEd

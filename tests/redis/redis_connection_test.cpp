@@ -172,6 +172,25 @@ TEST_F(RedisConnectionTest, ReconnectsAfterRedisIsKilledAndRestarted) {
   EXPECT_EQ(metric("tandem_redis_reconnects_total"), 2);
 }
 
+TEST_F(RedisConnectionTest, AStalledRedisEndsTheConnectionAfterTheCommandTimeout) {
+  redis::RedisConfig config = config_for(*server_);
+  config.command_timeout = 300ms;
+  config.connect_timeout = 300ms;
+  redis::RedisConnection c(loop_.executor(), config, logger_, registry_);
+  c.start();
+  ASSERT_TRUE(loop_.run_until([&] { return c.connected(); }));
+  server_->pause();  // its sockets stay open; it just never answers
+  std::optional<Reply> reply;
+  c.command({"GET", "x"}, [&](Reply r) { reply = std::move(r); });
+  // Without the deadline this would wait forever (hiredis has none).
+  ASSERT_TRUE(loop_.run_until([&] { return reply.has_value(); }, 5s));
+  EXPECT_EQ(reply->error_code(), redis::kErrConnectionLost);
+  EXPECT_FALSE(c.connected());
+  server_->resume();
+  ASSERT_TRUE(loop_.run_until([&] { return c.connected(); }));
+  EXPECT_EQ(call(loop_, c, {"PING"}), Reply::from_status("PONG"));
+}
+
 TEST_F(RedisConnectionTest, ReconnectsAfterTheServerClosesTheConnection) {
   auto c = connect();
   EXPECT_EQ(call(loop_, *c, {"CLIENT", "SETNAME", "victim"}), Reply::from_status("OK"));

@@ -219,4 +219,12 @@ std::string RedisServer::run(const std::vector<std::string>& args, int db) const
   return flatten(*reply);
 }
 
+void RedisServer::pause() {
+  if (pid_ > 0) ::kill(pid_, SIGSTOP);
+}
+
+void RedisServer::resume() {
+  if (pid_ > 0) ::kill(pid_, SIGCONT);
+}
+
 }  // namespace tandem::test

@@ -31,6 +31,9 @@ class RedisServer {
   void start();
   void stop();  // SIGTERM, SIGKILL after 5 s; waits for the exit
   void kill();  // SIGKILL, as in a crash
+  // SIGSTOP / SIGCONT: a Redis that stops answering while its sockets stay open.
+  void pause();
+  void resume();
   bool running() const noexcept { return pid_ > 0; }
 
   std::uint16_t port() const noexcept { return port_; }
