@@ -274,12 +274,17 @@ bool RedisRooms::backends_ready() const {
 
 void RedisRooms::enqueue(const std::string& room_id, std::shared_ptr<Op> op) {
   RoomEntry& entry = rooms_[room_id];
-  if (entry.queue.size() >= options_.max_queued_per_room) {
+  // The bound is on clients' commands; internal operations (disconnects, timers, sweeps,
+  // reaping) are bounded by the connections and timers that make them, and must not be
+  // lost (a dropped disconnect would leave a member "connected" for good).
+  if (!op->internal && entry.queue.size() >= options_.max_queued_per_room) {
     cluster_metrics_->failed.inc();
     logger_.warn("room_queue_full", {{"room", room_id}});
     if (op->sender) {
       send_error(*op->sender, protocol::ErrorCode::internal, "Room busy: try again");
     }
+    if (op->failed) op->failed();
+    maybe_release(room_id);
     return;
   }
   entry.queue.push_back(std::move(op));
