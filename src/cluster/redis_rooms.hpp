@@ -71,7 +71,8 @@ struct RedisRoomsOptions {
   protocol::Millis sweep_interval = 1'000;    // dead nodes, overdue gates and graces
   protocol::Millis snapshot_interval = 100;   // journal coalescing, as LocalRooms
   protocol::Millis tombstone_ttl = 24 * 3600 * 1000;  // an emptied room's version is kept
-  std::size_t max_queued_per_room = 64;       // operations waiting for one room
+  std::size_t max_queued_per_room = 1024;     // commands waiting for one room (a burst the
+                                              // rate limit allows several members must fit)
   int max_attempts = 32;                      // CAS attempts of one operation
   std::size_t max_listed_rooms = 10'000;      // GET /status without roomId
   RoomJournal* journal = nullptr;             // nullptr: nothing is persisted
