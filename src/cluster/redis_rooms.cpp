@@ -56,6 +56,7 @@ return 0
 )lua";
 
 constexpr int kInternalRetries = 120;  // internal operations: retried this often, 1 s apart
+constexpr std::size_t kMaxBatch = 64;   // operations committed together at most
 constexpr std::string_view kChannelPrefix = "tandem:{room:";
 constexpr std::string_view kChannelSuffix = "}:events";
 
@@ -107,7 +108,11 @@ struct RedisRooms::Op {
   std::function<void(std::function<void(bool ok)>)> prepare;
   bool internal = false;
   bool recreated = false;  // this transition re-creates a room Redis had lost
-  bool may_recreate = true;  // false: a check that must not bring a lost room back  // no client waits: retried while Redis is unreachable
+  bool may_recreate = true;  // false: a check that must not bring a lost room back
+  bool batchable = true;     // may share one commit with the operations queued with it
+  // A leader's followers: applied after it, in queue order, committed together with it.
+  std::vector<std::shared_ptr<Op>> batch;
+  room::Effects effects;     // this operation's own effects in the current attempt  // no client waits: retried while Redis is unreachable
   int attempts = 0;
   int retries_left = kInternalRetries;
   // Redis lost the room and the durable record had it: the base to re-create it from.
@@ -314,6 +319,18 @@ void RedisRooms::pump(const std::string& room_id) {
   }
   entry.queue.pop_front();
   entry.busy = true;
+  // Group commit: the commands queued behind this one (a burst, or several members at
+  // once) are applied in order to the same snapshot and committed with one CAS and one
+  // message, instead of one round trip each.
+  op->batch.clear();
+  if (op->batchable && !op->prepare) {
+    while (!entry.queue.empty() && op->batch.size() < kMaxBatch) {
+      const std::shared_ptr<Op>& next = entry.queue.front();
+      if (!next->batchable || next->prepare || (!next->internal && !entry.subscribed)) break;
+      op->batch.push_back(next);
+      entry.queue.pop_front();
+    }
+  }
   run_op(room_id, op);
 }
 
@@ -424,10 +441,17 @@ void RedisRooms::attempt(const std::string& room_id, const std::shared_ptr<Op>& 
   }
   const std::uint64_t floor = std::max(expected, state.version);
   op->recreated = absent && !state.members.empty();
-  merge(effects, op->apply(state, now));
-  if (op->recreated && !state.members.empty()) effects.changed = true;
-  if (!effects.changed) {
-    publish_stateless(room_id, op, effects, now);
+  // `effects` keeps what re-creating the room did (no sender); each operation keeps its own.
+  bool changed = effects.changed;
+  op->effects = op->apply(state, now);
+  changed = changed || op->effects.changed;
+  for (const auto& follower : op->batch) {
+    follower->effects = follower->apply(state, now);
+    changed = changed || follower->effects.changed;
+  }
+  if (op->recreated && !state.members.empty()) changed = true;
+  if (!changed) {
+    publish_stateless(room_id, op, now);
     return;
   }
   if (state.version <= floor) state.version = floor + 1;
@@ -453,6 +477,8 @@ ClusterMessage RedisRooms::build_message(const room::RoomState& state,
       case room::Audience::all_except:
         out.target = Target::except;
         out.user = delivery.user_id;
+        out.peer = sender_peer;  // its connection is excluded too (one message may carry
+                                 // several senders' transitions)
         break;
       case room::Audience::user: {
         const room::Member* member = state.find_member(delivery.user_id);
@@ -475,41 +501,62 @@ ClusterMessage RedisRooms::build_message(const room::RoomState& state,
 }
 
 void RedisRooms::publish_stateless(const std::string& room_id, const std::shared_ptr<Op>& op,
-                                   room::Effects& effects, Millis now) {
+                                   Millis now) {
   RoomEntry& entry = rooms_.at(room_id);
-  // What goes to the sender goes straight to it; the rest through the channel (relays and
-  // fallback broadcasts need no state change, so no version and no CAS).
-  room::Effects rest;
-  for (auto& delivery : effects.deliveries) {
-    if (delivery.audience == room::Audience::sender) {
-      if (op->sender) {
-        outbox_.send(op->sender->id, protocol::encode_frame(delivery.event, now, options_.node_id));
-        metrics_.delivered(delivery.event, 1);
+  const room::RoomState unchanged = entry.cache ? *entry.cache : room::RoomState{};
+  // What goes to a sender goes straight to it; the rest through the channel (relays and
+  // fallback broadcasts need no state change, so no version and no CAS), one message for
+  // the whole batch.
+  ClusterMessage message;
+  message.sender = op->sender ? op->sender->peer_id : "";
+  for (const auto& one : with_batch(op)) {
+    room::Effects rest;
+    for (auto& delivery : one->effects.deliveries) {
+      if (delivery.audience == room::Audience::sender) {
+        if (one->sender) {
+          outbox_.send(one->sender->id, protocol::encode_frame(delivery.event, now, options_.node_id));
+          metrics_.delivered(delivery.event, 1);
+        }
+      } else {
+        rest.deliveries.push_back(std::move(delivery));
       }
-    } else {
-      rest.deliveries.push_back(std::move(delivery));
     }
+    if (one->effects.relay_dropped) metrics_.relays_dropped.inc();
+    if (one->effects.gate_outcome) metrics_.gate(*one->effects.gate_outcome);
+    ClusterMessage part = build_message(unchanged, rest, one->sender ? one->sender->peer_id : "", now);
+    for (auto& d : part.deliveries) message.deliveries.push_back(std::move(d));
+    journal(room_id, one->effects, unchanged, now);
   }
-  if (effects.relay_dropped) metrics_.relays_dropped.inc();
-  if (effects.gate_outcome) metrics_.gate(*effects.gate_outcome);
-  const room::RoomState& state = entry.cache ? *entry.cache : room::RoomState{};
-  if (!rest.deliveries.empty()) {
-    ClusterMessage message = build_message(state, rest, op->sender ? op->sender->peer_id : "", now);
-    if (!message.deliveries.empty()) {
-      redis_->command({"PUBLISH", keys::room_channel(room_id), encode_message(message)},
-                      [](redis::Reply) {});
-    }
+  if (!message.deliveries.empty()) {
+    redis_->command({"PUBLISH", keys::room_channel(room_id), encode_message(message)},
+                    [](redis::Reply) {});
   }
-  journal(room_id, effects, state, now);
-  room::RoomState unchanged = entry.cache ? *entry.cache : room::RoomState{};
-  if (op->done) op->done(unchanged, effects);
+  for (const auto& one : with_batch(op)) {
+    if (one->done) one->done(unchanged, one->effects);
+  }
   finish_op(room_id, op, true);
+}
+
+std::vector<std::shared_ptr<RedisRooms::Op>> RedisRooms::with_batch(const std::shared_ptr<Op>& op) {
+  std::vector<std::shared_ptr<Op>> all;
+  all.reserve(1 + op->batch.size());
+  all.push_back(op);
+  all.insert(all.end(), op->batch.begin(), op->batch.end());
+  return all;
 }
 
 void RedisRooms::commit(const std::string& room_id, const std::shared_ptr<Op>& op,
                         room::RoomState next, room::Effects effects, std::uint64_t expected,
                         Millis now) {
-  ClusterMessage message = build_message(next, effects, op->sender ? op->sender->peer_id : "", now);
+  // `effects` (re-creation) first, then each operation's, in the order applied.
+  ClusterMessage message = build_message(next, effects, "", now);
+  message.sender = op->sender ? op->sender->peer_id : "";
+  for (const auto& one : with_batch(op)) {
+    ClusterMessage part = build_message(next, one->effects, one->sender ? one->sender->peer_id : "", now);
+    for (auto& d : part.deliveries) message.deliveries.push_back(std::move(d));
+    for (auto& c : part.closes) message.closes.push_back(std::move(c));
+    merge(effects, room::Effects(one->effects));
+  }
   message.version = next.version;
   const std::string snapshot = room::to_json_string(next);
   // Other nodes get the snapshot itself only when they need it at once: a join (its node
@@ -592,8 +639,10 @@ void RedisRooms::retry_after_conflict(const std::string& room_id, const std::sha
 void RedisRooms::after_commit(const std::string& room_id, const std::shared_ptr<Op>& op,
                               const room::RoomState& next, room::Effects& effects, Millis now) {
   for (const auto& timer : effects.timers) arm(room_id, timer, now);
-  if (effects.gate_outcome) metrics_.gate(*effects.gate_outcome);
-  if (effects.relay_dropped) metrics_.relays_dropped.inc();
+  for (const auto& one : with_batch(op)) {  // per operation: merging keeps only one outcome
+    if (one->effects.gate_outcome) metrics_.gate(*one->effects.gate_outcome);
+    if (one->effects.relay_dropped) metrics_.relays_dropped.inc();
+  }
   for (const auto& record : effects.records) {
     if (record.event_type == "ROOM_CREATED") metrics_.rooms_created.inc();
   }
@@ -604,30 +653,17 @@ void RedisRooms::after_commit(const std::string& room_id, const std::shared_ptr<
   } else if (effects.joined || op->recreated) {
     redis_->command({"SADD", std::string(keys::kRooms), room_id}, [](redis::Reply) {});
   }
-  if (op->done) op->done(next, effects);
+  for (const auto& one : with_batch(op)) {
+    if (one->done) one->done(next, one->effects);
+  }
   finish_op(room_id, op, true);
 }
 
 void RedisRooms::finish_op(const std::string& room_id, const std::shared_ptr<Op>& op, bool ok) {
   if (!ok) {
-    cluster_metrics_->failed.inc();
-    if (op->sender) {
-      send_error(*op->sender, protocol::ErrorCode::internal,
-                 "Room service temporarily unavailable: try again");
-    }
-    if (op->internal && op->retries_left-- > 0 && !stopped_) {
-      // A disconnect, timer or sweep must still happen once Redis is back.
-      op->attempts = 0;
-      auto timer = std::make_shared<boost::asio::steady_timer>(executor_, std::chrono::seconds(1));
-      std::weak_ptr<RedisRooms*> alive = alive_;
-      timer->async_wait([alive, timer, room_id, op](const boost::system::error_code& ec) {
-        auto self = alive.lock();
-        if (!ec && self) (**self).enqueue(room_id, op);
-      });
-    } else if (op->failed) {
-      op->failed();
-    }
+    for (const auto& one : with_batch(op)) give_up(room_id, one);
   }
+  op->batch.clear();
   auto it = rooms_.find(room_id);
   if (it == rooms_.end()) return;
   it->second.busy = false;
@@ -635,6 +671,27 @@ void RedisRooms::finish_op(const std::string& room_id, const std::shared_ptr<Op>
   boost::asio::post(executor_, [alive, room_id] {
     if (auto self = alive.lock()) (**self).pump(room_id);
   });
+}
+
+void RedisRooms::give_up(const std::string& room_id, const std::shared_ptr<Op>& op) {
+  cluster_metrics_->failed.inc();
+  if (op->sender) {
+    send_error(*op->sender, protocol::ErrorCode::internal,
+               "Room service temporarily unavailable: try again");
+  }
+  if (op->internal && op->retries_left-- > 0 && !stopped_) {
+    // A disconnect, timer or sweep must still happen once Redis is back.
+    op->attempts = 0;
+    op->batch.clear();
+    auto timer = std::make_shared<boost::asio::steady_timer>(executor_, std::chrono::seconds(1));
+    std::weak_ptr<RedisRooms*> alive = alive_;
+    timer->async_wait([alive, timer, room_id, op](const boost::system::error_code& ec) {
+      auto self = alive.lock();
+      if (!ec && self) (**self).enqueue(room_id, op);
+    });
+  } else if (op->failed) {
+    op->failed();
+  }
 }
 
 // ---- commands ---------------------------------------------------------------------
@@ -704,6 +761,7 @@ void RedisRooms::join(const ConnectionInfo& conn, protocol::Command&& command) {
   auto locked_for = std::make_shared<Millis>(0);
   auto refused_locked = std::make_shared<bool>(false);
   op->sender = conn;
+  op->batchable = false;  // its connection becomes a member through the channel (message.sender)
   // PIN lockouts are shared by every node: ask Redis before the JOIN is applied.
   op->prepare = [this, conn, room_id, locked_for](std::function<void(bool)> next) {
     auto replies = std::make_shared<int>(0);
@@ -961,9 +1019,11 @@ void RedisRooms::on_message(const std::string& channel, const std::string& text)
       for (const auto& [conn, local] : entry.local) {
         switch (delivery.target) {
           case Target::all: send(conn); break;
-          case Target::except:
-            if (local.user_id != delivery.user && local.peer_id != message->sender) send(conn);
+          case Target::except: {
+            const std::string& sender = delivery.peer.empty() ? message->sender : delivery.peer;
+            if (local.user_id != delivery.user && local.peer_id != sender) send(conn);
             break;
+          }
           case Target::user:
             if (local.user_id == delivery.user &&
                 (delivery.peer.empty() || local.peer_id == delivery.peer)) {
@@ -1032,6 +1092,7 @@ void RedisRooms::heal_after_lost_registration() {
     auto op = std::make_shared<Op>();
     op->internal = true;
     op->may_recreate = false;  // a room Redis lost comes back with its next real change
+    op->batchable = false;
     auto missing = std::make_shared<std::vector<ConnId>>();
     op->apply = [this, room_id = room_id, missing](room::RoomState& state, Millis) {
       missing->clear();

@@ -133,7 +133,10 @@ class RedisRooms final : public Rooms {
   void after_commit(const std::string& room_id, const std::shared_ptr<Op>& op,
                     const room::RoomState& next, room::Effects& effects, protocol::Millis now);
   void publish_stateless(const std::string& room_id, const std::shared_ptr<Op>& op,
-                         room::Effects& effects, protocol::Millis now);
+                         protocol::Millis now);
+  // The operation and the followers it commits for (see pump()).
+  static std::vector<std::shared_ptr<Op>> with_batch(const std::shared_ptr<Op>& op);
+  void give_up(const std::string& room_id, const std::shared_ptr<Op>& op);
   ClusterMessage build_message(const room::RoomState& state, const room::Effects& effects,
                                const std::string& sender_peer, protocol::Millis now) const;
 
