@@ -1,14 +1,14 @@
 #include "redis/redis_server.hpp"
 
+#include "common/child_process.hpp"
+
 #include "common/test_os.hpp"
 
 #include <hiredis/hiredis.h>
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,10 +26,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using SteadyClock = std::chrono::steady_clock;
-
-std::runtime_error errno_error(const std::string& what) {
-  return std::runtime_error(what + ": " + std::strerror(errno));
-}
 
 struct ContextFree {
   void operator()(redisContext* c) const { redisFree(c); }
@@ -127,29 +123,7 @@ void RedisServer::start() {
     argv.emplace_back("--requirepass");
     argv.push_back(options_.password);
   }
-  std::vector<char*> args;
-  for (auto& a : argv) args.push_back(a.data());
-  args.push_back(nullptr);
-  const std::string log_path = (dir_ / "redis.log").string();
-  const int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (log_fd < 0 || null_fd < 0) throw errno_error("open " + log_path);
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    // Child: async-signal-safe calls only, then exec.
-    ::dup2(null_fd, STDIN_FILENO);
-    ::dup2(log_fd, STDOUT_FILENO);
-    ::dup2(log_fd, STDERR_FILENO);
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(125);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-  ::close(log_fd);
-  ::close(null_fd);
-  if (pid < 0) throw errno_error("fork");
-  pid_ = pid;
+  pid_ = spawn_child(argv, SpawnOptions{dir_ / "redis.log", SIGKILL, std::nullopt});
 
   const auto deadline = SteadyClock::now() + options_.start_timeout;
   while (!answers_ping()) {
@@ -174,27 +148,9 @@ bool RedisServer::answers_ping() const {
   return reply != nullptr;
 }
 
-bool RedisServer::wait_exit(std::chrono::milliseconds timeout) {
-  const auto deadline = SteadyClock::now() + timeout;
-  while (true) {
-    int status = 0;
-    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
-    if (r == pid_ || (r < 0 && errno == ECHILD)) {
-      pid_ = -1;
-      return true;
-    }
-    if (SteadyClock::now() >= deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-}
+bool RedisServer::wait_exit(std::chrono::milliseconds timeout) { return wait_child(pid_, timeout); }
 
-void RedisServer::stop() {
-  if (!running()) return;
-  ::kill(pid_, SIGTERM);
-  if (wait_exit(5s)) return;
-  ::kill(pid_, SIGKILL);
-  wait_exit(5s);
-}
+void RedisServer::stop() { stop_child(pid_, {{SIGTERM, 5s}}); }
 
 void RedisServer::kill() {
   if (!running()) return;

@@ -1,16 +1,16 @@
 #include "store/postgres_server.hpp"
 
+#include "common/child_process.hpp"
+
 #include "common/test_os.hpp"
 
 #include <libpq-fe.h>
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -68,35 +68,10 @@ PostgresServer::~PostgresServer() {
 }
 
 pid_t PostgresServer::spawn(const std::vector<std::string>& argv) const {
-  std::vector<char*> args;
-  args.reserve(argv.size() + 1);
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  const int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (log_fd < 0 || null_fd < 0) throw errno_error("open " + log_path_.string());
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    // Child: async-signal-safe calls only, then exec.
-    ::dup2(null_fd, STDIN_FILENO);
-    ::dup2(log_fd, STDOUT_FILENO);
-    ::dup2(log_fd, STDERR_FILENO);
-    if (switch_user_ &&
-        (::setgroups(0, nullptr) != 0 || ::setgid(gid_) != 0 || ::setuid(uid_) != 0)) {
-      ::_exit(126);
-    }
-    // After the uid change (which clears it): die with the test process. SIGQUIT is
-    // PostgreSQL's immediate shutdown: the postmaster takes its backends with it.
-    ::prctl(PR_SET_PDEATHSIG, SIGQUIT);
-    if (::getppid() != parent) ::_exit(125);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-  ::close(log_fd);
-  ::close(null_fd);
-  if (pid < 0) throw errno_error("fork");
-  return pid;
+  // SIGQUIT is PostgreSQL's immediate shutdown: the postmaster takes its backends with it.
+  SpawnOptions options{log_path_, SIGQUIT, std::nullopt};
+  if (switch_user_) options.run_as = std::make_pair(uid_, gid_);
+  return spawn_child(argv, options);
 }
 
 void PostgresServer::initdb() {
@@ -160,28 +135,11 @@ void PostgresServer::start() {
   }
 }
 
-bool PostgresServer::wait_exit(std::chrono::milliseconds timeout) {
-  const auto deadline = SteadyClock::now() + timeout;
-  while (true) {
-    int status = 0;
-    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
-    if (r == pid_ || (r < 0 && errno == ECHILD)) {
-      pid_ = -1;
-      return true;
-    }
-    if (SteadyClock::now() >= deadline) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-}
+bool PostgresServer::wait_exit(std::chrono::milliseconds timeout) { return wait_child(pid_, timeout); }
 
 void PostgresServer::stop() {
-  if (!running()) return;
-  ::kill(pid_, SIGINT);  // fast shutdown: disconnect clients, checkpoint, exit
-  if (wait_exit(15s)) return;
-  ::kill(pid_, SIGQUIT);  // immediate shutdown
-  if (wait_exit(5s)) return;
-  ::kill(pid_, SIGKILL);
-  wait_exit(5s);
+  // Fast shutdown (disconnect clients, checkpoint, exit), then immediate shutdown.
+  stop_child(pid_, {{SIGINT, 15s}, {SIGQUIT, 5s}});
 }
 
 void PostgresServer::kill() {
