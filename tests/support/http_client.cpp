@@ -120,6 +120,12 @@ void HttpConnection::connect(std::uint16_t port, std::source_location where) {
 HttpResponse HttpConnection::request(std::string_view method, std::string_view target,
                                      const Headers& headers, Millis timeout,
                                      std::source_location where) {
+  return send(method, target, headers, std::string(), true, timeout, where);
+}
+
+HttpResponse HttpConnection::send(std::string_view method, std::string_view target,
+                                  const Headers& headers, std::string body, bool keep_alive,
+                                  Millis timeout, std::source_location where) {
   Impl& impl = *impl_;
   http::request<http::string_body> req;
   const http::verb verb = http::string_to_verb(method);
@@ -133,7 +139,8 @@ HttpResponse HttpConnection::request(std::string_view method, std::string_view t
   req.set(http::field::host, "127.0.0.1:" + std::to_string(impl.port));
   req.set(http::field::user_agent, "tandem-integration-tests");
   for (const auto& [name, value] : headers) req.set(name, value);
-  req.keep_alive(true);
+  req.keep_alive(keep_alive);
+  req.body() = std::move(body);
   req.prepare_payload();
 
   const auto deadline = Clock::now() + timeout;
@@ -182,78 +189,9 @@ HttpResponse HttpConnection::request(std::string_view method, std::string_view t
 HttpResponse http_request(std::uint16_t port, std::string_view method, std::string_view target,
                           const Headers& headers, std::string body, Millis timeout,
                           std::source_location where) {
-  asio::io_context ioc{1};
-  beast::tcp_stream stream{ioc};
-  const auto deadline = Clock::now() + timeout;
-  bool done = false;
-  beast::error_code op_ec;
-  stream.async_connect(tcp::endpoint(asio::ip::make_address_v4("127.0.0.1"), port),
-                       [&](beast::error_code e) {
-                         op_ec = e;
-                         done = true;
-                       });
-  if (!pump(ioc, deadline, [&] { return done; }) || op_ec) {
-    fail_at(where, "HTTP connect to port " + std::to_string(port) +
-                       " failed: " + (op_ec ? op_ec.message() : std::string("timeout")));
-  }
-  http::request<http::string_body> req;
-  const http::verb verb = http::string_to_verb(method);
-  if (verb == http::verb::unknown) {
-    req.method_string(method);
-  } else {
-    req.method(verb);
-  }
-  req.target(target);
-  req.version(11);
-  req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
-  req.set(http::field::user_agent, "tandem-integration-tests");
-  for (const auto& [name, value] : headers) req.set(name, value);
-  req.keep_alive(false);
-  req.body() = std::move(body);
-  if (!req.body().empty() || verb == http::verb::post || verb == http::verb::put) {
-    req.prepare_payload();
-  }
-
-  done = false;
-  http::async_write(stream, req, [&](beast::error_code e, std::size_t) {
-    op_ec = e;
-    done = true;
-  });
-  if (!pump(ioc, deadline, [&] { return done; }) || op_ec) {
-    fail_at(where, "writing " + std::string(method) + " " + std::string(target) +
-                       " failed: " + (op_ec ? op_ec.message() : std::string("timeout")));
-  }
-  beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(64 * 1024 * 1024);
-  if (method == "HEAD") parser.skip(true);
-  done = false;
-  http::async_read(stream, buffer, parser, [&](beast::error_code e, std::size_t) {
-    op_ec = e;
-    done = true;
-  });
-  if (!pump(ioc, deadline, [&] { return done; })) {
-    beast::error_code ignored;
-    stream.socket().close(ignored);
-    pump(ioc, Clock::now() + Millis(200), [&] { return done; });
-    fail_at(where, "no response to " + std::string(method) + " " + std::string(target) +
-                       " within " + std::to_string(timeout.count()) + " ms");
-  }
-  if (op_ec) {
-    fail_at(where, "reading the response to " + std::string(method) + " " + std::string(target) +
-                       ": " + op_ec.message());
-  }
-  auto res = parser.release();
-  HttpResponse out;
-  out.status = static_cast<int>(res.result_int());
-  for (const auto& field : res) {
-    out.headers[lower(std::string_view(field.name_string().data(), field.name_string().size()))] =
-        std::string(field.value());
-  }
-  out.body = std::move(res.body());
-  beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  return out;
+  HttpConnection connection;  // one request, then closed (Connection: close)
+  connection.connect(port, where);
+  return connection.send(method, target, headers, std::move(body), false, timeout, where);
 }
 
 std::optional<Millis> time_until_server_closes(std::uint16_t port, std::string_view bytes,

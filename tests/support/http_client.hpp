@@ -59,6 +59,10 @@ class HttpConnection {
   HttpResponse request(std::string_view method, std::string_view target,
                        const Headers& headers = {}, Millis timeout = kTimeout,
                        std::source_location where = std::source_location::current());
+  // The same with a body, and Connection: close when !keep_alive.
+  HttpResponse send(std::string_view method, std::string_view target, const Headers& headers,
+                    std::string body, bool keep_alive, Millis timeout,
+                    std::source_location where = std::source_location::current());
 
   struct Impl;  // implementation detail
 
