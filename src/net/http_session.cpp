@@ -67,7 +67,7 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
       return;
     }
     // The connection stops being an HTTP session: the WebSocket session owns it now.
-    std::make_shared<WsSession>(std::move(stream_), server_, remote_)->run(std::move(request));
+    std::make_shared<WsSession>(stream_.release_socket(), server_, remote_)->run(std::move(request));
     return;
   }
   server_.routes().handle(request, [self = shared_from_this()](HttpResponse response) {

@@ -9,6 +9,7 @@
 #include <boost/beast/websocket/error.hpp>
 
 #include <array>
+#include <cstring>
 #include <random>
 
 namespace tandem::net {
@@ -42,8 +43,8 @@ std::string code_label(std::uint16_t code) { return std::to_string(code); }
 
 }  // namespace
 
-WsSession::WsSession(Stream&& stream, Server& server, std::string remote_address)
-    : ws_(std::move(stream)),
+WsSession::WsSession(tcp::socket&& socket, Server& server, std::string remote_address)
+    : ws_(std::move(socket)),
       server_(server),
       server_alive_(server.liveness()),
       bucket_(server.config().rate_per_second, server.config().rate_burst,
@@ -58,12 +59,12 @@ WsSession::~WsSession() {
 
 void WsSession::abort() {
   beast::error_code ignored;
-  beast::get_lowest_layer(ws_).socket().close(ignored);
+  beast::get_lowest_layer(ws_).close(ignored);
 }
 
 void WsSession::run(Request request) {
   const NetConfig& config = server_.config();
-  beast::get_lowest_layer(ws_).expires_never();  // the websocket timeouts take over
+  ws_.next_layer().set_listener(this, weak_from_this());
   websocket::stream_base::timeout timeouts{};
   timeouts.handshake_timeout = config.handshake_timeout;
   timeouts.idle_timeout = config.idle_timeout;
@@ -83,47 +84,81 @@ void WsSession::on_accept(beast::error_code ec) {
   do_read();
 }
 
+// Most messages are small (PLAY_PAUSE is ~150 bytes): a read starts into the session's
+// fixed small buffer, so an idle connection's pending read holds no heap buffer. Only a
+// message that does not fit (an SDP) continues into buffer_, which is released after it.
 void WsSession::do_read() {
   if (reading_ || finished_) return;
   reading_ = true;
-  ws_.async_read(buffer_, beast::bind_front_handler(&WsSession::on_read, shared_from_this()));
+  ws_.async_read_some(asio::buffer(small_),
+                      beast::bind_front_handler(&WsSession::on_read_some, shared_from_this()));
 }
 
-void WsSession::on_read(beast::error_code ec, std::size_t bytes) {
+void WsSession::on_read_some(beast::error_code ec, std::size_t bytes) {
   reading_ = false;
   if (ec) {
-    cluster::CloseKind kind = end_kind();
-    std::uint16_t code = 1006;
-    if (ec == websocket::error::closed) {
-      code = closing_ ? close_code_ : static_cast<std::uint16_t>(ws_.reason().code);
-    } else if (ec == beast::error::timeout) {
-      kind = cluster::CloseKind::stale;
-    } else if (ec == websocket::error::message_too_big) {
-      code = 1009;
-    } else if (ec == websocket::error::bad_frame_payload) {
-      code = 1007;
-    } else if (closing_) {
-      code = close_code_;
-    }
-    finish(kind, code);
+    on_read_error(ec);
     return;
   }
   server_.metrics().bytes_in.inc(bytes);
+  if (ws_.is_message_done()) {
+    on_message(std::string_view(small_.data(), bytes));
+    return;
+  }
+  const auto part = buffer_.prepare(bytes);
+  std::memcpy(part.data(), small_.data(), bytes);
+  buffer_.commit(bytes);
+  reading_ = true;
+  ws_.async_read(buffer_, beast::bind_front_handler(&WsSession::on_read_rest, shared_from_this()));
+}
+
+void WsSession::on_read_rest(beast::error_code ec, std::size_t bytes) {
+  reading_ = false;
+  if (ec) {
+    buffer_.clear();
+    buffer_.shrink_to_fit();
+    on_read_error(ec);
+    return;
+  }
+  server_.metrics().bytes_in.inc(bytes);
+  const auto data = buffer_.cdata();
+  on_message(std::string_view(static_cast<const char*>(data.data()), data.size()));
+  // A large message must not pin its buffer for the connection's lifetime.
+  buffer_.clear();
+  buffer_.shrink_to_fit();
+}
+
+void WsSession::on_read_error(beast::error_code ec) {
+  cluster::CloseKind kind = end_kind();
+  std::uint16_t code = 1006;
+  if (ec == websocket::error::closed) {
+    code = closing_ ? close_code_ : static_cast<std::uint16_t>(ws_.reason().code);
+  } else if (ec == beast::error::timeout) {
+    kind = cluster::CloseKind::stale;
+  } else if (ec == websocket::error::message_too_big) {
+    code = 1009;
+  } else if (ec == websocket::error::bad_frame_payload) {
+    code = 1007;
+  } else if (closing_) {
+    code = close_code_;
+  }
+  finish(kind, code);
+}
+
+// One whole message; `text` is valid until the next read starts.
+void WsSession::on_message(std::string_view text) {
   if (closing_) {  // after we decided to close, input is only read to see the close reply
-    buffer_.consume(buffer_.size());
     do_read();
     return;
   }
   if (!ws_.got_text()) {
-    buffer_.consume(buffer_.size());
     close(1003, "binary frames are not supported");
     do_read();
     return;
   }
   const auto now = TokenBucket::Clock::now();
   if (bucket_.take(now)) {
-    const auto data = buffer_.cdata();
-    handle_text(std::string_view(static_cast<const char*>(data.data()), data.size()));
+    handle_text(text);
   } else {
     // Refusals are counted per window, not per streak: a flood that the bucket lets
     // through a message now and then is still a flood. One ERROR per window; more than
@@ -140,11 +175,12 @@ void WsSession::on_read(beast::error_code ec, std::size_t bytes) {
       close(1008, "rate limit exceeded");
     }
   }
-  buffer_.consume(buffer_.size());
-  // A large message (an SDP) must not pin its buffer for the connection's lifetime.
-  if (buffer_.capacity() > 16 * 1024) buffer_.shrink_to_fit();
   // Back-pressure: a client that does not read its own answers stops being read.
-  if (queued_bytes_ <= server_.config().send_queue_max_bytes / 2) do_read();
+  if (ws_.next_layer().queued_bytes() <= server_.config().send_queue_max_bytes / 2) {
+    do_read();
+  } else {
+    read_paused_ = true;
+  }
 }
 
 void WsSession::handle_text(std::string_view text) {
@@ -168,63 +204,34 @@ void WsSession::send_error(protocol::ErrorCode code, std::string message) {
 void WsSession::send(const protocol::Frame& frame) {
   if (closing_ || finished_) return;
   const NetConfig& config = server_.config();
-  if (queue_.size() - head_ >= config.send_queue_max_messages ||
-      queued_bytes_ + frame->size() > config.send_queue_max_bytes) {
+  FrameSocket& out = ws_.next_layer();
+  if (out.queued_frames() >= config.send_queue_max_messages ||
+      out.queued_bytes() + frame->size() > config.send_queue_max_bytes) {
     server_.metrics().queue_overflows.inc();
     server_.logger().info("slow_consumer_closed",
                           {{"peer", info_.peer_id},
                            {"remote", info_.remote_address},
-                           {"queuedBytes", queued_bytes_},
-                           {"queuedMessages", queue_.size() - head_}});
-    // Keep only the frame being written; the client is closed, not silently skipped over.
-    const std::size_t keep = writing_ ? 1 : 0;
-    for (std::size_t i = head_ + keep; i < queue_.size(); ++i) queued_bytes_ -= queue_[i]->size();
-    queue_.resize(head_ + keep);
+                           {"queuedBytes", out.queued_bytes()},
+                           {"queuedMessages", out.queued_frames()}});
+    // Keep only what is being written; the client is closed, not silently skipped over.
+    out.discard_unsent();
     close(1008, "client too slow: send queue limit exceeded");
     return;
   }
-  queued_bytes_ += frame->size();
-  queue_.push_back(frame);
-  if (!writing_) do_write();
+  out.write_text(frame);
 }
 
-void WsSession::do_write() {
-  writing_ = true;
-  ws_.text(true);
-  ws_.async_write(asio::buffer(*queue_[head_]),
-                  beast::bind_front_handler(&WsSession::on_write, shared_from_this()));
-}
-
-void WsSession::pop_front() {
-  queued_bytes_ -= queue_[head_]->size();
-  queue_[head_].reset();
-  ++head_;
-  if (head_ == queue_.size()) {
-    queue_.clear();
-    head_ = 0;
-  } else if (head_ >= 64 && head_ * 2 >= queue_.size()) {
-    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(head_));
-    head_ = 0;
-  }
-}
-
-void WsSession::on_write(beast::error_code ec, std::size_t) {
-  writing_ = false;
+void WsSession::on_written(beast::error_code ec) {
+  if (!registered_) return;  // the handshake response: the accept reports its own failure
   if (ec) {
-    queue_.clear();
-    head_ = 0;
-    queued_bytes_ = 0;
     // A pending read sees the same failure and ends the session; with reading paused
     // (back-pressure) nothing else would tell the room layer.
     if (!reading_) finish(end_kind(), closing_ ? close_code_ : std::uint16_t{1006});
     return;
   }
-  pop_front();
-  if (head_ < queue_.size()) {
-    do_write();
-  } else if (closing_) {
-    do_close();
-  } else if (!reading_ && !finished_ && queued_bytes_ <= server_.config().send_queue_max_bytes / 4) {
+  if (read_paused_ && !closing_ && !finished_ &&
+      ws_.next_layer().queued_bytes() <= server_.config().send_queue_max_bytes / 4) {
+    read_paused_ = false;
     do_read();  // back-pressure released
   }
 }
@@ -236,14 +243,14 @@ void WsSession::close(std::uint16_t code, std::string_view reason) {
   close_reason_ = std::string(reason);
   // A peer that stops reading would hold the connection open forever: bound the wait.
   abort_after(server_.config().handshake_timeout);
-  if (!writing_) do_close();
+  do_close();
 }
 
+// The close frame queues behind the frames already queued; the teardown (shutdown) waits
+// until they are written (FrameSocket).
 void WsSession::do_close() {
-  writing_ = true;  // the close frame is this stream's one write in flight
   ws_.async_close(websocket::close_reason(static_cast<websocket::close_code>(close_code_), close_reason_),
                   [self = shared_from_this()](beast::error_code) {
-                    self->writing_ = false;
                     if (self->abort_timer_) self->abort_timer_->cancel();
                     if (!self->reading_) self->finish(self->end_kind(), self->close_code_);
                   });
@@ -254,7 +261,7 @@ void WsSession::abort_after(std::chrono::milliseconds delay) {
   abort_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
     if (ec) return;
     beast::error_code ignored;
-    beast::get_lowest_layer(self->ws_).socket().close(ignored);
+    beast::get_lowest_layer(self->ws_).close(ignored);
   });
 }
 

@@ -1,8 +1,10 @@
 #pragma once
-// One WebSocket connection (STYLE.md 3): the stream, one read buffer, a FIFO queue of
-// shared frames, counters. One read and one write in flight; every completion holds
-// shared_from_this(); it unregisters from the Server in its destructor.
+// One WebSocket connection (STYLE.md 3): the stream, one read buffer, counters. Outgoing
+// frames queue in the FrameSocket under the stream (gather writes, one in flight). One read
+// in flight; every completion holds shared_from_this(); it unregisters from the Server in
+// its destructor.
 #include "cluster/rooms.hpp"
+#include "net/frame_socket.hpp"
 #include "net/token_bucket.hpp"
 #include "net/types.hpp"
 #include "protocol/event.hpp"
@@ -13,18 +15,18 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
+#include <array>
 #include <memory>
-#include <vector>
 
 namespace tandem::net {
 
 class Server;
 
-class WsSession : public std::enable_shared_from_this<WsSession> {
+class WsSession : public std::enable_shared_from_this<WsSession>, private FrameSocket::Listener {
  public:
   using Request = beast::http::request<beast::http::string_body>;
 
-  WsSession(Stream&& stream, Server& server, std::string remote_address);
+  WsSession(tcp::socket&& socket, Server& server, std::string remote_address);
   ~WsSession();
   WsSession(const WsSession&) = delete;
   WsSession& operator=(const WsSession&) = delete;
@@ -45,25 +47,27 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
  private:
   void on_accept(beast::error_code ec);
   void do_read();
-  void on_read(beast::error_code ec, std::size_t bytes);
+  void on_read_some(beast::error_code ec, std::size_t bytes);
+  void on_read_rest(beast::error_code ec, std::size_t bytes);
+  void on_read_error(beast::error_code ec);
+  void on_message(std::string_view text);
   void handle_text(std::string_view text);
   void send_error(protocol::ErrorCode code, std::string message);
-  void do_write();
-  void on_write(beast::error_code ec, std::size_t bytes);
+  void on_written(beast::error_code ec) override;
   void do_close();
   void finish(cluster::CloseKind kind, std::uint16_t code);
   cluster::CloseKind end_kind() const noexcept;
   void abort_after(std::chrono::milliseconds delay);
-  void pop_front();
 
-  beast::websocket::stream<Stream> ws_;
+  beast::websocket::stream<FrameSocket> ws_;
   Server& server_;
   std::weak_ptr<void> server_alive_;
   cluster::ConnectionInfo info_;
+  // A message is read into small_ first; one that does not fit continues in buffer_,
+  // which is released after it (idle connections hold no read buffer on the heap).
+  static constexpr std::size_t kSmallMessageBytes = 256;
+  std::array<char, kSmallMessageBytes> small_;
   beast::flat_buffer buffer_;
-  std::vector<protocol::Frame> queue_;  // FIFO: queue_[head_] is next (in flight if writing_)
-  std::size_t head_ = 0;
-  std::size_t queued_bytes_ = 0;
   TokenBucket bucket_;
   static constexpr std::chrono::seconds kRefusalWindow{10};
   TokenBucket::Clock::time_point refusal_window_start_{};
@@ -72,8 +76,8 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   std::string close_reason_;
   std::unique_ptr<asio::steady_timer> abort_timer_;  // only while a close is stuck
   bool registered_ = false;
-  bool writing_ = false;
   bool reading_ = false;
+  bool read_paused_ = false;  // back-pressure: reading waits for the queue to drain
   bool closing_ = false;   // no more frames accepted; close after the queue
   bool finished_ = false;  // the room layer has been told the connection ended
 };
