@@ -6,10 +6,12 @@
 #include <boost/json/string.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <utility>
 #include <variant>
 
@@ -90,20 +92,47 @@ class JsonWriter {
 
   // A JSON string. Input is valid UTF-8 (validated or sanitized upstream), so only '"',
   // '\\' and C0 controls need escaping; runs of plain bytes are appended in one go.
+  // Eight bytes are checked at a time (an SDP has a CRLF every ~70 bytes and nothing else
+  // to escape): only a word that holds a byte to escape is walked byte by byte.
   void string(std::string_view text) {
     out_.push_back('"');
+    const char* const data = text.data();
+    const std::size_t size = text.size();
     std::size_t run_start = 0;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-      const auto c = static_cast<unsigned char>(text[i]);
-      if (c >= 0x20 && c != '"' && c != '\\') {
-        continue;
+    std::size_t i = 0;
+    while (i < size) {
+      if (size - i >= 8) {
+        std::uint64_t word = 0;
+        std::memcpy(&word, data + i, 8);
+        if (!needs_escape(word)) {
+          i += 8;
+          continue;
+        }
       }
-      out_.append(text.data() + run_start, i - run_start);
-      run_start = i + 1;
-      escape(c);
+      const std::size_t end = std::min(size, i + 8);
+      for (; i < end; ++i) {
+        const auto c = static_cast<unsigned char>(data[i]);
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        out_.append(data + run_start, i - run_start);
+        run_start = i + 1;
+        escape(c);
+      }
     }
-    out_.append(text.data() + run_start, text.size() - run_start);
+    out_.append(data + run_start, size - run_start);
     out_.push_back('"');
+  }
+
+  // Whether any byte of `word` is below 0x20, '"' or '\\'. Exact for "any": a borrow
+  // across bytes can only start at a byte that itself matches.
+  static constexpr bool needs_escape(std::uint64_t word) noexcept {
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+    constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+    const std::uint64_t below_space = (word - kOnes * 0x20) & ~word & kHigh;
+    const std::uint64_t q = word ^ (kOnes * '"');
+    const std::uint64_t quote = (q - kOnes) & ~q & kHigh;
+    const std::uint64_t b = word ^ (kOnes * '\\');
+    const std::uint64_t backslash = (b - kOnes) & ~b & kHigh;
+    return (below_space | quote | backslash) != 0;
   }
 
   // Any json::value (pass-through payloads). The parser bounds nesting to kMaxJsonDepth, so

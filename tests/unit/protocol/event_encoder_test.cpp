@@ -285,6 +285,34 @@ TEST(EncodeStrings, EscapesWhatJsonRequires) {
   EXPECT_NE(text.find(R"(q\"b\\s/n\nr\rt\tb\bf\f\u0000\u0001\u001f)"), std::string::npos) << text;
 }
 
+// The encoder checks eight bytes at a time: every byte that needs escaping, at every
+// offset from a word boundary, between runs of plain ASCII and multi-byte UTF-8, must come
+// back exactly (and be written exactly as Boost.JSON's serializer writes it).
+TEST(EncodeStrings, EveryEscapeAtEveryWordOffset) {
+  std::vector<std::string> specials{"\"", "\\"};
+  for (char c = 0; c < 0x20; ++c) specials.emplace_back(1, c);
+  const std::vector<std::string> fillers{"abcdefghijklmnopq", "\xc3\xa9\xe2\x82\xac\xf0\x9f\x8e\xac~ "};
+  for (const std::string& filler : fillers) {
+    for (const std::string& special : specials) {
+      for (std::size_t before = 0; before <= 17; ++before) {
+        for (std::size_t after : {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{9}}) {
+          std::string text;
+          while (text.size() < before) text += filler;
+          text.resize(before);
+          text += special;
+          text += filler.substr(0, std::min(after, filler.size()));
+          text += special;  // two in one word, or in the next one
+          if (!test::is_utf8(text)) continue;  // a cut through a multi-byte character
+          const std::string frame = encode(UsernameUpdatedEvent{"u", text}, 1, kNode);
+          const json::object object = encode_object(UsernameUpdatedEvent{"u", text});
+          ASSERT_EQ(object.at("username").as_string(), text) << frame;
+          ASSERT_NE(frame.find(json::serialize(json::string(text))), std::string::npos) << frame;
+        }
+      }
+    }
+  }
+}
+
 TEST(EncodeStrings, Utf8PassesThroughUnchanged) {
   const std::string name =
       "\xf0\x9f\x8e\xac \xd9\x85\xd8\xb1\xd8\xad\xd8\xa8\xd8\xa7 Jose\xcc\x81 \xe7\x94\xb0";
