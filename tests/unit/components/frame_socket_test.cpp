@@ -61,13 +61,18 @@ struct Received {
 // One server connection and a synchronous client on another thread.
 class FrameSocketTest : public ::testing::Test {
  protected:
-  // `client` runs on the client thread once its handshake is done.
-  void connect(std::function<void(websocket::stream<tcp::socket>&)> client) {
+  // `client` runs on the client thread once its handshake is done. `small_buffers` shrinks
+  // both sides' socket buffers so a backlog of a few MB cannot fit in the kernel.
+  void connect(std::function<void(websocket::stream<tcp::socket>&)> client,
+               bool small_buffers = false) {
     tcp::acceptor acceptor(io_, {asio::ip::make_address("127.0.0.1"), 0});
     const auto port = acceptor.local_endpoint().port();
-    client_done_ = std::async(std::launch::async, [this, port, client = std::move(client)] {
+    client_done_ = std::async(std::launch::async, [this, port, small_buffers,
+                                                   client = std::move(client)] {
       asio::io_context client_io;
       websocket::stream<tcp::socket> ws(client_io);
+      ws.next_layer().open(tcp::v4());
+      if (small_buffers) ws.next_layer().set_option(asio::socket_base::receive_buffer_size(32 * 1024));
       ws.next_layer().connect({asio::ip::make_address("127.0.0.1"), port});
       ws.read_message_max(1 << 20);
       ws.handshake("127.0.0.1", "/ws");
@@ -75,6 +80,9 @@ class FrameSocketTest : public ::testing::Test {
       client_finished_ = true;
     });
     server_ = std::make_shared<ServerSide>(acceptor.accept());
+    if (small_buffers) {
+      server_->ws.next_layer().next_layer().set_option(asio::socket_base::send_buffer_size(32 * 1024));
+    }
     server_->start();
     bool accepted = false;
     server_->ws.async_accept([&](beast::error_code ec) {
@@ -184,12 +192,12 @@ TEST_F(FrameSocketTest, PongsQueueBehindDataWithoutInterleaving) {
     backlog_ready.wait();
     for (int i = 0; i < kPings; ++i) ws.ping(websocket::ping_data(std::to_string(i)));
     got = read_all(ws);
-  });
+  }, /*small_buffers=*/true);
   int pings = 0;
   server_->ws.control_callback([&](websocket::frame_type kind, beast::string_view) {
     if (kind == websocket::frame_type::ping) ++pings;
   });
-  // More than the socket buffers hold, so the pongs are answered while data is queued.
+  // Far more than the socket buffers hold, so the pongs are answered while data is queued.
   std::vector<protocol::Frame> sent;
   for (std::size_t i = 0; i < 200; ++i) {
     sent.push_back(payload(i, 60'000));
@@ -214,7 +222,7 @@ TEST_F(FrameSocketTest, DiscardKeepsTheWriteInFlightWholeThenCloses) {
   connect([&](auto& ws) {
     may_read.wait();
     got = read_all(ws);
-  });
+  }, /*small_buffers=*/true);
   FrameSocket& out = server_->ws.next_layer();
   const int writes_before = server_->writes;
   std::vector<protocol::Frame> sent;
