@@ -3,6 +3,7 @@
 # $SERVER_CORE, generator to $BENCH_CORE), over the measured window only:
 #
 #   bench/profile.sh perf      [SCENARIO options...]  # perf record -e cpu-clock of the server
+#                                                     # (PERF_CALLGRAPH=dwarf adds call graphs)
 #   bench/profile.sh callgrind [SCENARIO options...]  # valgrind --tool=callgrind, instrumented
 #                                                     # only during the window
 #
@@ -73,7 +74,7 @@ before=$(sent_total)
 joins_before=$(metric 'tandem_messages_in_total{type="JOIN"}')
 read -r cpu0 < <(awk '{ print $14 + $15 }' "/proc/$server_pid/stat")
 if [[ "$tool" == perf ]]; then
-  perf record -e cpu-clock -F 2999 -p "$server_pid" -o "$RESULTS/$name.data" -- sleep "$WINDOW" \
+  perf record -e cpu-clock -F 2999 ${PERF_CALLGRAPH:+--call-graph "$PERF_CALLGRAPH"} -p "$server_pid" -o "$RESULTS/$name.data" -- sleep "$WINDOW" \
     >/dev/null 2>&1
 else
   # vgdb names its pipes after $HOST, which the server's environment sets: match it.
