@@ -11,6 +11,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/unordered/unordered_flat_map.hpp>
 
 #include <functional>
 #include <memory>
@@ -98,8 +99,10 @@ class LocalRooms final : public Rooms {
   boost::asio::steady_timer snapshot_timer_;
 
   std::unordered_map<std::string, room::RoomState> rooms_;
-  std::unordered_map<ConnId, Binding> bindings_;   // joined connections
-  std::unordered_map<std::string, ConnId> peers_;  // peer_id -> joined connection
+  // Looked up for every recipient of every delivery: open addressing (flat maps) rather
+  // than node-based tables. Neither keeps references into them across an insertion.
+  boost::unordered_flat_map<ConnId, Binding> bindings_;   // joined connections
+  boost::unordered_flat_map<std::string, ConnId> peers_;  // peer_id -> joined connection
   // Timers hold a weak reference: LocalRooms may die before the loop drops them.
   std::shared_ptr<LocalRooms*> alive_;
 };

@@ -44,6 +44,29 @@ struct Gather {
   const_iterator end() const noexcept { return items.data() + count; }
 };
 
+// The header block of a write in flight, recycled per thread: a write takes one and its
+// completion gives it back (at most 256 are kept).
+using HeaderBlock = std::unique_ptr<char[]>;
+constexpr std::size_t kHeaderBlockBytes = kMaxHeaderBytes * FrameSocket::kMaxFramesPerWrite;
+
+std::vector<HeaderBlock>& header_pool() {
+  thread_local std::vector<HeaderBlock> pool;
+  return pool;
+}
+
+HeaderBlock take_header_block() {
+  auto& pool = header_pool();
+  if (pool.empty()) return std::make_unique<char[]>(kHeaderBlockBytes);
+  HeaderBlock block = std::move(pool.back());
+  pool.pop_back();
+  return block;
+}
+
+void give_back(HeaderBlock block) {
+  auto& pool = header_pool();
+  if (pool.size() < 256) pool.push_back(std::move(block));
+}
+
 }  // namespace
 
 void FrameSocket::write_text(const protocol::Frame& payload) { push(Entry{payload, true}); }
@@ -61,7 +84,7 @@ void FrameSocket::flush() {
   if (!keep) return;  // the owner is being destroyed, and the socket with it
   const std::size_t available = std::min(queue_.size() - head_, kMaxFramesPerWrite);
   // Headers live with the operation: queue_ may reallocate while the write is pending.
-  auto headers = std::make_unique<char[]>(available * kMaxHeaderBytes);
+  HeaderBlock headers = take_header_block();
   Gather gather;
   std::size_t bytes = 0;
   std::size_t frames = 0;
@@ -87,7 +110,8 @@ void FrameSocket::flush() {
   in_flight_ = frames;
   writing_ = true;
   socket_.async_write_some(gather, [this, keep = std::move(keep), headers = std::move(headers)](
-                                       beast::error_code ec, std::size_t written) {
+                                       beast::error_code ec, std::size_t written) mutable {
+    give_back(std::move(headers));
     on_write(ec, written);
   });
 }

@@ -8,10 +8,10 @@
 #include "obs/logger.hpp"
 
 #include <boost/asio/steady_timer.hpp>
+#include <boost/unordered/unordered_flat_map.hpp>
 
 #include <functional>
 #include <memory>
-#include <unordered_map>
 #include <unordered_set>
 
 namespace tandem::net {
@@ -72,7 +72,7 @@ class Server final : public cluster::Outbox {
   NetMetrics metrics_;
   std::unique_ptr<HttpRoutes> routes_;
   tcp::acceptor acceptor_;
-  std::unordered_map<cluster::ConnId, WsSession*> sessions_;
+  boost::unordered_flat_map<cluster::ConnId, WsSession*> sessions_;  // one lookup per delivery
   cluster::ConnId next_id_ = 1;
   std::unordered_set<HttpSession*> http_sessions_;
   bool draining_ = false;
