@@ -1,6 +1,7 @@
 #include "net/frame_socket.hpp"
 
 #include <algorithm>
+#include <array>
 
 namespace tandem::net {
 
