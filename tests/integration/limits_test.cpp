@@ -43,6 +43,29 @@ TEST_F(LimitsTest, AFrameOf64KiBIsAcceptedOneByteMoreCloses1009) {
   expect_server_healthy();
 }
 
+// The server reads a message into a 256-byte buffer first and continues a longer one on
+// the heap: sizes around that edge, whole or split into fragments at the edge, all arrive
+// whole, and the small messages after a long one are not mixed up with it.
+TEST_F(LimitsTest, MessagesAroundTheReadBufferEdgeArriveWhole) {
+  start_server();
+  auto client = connect("client");
+  for (std::size_t size = 250; size <= 262; ++size) {
+    client->send_text(ping_of_size(size));
+    client->expect("PONG");
+  }
+  const std::string split = ping_of_size(600);
+  client->send_raw(ws_frame(0x1, split.substr(0, 256), false));
+  client->send_raw(ws_frame(0x0, split.substr(256, 1), false));
+  client->send_raw(ws_frame(0x0, split.substr(257), true));
+  client->expect("PONG");
+  client->send_text(ping_of_size(5000));
+  client->send_text(R"({"type":"PING"})");
+  client->send_text(R"({"type":"PING"}x)");  // invalid: one error, nothing else
+  client->expect("PONG");
+  client->expect("PONG");
+  client->expect("ERROR");
+}
+
 TEST_F(LimitsTest, AHugeFrameIsRefusedFromItsHeader) {
   start_server();
   auto client = connect("client");
