@@ -89,6 +89,11 @@ run() {
     --label "cluster-$name" >"$RESULTS/$name.json" 2>"$RESULTS/$name.log" || status=$?
   cat "$RESULTS/$name.log" >&2
   if ((status != 0)); then echo "run-cluster: $name exited with $status" >&2; fi
+  local i=0
+  for port in ${ports//,/ }; do  # each node's counters after the run
+    curl -fsS "http://127.0.0.1:$port/metrics" >"$RESULTS/$name.node-$i.metrics.txt" 2>/dev/null || true
+    i=$((i + 1))
+  done
   stop_all
 }
 

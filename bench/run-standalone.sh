@@ -58,6 +58,9 @@ run() {
   shift
   start_server "$name" "${env[@]}"
   bench "$name" "$@"
+  # The server's counters after the run (e.g. frames per write: tandem_ws_frames_out_total /
+  # tandem_ws_writes_total).
+  curl -fsS "http://127.0.0.1:$port/metrics" >"$RESULTS/$name.metrics.txt" 2>/dev/null || true
   stop_server
 }
 

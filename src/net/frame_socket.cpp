@@ -124,6 +124,8 @@ void FrameSocket::on_write(beast::error_code ec, std::size_t bytes) {
     fail(ec);
     return;
   }
+  const std::size_t written = bytes;
+  std::size_t frames = 0;
   while (bytes > 0) {
     Entry& entry = queue_[head_];
     const std::size_t payload = entry.payload->size();
@@ -138,6 +140,7 @@ void FrameSocket::on_write(beast::error_code ec, std::size_t bytes) {
     entry.payload.reset();
     offset_ = 0;
     ++head_;
+    ++frames;
   }
   if (head_ == queue_.size()) {
     queue_.clear();
@@ -149,7 +152,7 @@ void FrameSocket::on_write(beast::error_code ec, std::size_t bytes) {
   }
   flush();
   maybe_teardown();
-  if (listener_ != nullptr) listener_->on_written({});
+  if (listener_ != nullptr) listener_->on_written({}, frames, written);
 }
 
 std::size_t FrameSocket::discard_unsent() {
@@ -170,7 +173,7 @@ void FrameSocket::fail(beast::error_code ec) {
   offset_ = 0;
   queued_bytes_ = 0;
   maybe_teardown();
-  if (listener_ != nullptr) listener_->on_written(ec);
+  if (listener_ != nullptr) listener_->on_written(ec, 0, 0);
 }
 
 void FrameSocket::maybe_teardown() {

@@ -39,11 +39,11 @@ class FrameSocket {
   using executor_type = tcp::socket::executor_type;
   using next_layer_type = tcp::socket;
 
-  // Told after each completed write (ec set when the connection failed; the queue is then
-  // empty and stays empty).
+  // Told after each completed write: how many frames it completed and how many bytes it
+  // sent (ec set when the connection failed; the queue is then empty and stays empty).
   class Listener {
    public:
-    virtual void on_written(beast::error_code ec) = 0;
+    virtual void on_written(beast::error_code ec, std::size_t frames, std::size_t bytes) = 0;
 
    protected:
     ~Listener() = default;

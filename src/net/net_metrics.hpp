@@ -15,6 +15,9 @@ class NetMetrics {
   obs::Counter& queue_overflows;      // clients closed because they could not keep up
   obs::Counter& rate_limited;         // messages refused by the token bucket
   obs::Counter& bytes_in;
+  obs::Counter& writes;               // sendmsg calls that wrote to WebSocket clients
+  obs::Counter& frames_out;           // frames those writes completed (data and control)
+  obs::Counter& bytes_out;            // bytes those writes sent (headers included)
   obs::CounterSet messages_in;        // by type
   obs::CounterSet closes;             // by WebSocket close code
   obs::CounterSet errors;             // ERROR frames sent by the network layer, by code

@@ -221,7 +221,13 @@ void WsSession::send(const protocol::Frame& frame) {
   out.write_text(frame);
 }
 
-void WsSession::on_written(beast::error_code ec) {
+void WsSession::on_written(beast::error_code ec, std::size_t frames, std::size_t bytes) {
+  if (!ec) {
+    NetMetrics& metrics = server_.metrics();
+    metrics.writes.inc();
+    metrics.frames_out.inc(frames);
+    metrics.bytes_out.inc(bytes);
+  }
   if (!registered_) return;  // the handshake response: the accept reports its own failure
   if (ec) {
     // A pending read sees the same failure and ends the session; with reading paused

@@ -53,7 +53,7 @@ class WsSession : public std::enable_shared_from_this<WsSession>, private FrameS
   void on_message(std::string_view text);
   void handle_text(std::string_view text);
   void send_error(protocol::ErrorCode code, std::string message);
-  void on_written(beast::error_code ec) override;
+  void on_written(beast::error_code ec, std::size_t frames, std::size_t bytes) override;
   void do_close();
   void finish(cluster::CloseKind kind, std::uint16_t code);
   cluster::CloseKind end_kind() const noexcept;

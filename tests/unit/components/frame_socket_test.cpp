@@ -28,8 +28,10 @@ class ServerSide : public FrameSocket::Listener, public std::enable_shared_from_
  public:
   explicit ServerSide(tcp::socket socket) : ws(std::move(socket)) {}
   void start() { ws.next_layer().set_listener(this, weak_from_this()); }
-  void on_written(beast::error_code ec) override {
+  void on_written(beast::error_code ec, std::size_t frame_count, std::size_t byte_count) override {
     ++writes;
+    frames += frame_count;
+    bytes += byte_count;
     if (ec) error = ec;
   }
   // Keeps one read pending so Beast answers pings and sees the close reply.
@@ -47,6 +49,8 @@ class ServerSide : public FrameSocket::Listener, public std::enable_shared_from_
   websocket::stream<FrameSocket> ws;
   beast::flat_buffer buffer;
   int writes = 0;
+  std::size_t frames = 0;  // completed by the writes, as reported
+  std::size_t bytes = 0;
   beast::error_code error;
   beast::error_code read_error;
 };
@@ -145,6 +149,8 @@ TEST_F(FrameSocketTest, QueuedFramesLeaveInFewWritesIntactAndInOrder) {
   Received got;
   connect([&](auto& ws) { got = read_all(ws); });
   const int writes_before = server_->writes;  // the handshake response
+  const std::size_t frames_before = server_->frames;
+  const std::size_t bytes_before = server_->bytes;
   constexpr std::size_t kFrames = 1'000;
   std::vector<protocol::Frame> sent;
   for (std::size_t i = 0; i < kFrames; ++i) {
@@ -162,6 +168,10 @@ TEST_F(FrameSocketTest, QueuedFramesLeaveInFewWritesIntactAndInOrder) {
   const int writes = server_->writes - writes_before;
   EXPECT_LE(writes, static_cast<int>(kFrames / 8)) << writes << " writes";
   EXPECT_FALSE(server_->error);
+  // Reported: the 1,000 data frames (2-byte header + 100 bytes each) and the close frame
+  // (2-byte header + 2-byte code).
+  EXPECT_EQ(server_->frames - frames_before, kFrames + 1);
+  EXPECT_EQ(server_->bytes - bytes_before, kFrames * 102 + 4);
 }
 
 TEST_F(FrameSocketTest, EveryLengthEncodingSurvivesPartialWrites) {
