@@ -16,7 +16,7 @@ class NetMetrics {
   obs::Counter& rate_limited;         // messages refused by the token bucket
   obs::Counter& bytes_in;
   obs::Counter& writes;               // sendmsg calls that wrote to WebSocket clients
-  obs::Counter& frames_out;           // frames those writes completed (data and control)
+  obs::Counter& frames_out;           // frames (and 101 responses) those writes completed
   obs::Counter& bytes_out;            // bytes those writes sent (headers included)
   obs::CounterSet messages_in;        // by type
   obs::CounterSet closes;             // by WebSocket close code

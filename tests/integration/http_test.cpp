@@ -173,6 +173,14 @@ TEST_F(HttpTest, MetricsExposition) {
   EXPECT_EQ(metric_value(text, "tandem_errors_total", {{"code", "PIN_REQUIRED"}}), 0.0) << text;
   EXPECT_TRUE(metric_value(text, "tandem_ws_closes_total", {{"code", "1000"}}).has_value());
   EXPECT_EQ(metric_value(text, "tandem_send_queue_overflows_total"), 0.0) << text;
+  // Written so far: two 101 responses, ROOM_STATE and USER_JOINED to alice, ROOM_STATE and
+  // two ERRORs to bob; some of them may have shared a write.
+  EXPECT_EQ(metric_value(text, "tandem_ws_frames_out_total"), 7.0) << text;
+  const auto writes = metric_value(text, "tandem_ws_writes_total");
+  ASSERT_TRUE(writes.has_value()) << text;
+  EXPECT_GE(*writes, 2.0);
+  EXPECT_LE(*writes, 7.0);
+  EXPECT_GT(metric_value(text, "tandem_ws_bytes_out_total").value_or(0), 300.0) << text;
   for (const char* outcome : {"quorum", "timeout", "replaced", "cancelled"}) {
     EXPECT_EQ(metric_value(text, "tandem_gate_outcomes_total", {{"outcome", outcome}}), 0.0)
         << outcome;
