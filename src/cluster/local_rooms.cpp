@@ -25,14 +25,9 @@ LocalRooms::LocalRooms(boost::asio::any_io_executor executor, Outbox& outbox,
       pin_lockout_(options_.pin_lockout),
       snapshot_timer_(executor_),
       alive_(std::make_shared<LocalRooms*>(this)) {
-  registry.gauge_callback("tandem_rooms", "Rooms with at least one member on this node",
-                          [this] { return static_cast<double>(rooms_.size()); });
-  registry.gauge_callback("tandem_joined_connections", "Connections joined to a room",
-                          [this] { return static_cast<double>(bindings_.size()); });
-  registry.gauge_callback("tandem_rooms_unsaved",
-                          "Rooms with changes not yet handed to the journal (at most one "
-                          "snapshot interval old)",
-                          [this] { return static_cast<double>(dirty_.size()); });
+  register_room_gauges(
+      registry, [this] { return rooms_.size(); }, [this] { return bindings_.size(); },
+      [this] { return dirty_.size(); });
   if (options_.journal != nullptr) arm_snapshot_timer();
 }
 

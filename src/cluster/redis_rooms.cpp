@@ -189,14 +189,9 @@ RedisRooms::RedisRooms(boost::asio::any_io_executor executor, Outbox& outbox,
   redis_ = std::make_unique<redis::RedisConnection>(executor_, command_config, logger, registry);
   subscriber_ =
       std::make_unique<redis::RedisSubscriber>(executor_, subscriber_config, logger, registry);
-  registry.gauge_callback("tandem_rooms", "Rooms with at least one member on this node",
-                          [this] { return static_cast<double>(room_count()); });
-  registry.gauge_callback("tandem_joined_connections", "Connections joined to a room",
-                          [this] { return static_cast<double>(bindings_.size()); });
-  registry.gauge_callback("tandem_rooms_unsaved",
-                          "Rooms with changes not yet handed to the journal (at most one "
-                          "snapshot interval old)",
-                          [this] { return static_cast<double>(unsaved_.size()); });
+  register_room_gauges(
+      registry, [this] { return room_count(); }, [this] { return bindings_.size(); },
+      [this] { return unsaved_.size(); });
   registry.gauge_callback("tandem_cluster_subscribed_rooms",
                           "Room channels this node is subscribed to",
                           [this] { return static_cast<double>(subscriber_->channels().size()); });

@@ -2,6 +2,21 @@
 
 namespace tandem::cluster {
 
+void register_room_gauges(obs::Registry& registry, std::function<std::size_t()> rooms,
+                          std::function<std::size_t()> joined, std::function<std::size_t()> unsaved) {
+  const auto as_double = [](std::function<std::size_t()> read) {
+    return [read = std::move(read)] { return static_cast<double>(read()); };
+  };
+  registry.gauge_callback("tandem_rooms", "Rooms with at least one member on this node",
+                          as_double(std::move(rooms)));
+  registry.gauge_callback("tandem_joined_connections", "Connections joined to a room",
+                          as_double(std::move(joined)));
+  registry.gauge_callback("tandem_rooms_unsaved",
+                          "Rooms with changes not yet handed to the journal (at most one "
+                          "snapshot interval old)",
+                          as_double(std::move(unsaved)));
+}
+
 const std::vector<std::string>& outbound_type_names() {
   static const std::vector<std::string> names = {
       "ROOM_STATE", "USER_JOINED", "USER_LEFT", "HOST_CHANGED", "GUEST_CONTROL",

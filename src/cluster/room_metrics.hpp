@@ -4,6 +4,9 @@
 #include "protocol/event.hpp"
 #include "room/effects.hpp"
 
+#include <cstddef>
+#include <functional>
+
 namespace tandem::cluster {
 
 class RoomMetrics {
@@ -28,6 +31,11 @@ class RoomMetrics {
   obs::CounterSet errors_;
   obs::CounterSet gate_outcomes_;
 };
+
+// The room layer's gauges, read when /metrics is rendered: rooms with a member on this node,
+// connections joined to a room, rooms with changes not yet handed to the journal.
+void register_room_gauges(obs::Registry& registry, std::function<std::size_t()> rooms,
+                          std::function<std::size_t()> joined, std::function<std::size_t()> unsaved);
 
 // Wire names of every server -> client type, plus the relayed ones (metric label values).
 const std::vector<std::string>& outbound_type_names();
