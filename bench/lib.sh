@@ -1,6 +1,7 @@
-# Shared by run-standalone.sh and profile.sh (sourced, not run): start and stop one
-# tandem-server on a free loopback port, pinned to $SERVER_CORE, and always stop it by PID.
-# Expects BUILD, RESULTS, SERVER_CORE; sets server_pid and port.
+# Shared by run-standalone.sh, profile.sh and run-cluster.sh (sourced, not run): start and
+# stop one tandem-server on a free loopback port, pinned to $SERVER_CORE, and always stop it
+# by PID; free ports; the descriptor limit. Expects BUILD, RESULTS, SERVER_CORE; sets
+# server_pid and port. Installs an EXIT trap (cleanup); a script with its own must call it.
 
 SERVER_BIN="$BUILD/tandem-server"
 BENCH_BIN="$BUILD/bench/load/tandem-bench"

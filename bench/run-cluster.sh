@@ -26,9 +26,11 @@ SCENARIOS=${*:-$ALL}
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTANDEM_BUILD_TESTS=OFF >/dev/null
 cmake --build "$BUILD" --target tandem-server tandem-bench
 mkdir -p "$RESULTS"
-SERVER_BIN="$BUILD/tandem-server"
-BENCH_BIN="$BUILD/bench/load/tandem-bench"
-WORK=$(mktemp -d /tmp/tandem-cluster-bench.XXXXXX)
+
+# shellcheck source=bench/lib.sh
+source bench/lib.sh  # SERVER_BIN, BENCH_BIN, DATA_DIR (removed on exit), free_port, raise_fd_limit
+raise_fd_limit >/dev/null
+WORK=$DATA_DIR
 pids=()
 
 stop_all() {
@@ -40,13 +42,7 @@ stop_all() {
   done
   pids=()
 }
-trap 'stop_all; rm -rf "$WORK"' EXIT
-trap 'exit 130' INT TERM
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+trap 'stop_all; cleanup' EXIT
 
 # start_cluster NAME: Redis (no persistence) and $NODES nodes; sets ports and all_pids.
 start_cluster() {
