@@ -3,7 +3,7 @@
 # by PID; free ports; the descriptor limit. Expects BUILD, RESULTS, SERVER_CORE; sets
 # server_pid and port. Installs an EXIT trap (cleanup); a script with its own must call it.
 
-SERVER_BIN="$BUILD/tandem-server"
+SERVER_BIN=${SERVER_BIN:-$BUILD/tandem-server}  # bench/reference/run.sh swaps in the Node.js yardstick
 BENCH_BIN="$BUILD/bench/load/tandem-bench"
 MICRO_BIN="$BUILD/bench/micro/tandem-microbench"
 DATA_DIR=$(mktemp -d /tmp/tandem-bench-data.XXXXXX)

@@ -24,7 +24,7 @@ SERVER_CORE=${SERVER_CORE:-0}
 BENCH_CORE=${BENCH_CORE:-1}
 QUICK=${QUICK:-0}
 RESULTS=${RESULTS:-$BUILD/results}
-ALL="micro floor ping connect connect-100k fanout-10x10 fanout fanout-heartbeat fanout-slow fanout-max fanout-max50 fanout-heartbeat-max relay relay-max relay-max50 relay-idle-max churn churn-50"
+ALL="micro floor ping connect connect-100k fanout-10x10 fanout fanout-heartbeat fanout-slow fanout-max fanout-max50 fanout-heartbeat-max relay relay-sat relay-max relay-max50 relay-idle-max churn churn-50"
 SCENARIOS=${*:-$ALL}
 
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTANDEM_BUILD_TESTS=OFF >/dev/null
@@ -127,6 +127,9 @@ for scenario in $SCENARIOS; do
         --message HOST_HEARTBEAT "${MAXOPTS[@]}" ;;
     relay)
       run relay -- relay --pairs 100 --rate 5000 --duration "$D" ;;
+    relay-sat)
+      # Offered far beyond capacity: the most the server relays, and its CPU per message.
+      run relay-sat -- relay --pairs 100 --rate 50000 --duration "$D" ;;
     relay-max)
       run relay-max -- relay --pairs 100 --rate 2000 "${MAXOPTS[@]}" ;;
     relay-max50)
