@@ -35,16 +35,6 @@ std::size_t write_text_header(char* out, std::size_t payload) noexcept {
   return 10;
 }
 
-// A gather list for one sendmsg; Asio copies it into the pending operation.
-struct Gather {
-  using value_type = asio::const_buffer;
-  using const_iterator = const asio::const_buffer*;
-  std::array<asio::const_buffer, 2 * FrameSocket::kMaxFramesPerWrite> items;
-  std::size_t count = 0;
-  const_iterator begin() const noexcept { return items.data(); }
-  const_iterator end() const noexcept { return items.data() + count; }
-};
-
 // The header block of a write in flight, recycled per thread: a write takes one and its
 // completion gives it back (at most 256 are kept).
 using HeaderBlock = std::unique_ptr<char[]>;
@@ -70,6 +60,16 @@ void give_back(HeaderBlock block) {
 
 }  // namespace
 
+// A gather list for one sendmsg; Asio copies it into a pending operation.
+struct FrameSocket::Gather {
+  using value_type = asio::const_buffer;
+  using const_iterator = const asio::const_buffer*;
+  std::array<asio::const_buffer, 2 * FrameSocket::kMaxFramesPerWrite> items;
+  std::size_t count = 0;
+  const_iterator begin() const noexcept { return items.data(); }
+  const_iterator end() const noexcept { return items.data() + count; }
+};
+
 void FrameSocket::write_text(const protocol::Frame& payload) { push(Entry{payload, true}); }
 
 void FrameSocket::push(Entry entry) {
@@ -79,22 +79,20 @@ void FrameSocket::push(Entry entry) {
   flush();
 }
 
-void FrameSocket::flush() {
-  if (writing_ || error_ || head_ == queue_.size()) return;
-  std::shared_ptr<void> keep = owner_.lock();
-  if (!keep) return;  // the owner is being destroyed, and the socket with it
+// Up to kMaxFramesPerWrite frames from the head of the queue (resuming inside the first
+// if a write stopped there) into `gather`; their headers go into `headers`. Returns the
+// bytes gathered and how many frames they complete.
+std::size_t FrameSocket::gather(char* headers, Gather& gather, std::size_t& frames) const {
   const std::size_t available = std::min(queue_.size() - head_, kMaxFramesPerWrite);
-  // Headers live with the operation: queue_ may reallocate while the write is pending.
-  HeaderBlock headers = take_header_block();
-  Gather gather;
   std::size_t bytes = 0;
-  std::size_t frames = 0;
+  frames = 0;
+  gather.count = 0;
   while (frames < available && bytes < kMaxBytesPerWrite) {
     const Entry& entry = queue_[head_ + frames];
     const std::string& payload = *entry.payload;
     std::size_t skip = frames == 0 ? offset_ : 0;
     if (entry.text_frame) {
-      char* header = headers.get() + frames * kMaxHeaderBytes;
+      char* header = headers + frames * kMaxHeaderBytes;
       const std::size_t size = write_text_header(header, payload.size());
       if (skip < size) {
         gather.items[gather.count++] = asio::buffer(header + skip, size - skip);
@@ -108,23 +106,62 @@ void FrameSocket::flush() {
     bytes += payload.size() - skip;
     ++frames;
   }
+  return bytes;
+}
+
+// Writes go out at once when the socket takes them (as most do: the kernel's send buffer
+// is rarely full), so a delivery costs one sendmsg and no pending operation, reactor
+// registration or completion handler. Only what the socket does not take (it would block,
+// or it took part) waits in an asynchronous write. An error is left to that write too, so
+// it is reported the one usual way, from a completion handler, never from inside send().
+void FrameSocket::flush() {
+  if (writing_ || recent_ || error_ || head_ == queue_.size()) return;
+  std::shared_ptr<void> keep = owner_.lock();
+  if (!keep) return;  // the owner is being destroyed, and the socket with it
+  bool try_now = socket_.non_blocking();
+  if (!try_now) {
+    beast::error_code ec;
+    socket_.non_blocking(true, ec);  // if this fails, only the asynchronous write is used
+    try_now = !ec;
+  }
+  // Headers live with the operation: queue_ may reallocate while a write is pending.
+  HeaderBlock headers = take_header_block();
+  Gather list;
+  std::size_t frames = 0;
+  std::size_t bytes = gather(headers.get(), list, frames);
+  while (try_now) {
+    beast::error_code ec;
+    const std::size_t written = socket_.write_some(list, ec);
+    if (ec) break;  // would block, or failed: the asynchronous write waits or reports
+    mark_recent();
+    const std::size_t done = consume(written);
+    if (listener_ != nullptr) listener_->on_written({}, done, written);
+    if (error_ || writing_) {  // the listener closed or wrote: its own path goes on
+      give_back(std::move(headers));
+      return;
+    }
+    if (head_ == queue_.size()) {
+      give_back(std::move(headers));
+      compact();
+      maybe_teardown();
+      return;
+    }
+    const bool full = written < bytes;  // the send buffer is full: wait for it
+    bytes = gather(headers.get(), list, frames);
+    if (full) break;
+  }
   in_flight_ = frames;
   writing_ = true;
-  socket_.async_write_some(gather, [this, keep = std::move(keep), headers = std::move(headers)](
-                                       beast::error_code ec, std::size_t written) mutable {
+  socket_.async_write_some(list, [this, keep = std::move(keep), headers = std::move(headers)](
+                                     beast::error_code ec, std::size_t written) mutable {
     give_back(std::move(headers));
     on_write(ec, written);
   });
 }
 
-void FrameSocket::on_write(beast::error_code ec, std::size_t bytes) {
-  writing_ = false;
-  in_flight_ = 0;
-  if (ec) {
-    fail(ec);
-    return;
-  }
-  const std::size_t written = bytes;
+// Retires the frames `bytes` completes (the rest of a partly written frame stays at the
+// head, offset_ into it). Returns how many frames were completed.
+std::size_t FrameSocket::consume(std::size_t bytes) {
   std::size_t frames = 0;
   while (bytes > 0) {
     Entry& entry = queue_[head_];
@@ -142,6 +179,10 @@ void FrameSocket::on_write(beast::error_code ec, std::size_t bytes) {
     ++head_;
     ++frames;
   }
+  return frames;
+}
+
+void FrameSocket::compact() {
   if (head_ == queue_.size()) {
     queue_.clear();
     head_ = 0;
@@ -150,9 +191,73 @@ void FrameSocket::on_write(beast::error_code ec, std::size_t bytes) {
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(head_));
     head_ = 0;
   }
+}
+
+void FrameSocket::on_write(beast::error_code ec, std::size_t bytes) {
+  writing_ = false;
+  in_flight_ = 0;
+  if (ec) {
+    fail(ec);
+    return;
+  }
+  const std::size_t frames = consume(bytes);
+  compact();
+  if (listener_ != nullptr) listener_->on_written({}, frames, bytes);
   flush();
   maybe_teardown();
-  if (listener_ != nullptr) listener_->on_written({}, frames, written);
+}
+
+// Frames queued right after a write wait for the end of the event loop's current pass
+// (a handler posted once per pass for all such connections), so a burst to one connection
+// (a cluster group commit, a reply plus a broadcast) still leaves in one gather write, as
+// it did when every write completed asynchronously.
+namespace {
+struct RecentWrites {
+  std::vector<std::pair<FrameSocket*, std::weak_ptr<void>>> sockets;
+  bool posted = false;
+};
+RecentWrites& recent_writes() {
+  thread_local RecentWrites recent;
+  return recent;
+}
+}  // namespace
+
+void FrameSocket::mark_recent() {
+  if (recent_) return;
+  recent_ = true;
+  RecentWrites& recent = recent_writes();
+  recent.sockets.emplace_back(this, owner_);
+  if (recent.posted) return;
+  recent.posted = true;
+  // If the loop is destroyed before the handler runs, its destructor still releases the
+  // connections it would have flushed.
+  struct EndOfPass {
+    bool ran = false;
+    EndOfPass() = default;
+    EndOfPass(EndOfPass&& other) noexcept : ran(std::exchange(other.ran, true)) {}
+    EndOfPass& operator=(EndOfPass&&) = delete;
+    ~EndOfPass() {
+      if (!ran) FrameSocket::end_of_pass(false);
+    }
+    void operator()() {
+      ran = true;
+      FrameSocket::end_of_pass(true);
+    }
+  };
+  asio::post(socket_.get_executor(), EndOfPass{});
+}
+
+void FrameSocket::end_of_pass(bool flush_now) {
+  RecentWrites& recent = recent_writes();
+  auto sockets = std::move(recent.sockets);
+  recent.sockets.clear();
+  recent.posted = false;
+  for (auto& [socket, owner] : sockets) {
+    const std::shared_ptr<void> keep = owner.lock();
+    if (!keep) continue;
+    socket->recent_ = false;
+    if (flush_now) socket->flush();  // may mark it again: then a new pass is posted
+  }
 }
 
 std::size_t FrameSocket::discard_unsent() {

@@ -2,8 +2,10 @@
 // The layer under Beast's websocket::stream (its "next layer"). Reads go straight to the
 // TCP socket. Every write, Beast's own frames (handshake response, pongs, close) and our
 // data frames alike, goes through one output queue, so the two can never interleave on
-// the wire, and leaves in gather writes: whatever queued up while a write was in flight
-// goes out in the next single sendmsg (up to kMaxFramesPerWrite frames).
+// the wire. A frame for an idle connection is written at once (non-blocking sendmsg inside
+// write_text); frames queued after it in the same pass of the event loop, or while an
+// asynchronous write is in flight, leave together in the next single gather write (up to
+// kMaxFramesPerWrite frames). Docs: docs/ARCHITECTURE.md, "The write path".
 //
 // Why not ws.async_write: Beast writes one message per call, i.e. one system call per
 // delivered message. Server frames are unmasked and never compressed here (no
@@ -41,6 +43,7 @@ class FrameSocket {
 
   // Told after each completed write: how many frames it completed and how many bytes it
   // sent (ec set when the connection failed; the queue is then empty and stays empty).
+  // A write made at once is reported from inside write_text, and only with success.
   class Listener {
    public:
     virtual void on_written(beast::error_code ec, std::size_t frames, std::size_t bytes) = 0;
@@ -133,8 +136,15 @@ class FrameSocket {
     Handler handler;
   };
 
+  struct Gather;
+
   void push(Entry entry);
+  std::size_t gather(char* headers, Gather& gather, std::size_t& frames) const;
   void flush();
+  void mark_recent();
+  static void end_of_pass(bool flush_now);
+  std::size_t consume(std::size_t bytes);
+  void compact();
   void on_write(beast::error_code ec, std::size_t bytes);
   void fail(beast::error_code ec);
   void maybe_teardown();
@@ -150,6 +160,7 @@ class FrameSocket {
   beast::error_code error_;
   std::unique_ptr<Teardown> teardown_;
   bool writing_ = false;
+  bool recent_ = false;  // written to in this pass of the loop: more frames wait for its end
 };
 
 }  // namespace tandem::net

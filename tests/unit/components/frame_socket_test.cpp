@@ -174,6 +174,35 @@ TEST_F(FrameSocketTest, QueuedFramesLeaveInFewWritesIntactAndInOrder) {
   EXPECT_EQ(server_->bytes - bytes_before, kFrames * 102 + 4);
 }
 
+// A frame for an idle connection is written inside write_text (no pending operation, no
+// handler); frames queued for it later in the same pass of the loop wait for the pass to
+// end and then leave together, so a burst still costs one write.
+TEST_F(FrameSocketTest, AFrameGoesOutAtOnceAndTheRestOfThePassInOneWrite) {
+  Received got;
+  connect([&](auto& ws) { got = read_all(ws); });
+  run_until([&] { return io_.poll() == 0; });  // nothing left of the handshake's pass
+  const int writes_before = server_->writes;
+  const std::size_t frames_before = server_->frames;
+  std::vector<protocol::Frame> sent;
+  sent.push_back(payload(0, 40));
+  server_->ws.next_layer().write_text(sent.back());
+  EXPECT_EQ(server_->writes - writes_before, 1);  // reported before write_text returned
+  EXPECT_EQ(server_->frames - frames_before, 1u);
+  for (std::size_t i = 1; i <= 10; ++i) {
+    sent.push_back(payload(i, 40));
+    server_->ws.next_layer().write_text(sent.back());
+  }
+  EXPECT_EQ(server_->writes - writes_before, 1);  // the ten wait for the end of the pass
+  EXPECT_EQ(server_->ws.next_layer().queued_frames(), 10u);
+  run_until([&] { return server_->ws.next_layer().queued_frames() == 0; });
+  EXPECT_EQ(server_->writes - writes_before, 2);
+  EXPECT_EQ(server_->frames - frames_before, 11u);
+  server_->ws.async_close(websocket::close_code::normal, [](beast::error_code) {});
+  finish_client();
+  ASSERT_EQ(got.messages.size(), sent.size());
+  for (std::size_t i = 0; i < sent.size(); ++i) ASSERT_EQ(got.messages[i], *sent[i]) << i;
+}
+
 TEST_F(FrameSocketTest, EveryLengthEncodingSurvivesPartialWrites) {
   Received got;
   connect([&](auto& ws) { got = read_all(ws); });
