@@ -348,6 +348,23 @@ TEST(EncodePassThrough, RelayKeepsTheObjectAndAddsNodeId) {
   EXPECT_EQ(object.at("candidate"), message.at("candidate"));
 }
 
+// A relayed SDP (a CRLF every ~70 bytes, each escaped to 4 bytes of output) is written into
+// the one allocation sized up front: a frame that grew on the way would hold twice the
+// memory its queue accounts for.
+TEST(EncodePassThrough, AnEscapedSdpFitsTheFirstAllocation) {
+  std::string sdp;
+  for (int line = 0; line < 80; ++line) {
+    sdp += "a=candidate:1 1 udp 2122260223 192.168.1.2 5400" + std::to_string(line) + " typ host\r\n";
+  }
+  json::object message{{"type", "OFFER"}, {"to", "b"},
+                       {"offer", {{"type", "offer"}, {"sdp", sdp}}}};
+  const Frame frame = encode_frame(PassThroughEvent{message, false}, kNow, kNode);
+  EXPECT_EQ(json::parse(*frame).at("offer").at("sdp").as_string(), sdp);
+  EXPECT_GT(frame->size(), sdp.size() + 160);    // 160 escapes
+  EXPECT_LE(frame->capacity(), frame->size() * 9 / 8)
+      << frame->capacity() << " bytes held for " << frame->size();
+}
+
 TEST(EncodePassThrough, FallbackGetsTimestampAndNodeIdOverwritten) {
   json::object message =
       json::parse(R"({"type":"PLAYBACK_ACK","nodeId":"forged","control":"play","timestamp":1,)"
