@@ -74,6 +74,25 @@ CREATE TABLE IF NOT EXISTS short_ids (
 );
 CREATE INDEX IF NOT EXISTS idx_short_ids_expires_at ON short_ids (expires_at);
 )sql"},
+    // Audit rows are committed to a staging table without the room index (an append to
+    // one B-tree) and moved into the indexed table in bulk (kMergeStagedEvents), where
+    // their index entries land a room at a time instead of one page write per row and
+    // commit. `room_events` becomes a view over both, so readers see one table.
+    Migration{3, "room_events_staging", R"sql(
+ALTER TABLE room_events RENAME TO room_events_indexed;
+CREATE TABLE IF NOT EXISTS room_events_staging (
+  id INTEGER PRIMARY KEY,
+  room_id VARCHAR(50) NOT NULL,
+  event_type VARCHAR(64) NOT NULL,
+  user_id VARCHAR(100),
+  data TEXT NOT NULL DEFAULT '{}',
+  created_at BIGINT NOT NULL
+);
+CREATE VIEW IF NOT EXISTS room_events AS
+  SELECT id, room_id, event_type, user_id, data, created_at FROM room_events_indexed
+  UNION ALL
+  SELECT id, room_id, event_type, user_id, data, created_at FROM room_events_staging;
+)sql"},
 };
 
 // A snapshot: the rooms row (un-archived), then its users rows replaced.
@@ -111,9 +130,24 @@ ON CONFLICT (room_id, id) DO UPDATE SET
 
 inline constexpr const char* kArchiveRoom = "UPDATE rooms SET archived_at = ?2 WHERE id = ?1";
 
+// Ids are assigned by the store (SqliteStore::next_event_id_), so a row keeps its id when
+// it moves from staging to the indexed table.
 inline constexpr const char* kInsertEvent =
-    "INSERT INTO room_events (room_id, event_type, user_id, data, created_at) "
-    "VALUES (?1, ?2, ?3, ?4, ?5)";
+    "INSERT INTO room_events_staging (id, room_id, event_type, user_id, data, created_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+// The highest id ever assigned: the indexed table's AUTOINCREMENT high-water mark (kept
+// even when retention has deleted every row) or a staged row's.
+inline constexpr const char* kSelectLastEventId =
+    "SELECT max(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'room_events_indexed'), 0),"
+    "           COALESCE((SELECT max(id) FROM room_events_indexed), 0),"
+    "           COALESCE((SELECT max(id) FROM room_events_staging), 0))";
+inline constexpr const char* kCountStagedEvents = "SELECT count(*) FROM room_events_staging";
+inline constexpr const char* kMergeStagedEvents =
+    "INSERT INTO room_events_indexed (id, room_id, event_type, user_id, data, created_at) "
+    "SELECT id, room_id, event_type, user_id, data, created_at FROM room_events_staging "
+    "ORDER BY id";
+inline constexpr const char* kDeleteStagedEvents = "DELETE FROM room_events_staging";
 
 // A room keeps one short id: its previous one (if another) goes first.
 inline constexpr const char* kDeleteOtherShortIds =
@@ -142,12 +176,24 @@ inline constexpr const char* kArchiveIdleRooms =
     "UPDATE rooms SET archived_at = ?2 WHERE archived_at IS NULL AND updated_at < ?1 "
     "RETURNING id";
 
+// Retention: the indexed table holds the old rows; staging only rows written since the
+// last merge (old ones only after a long stop), deleted with what is left of the limit.
 inline constexpr const char* kDeleteEventsBefore =
-    "DELETE FROM room_events WHERE id IN "
-    "(SELECT id FROM room_events WHERE created_at < ?1 ORDER BY id LIMIT ?2)";
+    "DELETE FROM room_events_indexed WHERE id IN "
+    "(SELECT id FROM room_events_indexed WHERE created_at < ?1 ORDER BY id LIMIT ?2)";
+inline constexpr const char* kDeleteStagedEventsBefore =
+    "DELETE FROM room_events_staging WHERE id IN "
+    "(SELECT id FROM room_events_staging WHERE created_at < ?1 ORDER BY id LIMIT ?2)";
 
+// A room's newest events from both tables (staging is scanned: it holds at most one merge
+// interval's rows).
 inline constexpr const char* kSelectRoomEvents =
-    "SELECT id, room_id, event_type, user_id, data, created_at FROM room_events "
-    "WHERE room_id = ?1 ORDER BY id DESC LIMIT ?2";
+    "SELECT id, room_id, event_type, user_id, data, created_at FROM ("
+    " SELECT * FROM (SELECT id, room_id, event_type, user_id, data, created_at"
+    "  FROM room_events_staging WHERE room_id = ?1 ORDER BY id DESC LIMIT ?2)"
+    " UNION ALL"
+    " SELECT * FROM (SELECT id, room_id, event_type, user_id, data, created_at"
+    "  FROM room_events_indexed WHERE room_id = ?1 ORDER BY id DESC LIMIT ?2))"
+    " ORDER BY id DESC LIMIT ?2";
 
 }  // namespace tandem::store::sqlite_sql

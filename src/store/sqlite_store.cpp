@@ -148,8 +148,8 @@ class SqliteStore::Transaction {
   bool done_ = false;
 };
 
-SqliteStore::SqliteStore(std::filesystem::path data_dir)
-    : data_dir_(std::move(data_dir)), path_(data_dir_ / kFileName) {}
+SqliteStore::SqliteStore(std::filesystem::path data_dir, SqliteOptions options)
+    : data_dir_(std::move(data_dir)), options_(options), path_(data_dir_ / kFileName) {}
 
 SqliteStore::~SqliteStore() {
   close();
@@ -158,6 +158,8 @@ SqliteStore::~SqliteStore() {
 void SqliteStore::close() noexcept {
   for (auto& [text, stmt] : statements_) sqlite3_finalize(stmt);
   statements_.clear();
+  last_event_id_ = -1;
+  staged_rows_ = -1;
   if (db_ != nullptr) {
     sqlite3_close_v2(db_);
     db_ = nullptr;
@@ -274,12 +276,14 @@ void SqliteStore::write_entry(const JournalEntry& entry) {
                  },
                  [&](const AuditEvent& e) {
                    Statement(*this, sql::kInsertEvent)
-                       .text(1, e.room_id)
-                       .text(2, e.event_type)
-                       .text(3, null_if_empty(e.user_id))
-                       .text(4, boost::json::serialize(e.data))
-                       .integer(5, e.at)
+                       .integer(1, next_event_id())
+                       .text(2, e.room_id)
+                       .text(3, e.event_type)
+                       .text(4, null_if_empty(e.user_id))
+                       .text(5, boost::json::serialize(e.data))
+                       .integer(6, e.at)
                        .run();
+                   ++staged_rows_;
                  },
                  [&](const ShortIdRecord& e) {
                    Statement(*this, sql::kDeleteOtherShortIds)
@@ -298,9 +302,41 @@ void SqliteStore::write_entry(const JournalEntry& entry) {
 
 void SqliteStore::write_batch(const std::vector<JournalEntry>& batch) {
   if (batch.empty()) return;
-  Transaction tx(*this);
-  for (const auto& entry : batch) write_entry(entry);
-  tx.commit();
+  try {
+    Transaction tx(*this);
+    for (const auto& entry : batch) write_entry(entry);
+    merge_staged_events_if_due();
+    tx.commit();
+  } catch (...) {
+    last_event_id_ = -1;  // rolled back: read both again
+    staged_rows_ = -1;
+    throw;
+  }
+}
+
+std::int64_t SqliteStore::next_event_id() {
+  if (last_event_id_ < 0) {
+    Statement select(*this, sql::kSelectLastEventId);
+    last_event_id_ = select.step() ? select.column_integer(0) : 0;
+  }
+  if (staged_rows_ < 0) {
+    Statement count(*this, sql::kCountStagedEvents);
+    staged_rows_ = count.step() ? count.column_integer(0) : 0;
+  }
+  return ++last_event_id_;
+}
+
+void SqliteStore::merge_staged_events_if_due() {
+  if (staged_rows_ <= 0) return;  // none, or unknown (nothing was staged by this batch)
+  const auto now = std::chrono::steady_clock::now();
+  if (static_cast<std::size_t>(staged_rows_) < options_.merge_rows &&
+      now - last_merge_ < options_.merge_interval) {
+    return;
+  }
+  Statement(*this, sql::kMergeStagedEvents).run();
+  Statement(*this, sql::kDeleteStagedEvents).run();
+  staged_rows_ = 0;
+  last_merge_ = now;
 }
 
 // A row of kSelectLiveRoom(s).
@@ -362,7 +398,15 @@ std::size_t SqliteStore::delete_events_before(Millis before, std::size_t limit) 
   const auto capped = static_cast<std::int64_t>(
       std::min<std::size_t>(limit, std::numeric_limits<std::int32_t>::max()));
   Statement(*this, sql::kDeleteEventsBefore).integer(1, before).integer(2, capped).run();
-  return static_cast<std::size_t>(sqlite3_changes64(db_));
+  const auto merged = static_cast<std::int64_t>(sqlite3_changes64(db_));
+  if (merged >= capped) return static_cast<std::size_t>(merged);
+  Statement(*this, sql::kDeleteStagedEventsBefore)
+      .integer(1, before)
+      .integer(2, capped - merged)
+      .run();
+  const auto staged = static_cast<std::int64_t>(sqlite3_changes64(db_));
+  if (staged > 0) staged_rows_ = -1;  // count again when next needed
+  return static_cast<std::size_t>(merged + staged);
 }
 
 std::vector<StoredEvent> SqliteStore::room_events(const std::string& room_id, std::size_t limit) {

@@ -3,8 +3,12 @@
 // if missing), in WAL mode with synchronous=NORMAL (a committed batch survives a crash of
 // the process; an OS crash can lose the last few commits) and a busy timeout. Statements
 // are prepared once and cached. Like every Store it is used by one thread at a time.
+// Audit rows are staged and indexed in bulk (SqliteOptions; docs/STORAGE.md).
 #include "store/store.hpp"
 
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <string_view>
 #include <unordered_map>
@@ -14,13 +18,21 @@ struct sqlite3_stmt;
 
 namespace tandem::store {
 
+// Audit rows are committed to a staging table and moved into the indexed one in bulk
+// (sqlite_sql.hpp, migration 3): after `merge_interval` or once `merge_rows` are staged,
+// whichever comes first, inside the batch that reaches it.
+struct SqliteOptions {
+  std::chrono::milliseconds merge_interval{1000};
+  std::size_t merge_rows = 4096;
+};
+
 class SqliteStore final : public Store {
  public:
   static constexpr std::string_view kFileName = "tandem.db";
   static constexpr int kBusyTimeoutMs = 5000;
 
   // Opens lazily (on the first call), so constructing never fails.
-  explicit SqliteStore(std::filesystem::path data_dir);
+  explicit SqliteStore(std::filesystem::path data_dir, SqliteOptions options = {});
   ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
@@ -50,12 +62,20 @@ class SqliteStore final : public Store {
   void close() noexcept;
 
   void write_entry(const JournalEntry& entry);
+  std::int64_t next_event_id();
+  void merge_staged_events_if_due();
 
   std::filesystem::path data_dir_;
+  SqliteOptions options_;
   std::filesystem::path path_;
   sqlite3* db_ = nullptr;
   bool broken_ = false;  // an IO-level error: reopen on the next call
   std::unordered_map<std::string_view, sqlite3_stmt*> statements_;
+  // Read from the database when unknown (-1: after opening, and after a failed batch,
+  // whose rows and ids were rolled back).
+  std::int64_t last_event_id_ = -1;
+  std::int64_t staged_rows_ = -1;
+  std::chrono::steady_clock::time_point last_merge_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace tandem::store

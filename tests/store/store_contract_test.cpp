@@ -38,11 +38,16 @@ class StoreContract : public ::testing::TestWithParam<std::string> {
 
 TEST_P(StoreContract, MigratingAgainIsANoOp) {
   const auto applied = store_->applied_migrations();
-  ASSERT_EQ(applied.size(), 2U);
+  // SQLite has a third: the audit rows' staging table (sqlite_sql.hpp).
+  const std::size_t expected = GetParam() == std::string("sqlite") ? 3 : 2;
+  ASSERT_EQ(applied.size(), expected);
   EXPECT_EQ(applied[0].version, 1);
   EXPECT_EQ(applied[0].name, "rooms_users_room_events");
   EXPECT_EQ(applied[1].version, 2);
   EXPECT_EQ(applied[1].name, "short_ids");
+  if (expected == 3) {
+    EXPECT_EQ(applied[2].name, "room_events_staging");
+  }
   EXPECT_GT(applied[0].applied_at, 0);
 
   store_->migrate();  // same connection
@@ -50,7 +55,7 @@ TEST_P(StoreContract, MigratingAgainIsANoOp) {
   other->migrate();  // another connection, as after a restart
   EXPECT_EQ(store_->applied_migrations(), applied);
   EXPECT_EQ(other->applied_migrations(), applied);
-  EXPECT_EQ(count("SELECT count(*) FROM schema_migrations"), 2);
+  EXPECT_EQ(count("SELECT count(*) FROM schema_migrations"), static_cast<std::int64_t>(expected));
   EXPECT_EQ(other->kind(), GetParam());
 }
 

@@ -1,0 +1,177 @@
+// SqliteStore's audit rows: committed to room_events_staging, moved into
+// room_events_indexed in bulk (sqlite_sql.hpp, migration 3). The `room_events` view and the
+// store's API see both tables; an id never changes when its row moves and is never handed
+// out twice, across merges, retention, restarts and the migration of an existing file.
+// Real SQLite files in a temp dir.
+#include "store/sqlite_sql.hpp"
+#include "store/sqlite_store.hpp"
+#include "store/store_backends.hpp"
+#include "store/test_util.hpp"
+
+#include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tandem::store {
+namespace {
+
+using namespace test_util;
+using namespace std::chrono_literals;
+
+// Never due by time: merges happen only at `rows` staged rows.
+SqliteOptions merge_at(std::size_t rows) { return SqliteOptions{std::chrono::hours(1), rows}; }
+
+class SqliteStaging : public ::testing::Test {
+ protected:
+  std::filesystem::path file() const { return dir_.path() / SqliteStore::kFileName; }
+  std::int64_t count(const std::string& sql) {
+    const auto rows = sqlite_query(file(), sql);
+    return std::stoll(rows.at(0).at(0).value_or("0"));
+  }
+  static std::vector<std::int64_t> seqs(const std::vector<StoredEvent>& events) {
+    std::vector<std::int64_t> out;
+    for (const auto& e : events) {
+      out.push_back(boost::json::parse(e.data_json).at("seq").to_number<std::int64_t>());
+    }
+    return out;
+  }
+  void exec(const std::string& sql) {
+    std::filesystem::create_directories(dir_.path());
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(file().c_str(), &db), SQLITE_OK);
+    char* error = nullptr;
+    const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
+    const std::string message = error != nullptr ? error : "";
+    sqlite3_free(error);
+    sqlite3_close(db);
+    ASSERT_EQ(rc, SQLITE_OK) << message;
+  }
+
+  TempDir dir_;
+};
+
+TEST_F(SqliteStaging, RowsAreReadWhileStagedAndKeepTheirIdsWhenMerged) {
+  SqliteStore store(dir_.path(), merge_at(5));
+  store.migrate();
+  store.write_batch({audit("r", 0), audit("r", 1), audit("other", 2)});
+  EXPECT_EQ(count("SELECT count(*) FROM room_events_staging"), 3);
+  EXPECT_EQ(count("SELECT count(*) FROM room_events_indexed"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM room_events"), 3);  // the view
+  const auto staged = store.room_events("r", 10);
+  EXPECT_EQ(seqs(staged), (std::vector<std::int64_t>{1, 0}));
+
+  store.write_batch({audit("r", 3), audit("r", 4)});  // the fifth staged row: merged
+  EXPECT_EQ(count("SELECT count(*) FROM room_events_staging"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM room_events_indexed"), 5);
+  store.write_batch({audit("r", 5)});  // staged again, newer than every merged row
+
+  const auto all = store.room_events("r", 10);
+  EXPECT_EQ(seqs(all), (std::vector<std::int64_t>{5, 4, 3, 1, 0}));
+  for (std::size_t i = 1; i < all.size(); ++i) EXPECT_GT(all[i - 1].id, all[i].id);
+  EXPECT_EQ(all[3].id, staged[0].id);
+  EXPECT_EQ(all[4].id, staged[1].id);
+  EXPECT_EQ(seqs(store.room_events("r", 2)), (std::vector<std::int64_t>{5, 4}));
+  EXPECT_EQ(seqs(store.room_events("other", 10)), (std::vector<std::int64_t>{2}));
+  EXPECT_EQ(count("SELECT count(*) FROM room_events"), 6);
+}
+
+TEST_F(SqliteStaging, AMergeIsDueOnceTheIntervalHasPassed) {
+  SqliteStore store(dir_.path(), SqliteOptions{0ms, 1'000'000});
+  store.migrate();
+  store.write_batch({audit("r", 0), audit("r", 1)});
+  EXPECT_EQ(count("SELECT count(*) FROM room_events_staging"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM room_events_indexed"), 2);
+}
+
+TEST_F(SqliteStaging, ARefusedBatchStagesNothingAndIdsGoOn) {
+  SqliteStore store(dir_.path(), merge_at(100));
+  store.migrate();
+  store.write_batch({audit("r", 0)});
+  EXPECT_THROW(store.write_batch({audit("r", 1), snapshot("", 1)}), StoreError);
+  store.write_batch({audit("r", 2)});
+  const auto events = store.room_events("r", 10);
+  EXPECT_EQ(seqs(events), (std::vector<std::int64_t>{2, 0}));
+  ASSERT_EQ(events.size(), 2U);
+  EXPECT_GT(events[0].id, events[1].id);
+  EXPECT_EQ(count("SELECT count(*) FROM room_events_staging"), 2);
+}
+
+TEST_F(SqliteStaging, RetentionDeletesOldRowsFromBothTables) {
+  SqliteStore store(dir_.path(), merge_at(3));
+  store.migrate();
+  store.write_batch({audit("r", 0, 1000), audit("r", 1, 1001), audit("r", 2, 1002)});  // merged
+  store.write_batch({audit("r", 3, 1003), audit("r", 4, 9000)});                       // staged
+  EXPECT_EQ(count("SELECT count(*) FROM room_events_indexed"), 3);
+  EXPECT_EQ(count("SELECT count(*) FROM room_events_staging"), 2);
+  EXPECT_EQ(store.delete_events_before(2000, 2), 2U);
+  EXPECT_EQ(store.delete_events_before(2000, 2), 2U);  // the last merged one and a staged one
+  EXPECT_EQ(store.delete_events_before(2000, 2), 0U);
+  EXPECT_EQ(seqs(store.room_events("r", 10)), (std::vector<std::int64_t>{4}));
+  // The count of staged rows is read again after retention took one: 2 staged now, below
+  // the merge threshold of 3 (a stale count of 3 would have merged).
+  store.write_batch({audit("r", 5, 9001)});
+  EXPECT_EQ(count("SELECT count(*) FROM room_events_indexed"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM room_events_staging"), 2);
+}
+
+TEST_F(SqliteStaging, IdsAreNeverHandedOutTwiceAcrossRetentionAndRestarts) {
+  std::int64_t highest = 0;
+  {
+    SqliteStore store(dir_.path(), merge_at(1));
+    store.migrate();
+    store.write_batch({audit("r", 0, 1000), audit("r", 1, 1001)});
+    highest = store.room_events("r", 1).at(0).id;
+    EXPECT_EQ(store.delete_events_before(5000, 100), 2U);  // every row gone, merged or not
+    EXPECT_EQ(count("SELECT count(*) FROM room_events"), 0);
+  }
+  {
+    SqliteStore store(dir_.path(), merge_at(100));  // restarted: this one stays staged
+    store.migrate();
+    store.write_batch({audit("r", 2)});
+    const auto events = store.room_events("r", 10);
+    ASSERT_EQ(events.size(), 1U);
+    EXPECT_GT(events[0].id, highest);
+    highest = events[0].id;
+  }
+  {
+    SqliteStore store(dir_.path(), merge_at(2));  // a staged row from the last run
+    store.migrate();
+    store.write_batch({audit("r", 3)});
+    const auto events = store.room_events("r", 10);
+    EXPECT_EQ(seqs(events), (std::vector<std::int64_t>{3, 2}));
+    ASSERT_EQ(events.size(), 2U);
+    EXPECT_GT(events[0].id, highest);
+    EXPECT_EQ(count("SELECT count(*) FROM room_events_staging"), 0);  // 2 staged: merged
+  }
+}
+
+// A file written before migration 3: its rows move under the view, and new ids continue
+// after the highest ever assigned (3 here, although row 3 was deleted).
+TEST_F(SqliteStaging, AnOlderFileKeepsItsEventsAndIdsGoOnAfterTheHighestEverUsed) {
+  exec(std::string(sqlite_sql::kCreateSchemaMigrations) + ";" +
+       std::string(sqlite_sql::kMigrations[0].sql) + std::string(sqlite_sql::kMigrations[1].sql) +
+       "INSERT INTO schema_migrations VALUES (1, 'rooms_users_room_events', 1),"
+       " (2, 'short_ids', 1);"
+       "INSERT INTO room_events (room_id, event_type, user_id, data, created_at) VALUES"
+       " ('r', 'JOIN', 'u', '{\"seq\":10}', 1), ('r', 'JOIN', 'u', '{\"seq\":11}', 2),"
+       " ('r', 'JOIN', 'u', '{\"seq\":12}', 3);"
+       "DELETE FROM room_events WHERE id = 3;");
+  SqliteStore store(dir_.path(), merge_at(100));
+  store.migrate();
+  EXPECT_EQ(count("SELECT count(*) FROM schema_migrations"), 3);
+  EXPECT_EQ(count("SELECT count(*) FROM room_events"), 2);
+  store.write_batch({audit("r", 13)});
+  const auto events = store.room_events("r", 10);
+  EXPECT_EQ(seqs(events), (std::vector<std::int64_t>{13, 11, 10}));
+  ASSERT_EQ(events.size(), 3U);
+  EXPECT_EQ(events[0].id, 4);
+  EXPECT_EQ(events[1].id, 2);
+}
+
+}  // namespace
+}  // namespace tandem::store
