@@ -75,9 +75,9 @@ CREATE TABLE IF NOT EXISTS short_ids (
 CREATE INDEX IF NOT EXISTS idx_short_ids_expires_at ON short_ids (expires_at);
 )sql"},
     // Audit rows are committed to a staging table without the room index (an append to
-    // one B-tree) and moved into the indexed table in bulk (kMergeStagedEvents), where
-    // their index entries land a room at a time instead of one page write per row and
-    // commit. `room_events` becomes a view over both, so readers see one table.
+    // one B-tree) and moved into the indexed table in bulk (kMergeStagedEvents): a room's
+    // index page is then rewritten once per merge instead of once per row and commit.
+    // `room_events` becomes a view over both, so readers see one table.
     Migration{3, "room_events_staging", R"sql(
 ALTER TABLE room_events RENAME TO room_events_indexed;
 CREATE TABLE IF NOT EXISTS room_events_staging (
@@ -130,7 +130,7 @@ ON CONFLICT (room_id, id) DO UPDATE SET
 
 inline constexpr const char* kArchiveRoom = "UPDATE rooms SET archived_at = ?2 WHERE id = ?1";
 
-// Ids are assigned by the store (SqliteStore::next_event_id_), so a row keeps its id when
+// Ids are assigned by the store (SqliteStore::next_event_id), so a row keeps its id when
 // it moves from staging to the indexed table.
 inline constexpr const char* kInsertEvent =
     "INSERT INTO room_events_staging (id, room_id, event_type, user_id, data, created_at) "
