@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by run-standalone.sh, profile.sh and run-cluster.sh (sourced, not run): start and
 # stop one tandem-server on a free loopback port, pinned to $SERVER_CORE, and always stop it
 # by PID; free ports; the descriptor limit. Expects BUILD, RESULTS, SERVER_CORE; sets
