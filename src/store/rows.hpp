@@ -32,6 +32,8 @@ struct UserRow {
   bool is_playing = false;
   std::string connection_quality;
   std::optional<Millis> last_heartbeat;
+
+  bool operator==(const UserRow&) const = default;
 };
 
 RoomRow room_row(const RoomSnapshot& snapshot);

@@ -117,6 +117,7 @@ WHERE rooms.archived_at IS NOT NULL
    OR COALESCE(json_extract(rooms.state, '$.version'), 0) <= COALESCE(json_extract(excluded.state, '$.version'), 0)
 RETURNING id)sql";
 inline constexpr const char* kDeleteUsers = "DELETE FROM users WHERE room_id = ?1";
+inline constexpr const char* kDeleteUser = "DELETE FROM users WHERE room_id = ?1 AND id = ?2";
 inline constexpr const char* kUpsertUser = R"sql(
 INSERT INTO users (id, room_id, username, "current_time", is_playing, connection_quality,
                    last_heartbeat)

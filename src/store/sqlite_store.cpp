@@ -160,6 +160,7 @@ void SqliteStore::close() noexcept {
   statements_.clear();
   last_event_id_ = -1;
   staged_rows_ = -1;
+  users_written_.clear();
   if (db_ != nullptr) {
     sqlite3_close_v2(db_);
     db_ = nullptr;
@@ -257,22 +258,12 @@ void SqliteStore::write_entry(const JournalEntry& entry) {
                    const bool applied = upsert.step();  // no row: a newer version is stored
                    upsert.run();
                    if (!applied) return;
-                   Statement(*this, sql::kDeleteUsers).text(1, row.id).run();
-                   for (const UserRow& user : user_rows(e.state)) {
-                     Statement(*this, sql::kUpsertUser)
-                         .text(1, user.id)
-                         .text(2, row.id)
-                         .text(3, user.username)
-                         .real(4, user.current_time)
-                         .boolean(5, user.is_playing)
-                         .text(6, user.connection_quality)
-                         .integer(7, user.last_heartbeat)
-                         .run();
-                   }
+                   write_users(row.id, user_rows(e.state));
                  },
                  [&](const RoomArchived& e) {
                    Statement(*this, sql::kArchiveRoom).text(1, e.room_id).integer(2, e.at).run();
                    Statement(*this, sql::kDeleteUsers).text(1, e.room_id).run();
+                   users_written_.erase(e.room_id);
                  },
                  [&](const AuditEvent& e) {
                    Statement(*this, sql::kInsertEvent)
@@ -310,8 +301,49 @@ void SqliteStore::write_batch(const std::vector<JournalEntry>& batch) {
   } catch (...) {
     last_event_id_ = -1;  // rolled back: read both again
     staged_rows_ = -1;
+    users_written_.clear();  // and rewrite every room's users rows in full
     throw;
   }
+}
+
+// A room's users rows as its snapshot has them. The first time this store writes a room
+// they are all replaced; after that only the rows that differ from what it wrote last are
+// (a heartbeat changes one member, a PLAY_PAUSE none), and members gone are deleted.
+void SqliteStore::write_users(const std::string& room_id, std::vector<UserRow> rows) {
+  const auto upsert = [&](const UserRow& user) {
+    Statement(*this, sql::kUpsertUser)
+        .text(1, user.id)
+        .text(2, room_id)
+        .text(3, user.username)
+        .real(4, user.current_time)
+        .boolean(5, user.is_playing)
+        .text(6, user.connection_quality)
+        .integer(7, user.last_heartbeat)
+        .run();
+  };
+  const auto find = [](const std::vector<UserRow>& in, const std::string& id) -> const UserRow* {
+    for (const UserRow& row : in) {
+      if (row.id == id) return &row;
+    }
+    return nullptr;
+  };
+  const auto written = users_written_.find(room_id);
+  if (written == users_written_.end()) {
+    Statement(*this, sql::kDeleteUsers).text(1, room_id).run();
+    for (const UserRow& user : rows) upsert(user);
+    users_written_.emplace(room_id, std::move(rows));
+    return;
+  }
+  for (const UserRow& old : written->second) {
+    if (find(rows, old.id) == nullptr) {
+      Statement(*this, sql::kDeleteUser).text(1, room_id).text(2, old.id).run();
+    }
+  }
+  for (const UserRow& user : rows) {
+    const UserRow* old = find(written->second, user.id);
+    if (old == nullptr || !(*old == user)) upsert(user);
+  }
+  written->second = std::move(rows);
 }
 
 std::int64_t SqliteStore::next_event_id() {
@@ -388,7 +420,10 @@ std::vector<std::string> SqliteStore::archive_idle_rooms(Millis before, Millis n
     update.integer(1, before).integer(2, now);
     while (update.step()) ids.push_back(update.column_text(0));
   }
-  for (const auto& id : ids) Statement(*this, sql::kDeleteUsers).text(1, id).run();
+  for (const auto& id : ids) {
+    Statement(*this, sql::kDeleteUsers).text(1, id).run();
+    users_written_.erase(id);  // before the commit: if it fails, the next write is in full
+  }
   tx.commit();
   return ids;
 }

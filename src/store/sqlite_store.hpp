@@ -4,14 +4,17 @@
 // the process; an OS crash can lose the last few commits) and a busy timeout. Statements
 // are prepared once and cached. Like every Store it is used by one thread at a time.
 // Audit rows are staged and indexed in bulk (SqliteOptions; docs/STORAGE.md).
+#include "store/rows.hpp"
 #include "store/store.hpp"
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -62,6 +65,7 @@ class SqliteStore final : public Store {
   void close() noexcept;
 
   void write_entry(const JournalEntry& entry);
+  void write_users(const std::string& room_id, std::vector<UserRow> rows);
   std::int64_t next_event_id();
   void merge_staged_events_if_due();
 
@@ -75,6 +79,10 @@ class SqliteStore final : public Store {
   // whose rows and ids were rolled back).
   std::int64_t last_event_id_ = -1;
   std::int64_t staged_rows_ = -1;
+  // Each live room's users rows as this store last wrote them (write_users), so a snapshot
+  // rewrites only the rows that changed. Dropped when the room is archived, and entirely
+  // after a failed batch or a reopen.
+  std::unordered_map<std::string, std::vector<UserRow>> users_written_;
   std::chrono::steady_clock::time_point last_merge_ = std::chrono::steady_clock::now();
 };
 

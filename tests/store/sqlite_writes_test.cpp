@@ -1,8 +1,9 @@
-// SqliteStore's audit rows: committed to room_events_staging, moved into
-// room_events_indexed in bulk (sqlite_sql.hpp, migration 3). The `room_events` view and the
-// store's API see both tables; an id never changes when its row moves and is never handed
-// out twice, across merges, retention, restarts and the migration of an existing file.
-// Real SQLite files in a temp dir.
+// What SqliteStore saves on writes, and that nothing is lost by it. Audit rows: committed
+// to room_events_staging, moved into room_events_indexed in bulk (sqlite_sql.hpp, migration
+// 3); the `room_events` view and the store's API see both tables; an id never changes when
+// its row moves and is never handed out twice, across merges, retention, restarts and the
+// migration of an existing file. Users rows: a snapshot rewrites only the members that
+// changed since the store last wrote the room. Real SQLite files in a temp dir.
 #include "store/sqlite_sql.hpp"
 #include "store/sqlite_store.hpp"
 #include "store/store_backends.hpp"
@@ -14,6 +15,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -26,7 +29,7 @@ using namespace std::chrono_literals;
 // Never due by time: merges happen only at `rows` staged rows.
 SqliteOptions merge_at(std::size_t rows) { return SqliteOptions{std::chrono::hours(1), rows}; }
 
-class SqliteStaging : public ::testing::Test {
+class SqliteWrites : public ::testing::Test {
  protected:
   std::filesystem::path file() const { return dir_.path() / SqliteStore::kFileName; }
   std::int64_t count(const std::string& sql) {
@@ -55,7 +58,7 @@ class SqliteStaging : public ::testing::Test {
   TempDir dir_;
 };
 
-TEST_F(SqliteStaging, RowsAreReadWhileStagedAndKeepTheirIdsWhenMerged) {
+TEST_F(SqliteWrites, RowsAreReadWhileStagedAndKeepTheirIdsWhenMerged) {
   SqliteStore store(dir_.path(), merge_at(5));
   store.migrate();
   store.write_batch({audit("r", 0), audit("r", 1), audit("other", 2)});
@@ -80,7 +83,7 @@ TEST_F(SqliteStaging, RowsAreReadWhileStagedAndKeepTheirIdsWhenMerged) {
   EXPECT_EQ(count("SELECT count(*) FROM room_events"), 6);
 }
 
-TEST_F(SqliteStaging, AMergeIsDueOnceTheIntervalHasPassed) {
+TEST_F(SqliteWrites, AMergeIsDueOnceTheIntervalHasPassed) {
   SqliteStore store(dir_.path(), SqliteOptions{0ms, 1'000'000});
   store.migrate();
   store.write_batch({audit("r", 0), audit("r", 1)});
@@ -88,7 +91,7 @@ TEST_F(SqliteStaging, AMergeIsDueOnceTheIntervalHasPassed) {
   EXPECT_EQ(count("SELECT count(*) FROM room_events_indexed"), 2);
 }
 
-TEST_F(SqliteStaging, ARefusedBatchStagesNothingAndIdsGoOn) {
+TEST_F(SqliteWrites, ARefusedBatchStagesNothingAndIdsGoOn) {
   SqliteStore store(dir_.path(), merge_at(100));
   store.migrate();
   store.write_batch({audit("r", 0)});
@@ -101,7 +104,7 @@ TEST_F(SqliteStaging, ARefusedBatchStagesNothingAndIdsGoOn) {
   EXPECT_EQ(count("SELECT count(*) FROM room_events_staging"), 2);
 }
 
-TEST_F(SqliteStaging, RetentionDeletesOldRowsFromBothTables) {
+TEST_F(SqliteWrites, RetentionDeletesOldRowsFromBothTables) {
   SqliteStore store(dir_.path(), merge_at(3));
   store.migrate();
   store.write_batch({audit("r", 0, 1000), audit("r", 1, 1001), audit("r", 2, 1002)});  // merged
@@ -119,7 +122,7 @@ TEST_F(SqliteStaging, RetentionDeletesOldRowsFromBothTables) {
   EXPECT_EQ(count("SELECT count(*) FROM room_events_staging"), 2);
 }
 
-TEST_F(SqliteStaging, IdsAreNeverHandedOutTwiceAcrossRetentionAndRestarts) {
+TEST_F(SqliteWrites, IdsAreNeverHandedOutTwiceAcrossRetentionAndRestarts) {
   std::int64_t highest = 0;
   {
     SqliteStore store(dir_.path(), merge_at(1));
@@ -152,7 +155,7 @@ TEST_F(SqliteStaging, IdsAreNeverHandedOutTwiceAcrossRetentionAndRestarts) {
 
 // A file written before migration 3: its rows move under the view, and new ids continue
 // after the highest ever assigned (3 here, although row 3 was deleted).
-TEST_F(SqliteStaging, AnOlderFileKeepsItsEventsAndIdsGoOnAfterTheHighestEverUsed) {
+TEST_F(SqliteWrites, AnOlderFileKeepsItsEventsAndIdsGoOnAfterTheHighestEverUsed) {
   exec(std::string(sqlite_sql::kCreateSchemaMigrations) + ";" +
        std::string(sqlite_sql::kMigrations[0].sql) + std::string(sqlite_sql::kMigrations[1].sql) +
        "INSERT INTO schema_migrations VALUES (1, 'rooms_users_room_events', 1),"
@@ -171,6 +174,63 @@ TEST_F(SqliteStaging, AnOlderFileKeepsItsEventsAndIdsGoOnAfterTheHighestEverUsed
   ASSERT_EQ(events.size(), 3U);
   EXPECT_EQ(events[0].id, 4);
   EXPECT_EQ(events[1].id, 2);
+}
+
+// Triggers count the statements that touch users rows: the first snapshot of a room writes
+// all of them, one that changes nothing writes none, a heartbeat one, a member gone one
+// delete; after a failed batch or a restart the next snapshot writes the room in full.
+TEST_F(SqliteWrites, ASnapshotRewritesOnlyTheUsersRowsThatChanged) {
+  auto store = std::make_unique<SqliteStore>(dir_.path());
+  store->migrate();
+  exec(
+      "CREATE TABLE users_writes (n INTEGER NOT NULL); INSERT INTO users_writes VALUES (0);"
+      "CREATE TRIGGER users_i AFTER INSERT ON users BEGIN UPDATE users_writes SET n = n + 1; END;"
+      "CREATE TRIGGER users_u AFTER UPDATE ON users BEGIN UPDATE users_writes SET n = n + 1; END;"
+      "CREATE TRIGGER users_d AFTER DELETE ON users BEGIN UPDATE users_writes SET n = n + 1; END;");
+  const auto writes = [&] { return count("SELECT n FROM users_writes"); };
+  std::uint64_t version = 0;
+  const auto next = [&](const std::function<void(room::RoomState&)>& change) {
+    RoomSnapshot snap = snapshot("room", ++version);
+    change(snap.state);
+    return snap;
+  };
+  const auto same = [](room::RoomState&) {};
+
+  store->write_batch({next(same)});  // alice and bob
+  EXPECT_EQ(writes(), 2);
+  store->write_batch({next(same)});
+  store->write_batch({next(same)});
+  EXPECT_EQ(writes(), 2) << "nothing changed";
+
+  const auto alice_beats = [](room::RoomState& s) { s.members[0].last_heartbeat += 5000; };
+  store->write_batch({next(alice_beats)});
+  EXPECT_EQ(writes(), 3);
+  EXPECT_EQ(count("SELECT last_heartbeat FROM users WHERE id = 'alice'"), 1'700'000'005'401);
+
+  const auto bob_gone = [&](room::RoomState& s) {
+    alice_beats(s);
+    s.members.pop_back();
+  };
+  store->write_batch({next(bob_gone)});
+  EXPECT_EQ(writes(), 4);
+  EXPECT_EQ(count("SELECT count(*) FROM users WHERE room_id = 'room'"), 1);
+
+  EXPECT_THROW(store->write_batch({next(bob_gone), snapshot("", 1)}), StoreError);
+  EXPECT_EQ(writes(), 4) << "rolled back";
+  store->write_batch({next(bob_gone)});  // after a failed batch: in full (delete + insert)
+  EXPECT_EQ(writes(), 6);
+
+  store = std::make_unique<SqliteStore>(dir_.path());  // a restart: in full again
+  store->migrate();
+  store->write_batch({next(same)});  // alice and bob again
+  EXPECT_EQ(writes(), 6 + 1 + 2);
+  EXPECT_EQ(count("SELECT count(*) FROM users WHERE room_id = 'room'"), 2);
+  EXPECT_EQ(count("SELECT last_heartbeat FROM users WHERE id = 'alice'"), 1'700'000'000'401);
+
+  store->write_batch({RoomArchived{"room", 1'800'000'000'000}});
+  EXPECT_EQ(count("SELECT count(*) FROM users WHERE room_id = 'room'"), 0);
+  store->write_batch({next(same)});  // re-created after the archive: written in full
+  EXPECT_EQ(count("SELECT count(*) FROM users WHERE room_id = 'room'"), 2);
 }
 
 }  // namespace
