@@ -249,8 +249,8 @@ void FrameSocket::mark_recent() {
 
 void FrameSocket::end_of_pass(bool flush_now) {
   RecentWrites& recent = recent_writes();
-  auto sockets = std::move(recent.sockets);
-  recent.sockets.clear();
+  decltype(recent.sockets) sockets;
+  sockets.swap(recent.sockets);
   recent.posted = false;
   for (auto& [socket, owner] : sockets) {
     const std::shared_ptr<void> keep = owner.lock();
@@ -258,6 +258,9 @@ void FrameSocket::end_of_pass(bool flush_now) {
     socket->recent_ = false;
     if (flush_now) socket->flush();  // may mark it again: then a new pass is posted
   }
+  // The list's storage serves the next pass unless this one already started a new list.
+  sockets.clear();
+  if (recent.sockets.empty()) recent.sockets.swap(sockets);
 }
 
 std::size_t FrameSocket::discard_unsent() {

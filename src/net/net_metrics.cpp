@@ -21,7 +21,8 @@ NetMetrics::NetMetrics(obs::Registry& registry)
       writes(registry.counter("tandem_ws_writes_total",
                               "Writes (one sendmsg each) to WebSocket clients")),
       frames_out(registry.counter("tandem_ws_frames_out_total",
-                                  "Frames completely written to WebSocket clients (control frames and handshake responses included)")),
+                                  "Frames completely written to WebSocket clients (control "
+                                  "frames and handshake responses included)")),
       bytes_out(registry.counter("tandem_ws_bytes_out_total",
                                  "Bytes written to WebSocket clients, frame headers included")),
       messages_in(registry, "tandem_messages_in_total", "Client messages received, by type",
