@@ -1,8 +1,9 @@
 #include "room/room_codec.hpp"
 
+#include "protocol/json_writer.hpp"
+
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <cmath>
 #include <cstdint>
@@ -210,8 +211,65 @@ json::object to_json(const RoomState& s) {
   return o;
 }
 
-std::string to_json_string(const RoomState& state) {
-  return json::serialize(to_json(state));
+// The same document as to_json, written directly: a snapshot is serialized for every
+// journal write and every cluster commit, and building the json::object tree first cost
+// ~130 allocations for a room of 10. Keys in the same order as to_json.
+std::string to_json_string(const RoomState& s) {
+  protocol::JsonWriter w(512 + 320 * s.members.size());
+  w.first_key("v").integer(kRoomCodecVersion);
+  w.key("id").string(s.id);
+  w.key("host_user_id").string(s.host_user_id);
+  w.key("url").string(s.url);
+  w.key("current_time").number(s.current_time);
+  w.key("position_at").integer(s.position_at);
+  w.key("is_playing").boolean(s.is_playing);
+  w.key("guest_control_enabled").boolean(s.guest_control_enabled);
+  w.key("pin_hash").string(s.pin_hash);
+  w.key("members").begin_array();
+  for (std::size_t i = 0; i < s.members.size(); ++i) {
+    const Member& m = s.members[i];
+    if (i != 0) w.comma();
+    w.first_key("user_id").string(m.user_id);
+    w.key("username").optional_string(m.username);
+    w.key("join_seq").integer(m.join_seq);
+    w.key("peer_id").string(m.peer_id);
+    w.key("node_id").string(m.node_id);
+    w.key("connected").boolean(m.connected);
+    w.key("disconnected_at").integer(m.disconnected_at);
+    w.key("last_heartbeat").integer(m.last_heartbeat);
+    w.key("current_time").number(m.current_time);
+    w.key("is_playing").boolean(m.is_playing);
+    w.key("joined_at").integer(m.joined_at);
+    w.end_object();
+  }
+  w.end_array();
+  w.key("gate");
+  if (s.gate) {
+    const Gate& g = *s.gate;
+    w.first_key("id").integer(g.id);
+    w.key("opened_by").string(g.opened_by);
+    w.key("expected").integer(static_cast<std::uint64_t>(g.expected));
+    w.key("quorum").integer(static_cast<std::uint64_t>(g.quorum));
+    w.key("target").number(g.target);
+    w.key("desired_play").boolean(g.desired_play);
+    w.key("ready").begin_array();
+    for (std::size_t i = 0; i < g.ready.size(); ++i) {
+      if (i != 0) w.comma();
+      w.string(g.ready[i]);
+    }
+    w.end_array();
+    w.key("opened_at").integer(g.opened_at);
+    w.key("deadline").integer(g.deadline);
+    w.end_object();
+  } else {
+    w.null();
+  }
+  w.key("next_seq").integer(s.next_seq);
+  w.key("created_at").integer(s.created_at);
+  w.key("updated_at").integer(s.updated_at);
+  w.key("version").integer(s.version);
+  w.end_object();
+  return w.take();
 }
 
 std::optional<RoomState> room_state_from_json(const json::value& value) {

@@ -17,6 +17,7 @@ RoomRow room_row(const RoomSnapshot& snapshot) {
   row.state = room::to_json_string(s);
   row.created_at = s.created_at != 0 ? s.created_at : snapshot.at;
   row.updated_at = snapshot.at;
+  row.version = s.version;
   return row;
 }
 

@@ -23,6 +23,7 @@ struct RoomRow {
   std::string state;  // JSON
   Millis created_at = 0;
   Millis updated_at = 0;
+  std::uint64_t version = 0;  // the state's; SQLite compares it in a column of its own
 };
 
 struct UserRow {

@@ -93,13 +93,21 @@ CREATE VIEW IF NOT EXISTS room_events AS
   UNION ALL
   SELECT id, room_id, event_type, user_id, data, created_at FROM room_events_staging;
 )sql"},
+    // The room's version in a column of its own, for the upsert's compare (kUpsertRoom):
+    // reading it from the stored JSON parsed ~2.5 KB of text twice per snapshot. Rows whose
+    // state is not valid JSON (none are written so) start at 0, as the old compare read them.
+    Migration{4, "rooms_version", R"sql(
+ALTER TABLE rooms ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+UPDATE rooms SET version = COALESCE(json_extract(state, '$.version'), 0) WHERE json_valid(state);
+)sql"},
 };
 
 // A snapshot: the rooms row (un-archived), then its users rows replaced.
 inline constexpr const char* kUpsertRoom = R"sql(
 INSERT INTO rooms (id, host_user_id, current_url, "current_time", is_playing,
-                   guest_control_enabled, pin_hash, state, created_at, updated_at, archived_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL)
+                   guest_control_enabled, pin_hash, state, created_at, updated_at, archived_at,
+                   version)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, ?11)
 ON CONFLICT (id) DO UPDATE SET
   host_user_id = excluded.host_user_id,
   current_url = excluded.current_url,
@@ -110,11 +118,12 @@ ON CONFLICT (id) DO UPDATE SET
   state = excluded.state,
   created_at = excluded.created_at,
   updated_at = excluded.updated_at,
-  archived_at = NULL
+  archived_at = NULL,
+  version = excluded.version
 -- Cluster nodes journal snapshots independently: an older version never replaces a newer
 -- one (an archived row is a room that may have been created again from version 0).
 WHERE rooms.archived_at IS NOT NULL
-   OR COALESCE(json_extract(rooms.state, '$.version'), 0) <= COALESCE(json_extract(excluded.state, '$.version'), 0)
+   OR rooms.version <= excluded.version
 RETURNING id)sql";
 inline constexpr const char* kDeleteUsers = "DELETE FROM users WHERE room_id = ?1";
 inline constexpr const char* kDeleteUser = "DELETE FROM users WHERE room_id = ?1 AND id = ?2";

@@ -254,7 +254,8 @@ void SqliteStore::write_entry(const JournalEntry& entry) {
                        .text(7, row.pin_hash)
                        .text(8, row.state)
                        .integer(9, row.created_at)
-                       .integer(10, row.updated_at);
+                       .integer(10, row.updated_at)
+                       .integer(11, static_cast<std::int64_t>(row.version));
                    const bool applied = upsert.step();  // no row: a newer version is stored
                    upsert.run();
                    if (!applied) return;

@@ -3,7 +3,9 @@
 // 3); the `room_events` view and the store's API see both tables; an id never changes when
 // its row moves and is never handed out twice, across merges, retention, restarts and the
 // migration of an existing file. Users rows: a snapshot rewrites only the members that
-// changed since the store last wrote the room. Real SQLite files in a temp dir.
+// changed since the store last wrote the room. Rooms rows: the version a snapshot is
+// compared by moves into a column (migration 4). Real SQLite files in a temp dir.
+#include "room/room_codec.hpp"
 #include "store/sqlite_sql.hpp"
 #include "store/sqlite_store.hpp"
 #include "store/store_backends.hpp"
@@ -166,7 +168,7 @@ TEST_F(SqliteWrites, AnOlderFileKeepsItsEventsAndIdsGoOnAfterTheHighestEverUsed)
        "DELETE FROM room_events WHERE id = 3;");
   SqliteStore store(dir_.path(), merge_at(100));
   store.migrate();
-  EXPECT_EQ(count("SELECT count(*) FROM schema_migrations"), 3);
+  EXPECT_EQ(count("SELECT count(*) FROM schema_migrations"), 4);
   EXPECT_EQ(count("SELECT count(*) FROM room_events"), 2);
   store.write_batch({audit("r", 13)});
   const auto events = store.room_events("r", 10);
@@ -174,6 +176,33 @@ TEST_F(SqliteWrites, AnOlderFileKeepsItsEventsAndIdsGoOnAfterTheHighestEverUsed)
   ASSERT_EQ(events.size(), 3U);
   EXPECT_EQ(events[0].id, 4);
   EXPECT_EQ(events[1].id, 2);
+}
+
+// A file written before migration 4: each room's version moves from its stored JSON into
+// the column the snapshot upsert compares, so an older snapshot still never replaces a
+// newer one; a row whose state is not JSON (never written so) starts at 0 instead of
+// failing the migration.
+TEST_F(SqliteWrites, AnOlderFileKeepsEachRoomsVersionForTheSnapshotCompare) {
+  const std::string room_json = room::to_json_string(snapshot("room-1", 9).state);
+  std::string before_4 = std::string(sqlite_sql::kCreateSchemaMigrations) + ";";
+  for (std::size_t i = 0; i < 3; ++i) before_4 += sqlite_sql::kMigrations[i].sql;
+  exec(before_4 +
+       "INSERT INTO schema_migrations VALUES (1, 'rooms_users_room_events', 1),"
+       " (2, 'short_ids', 1), (3, 'room_events_staging', 1);"
+       "INSERT INTO rooms (id, state, created_at, updated_at) VALUES ('room-1', '" +
+       room_json + "', 1, 1), ('odd', 'not json', 1, 1);");
+  SqliteStore store(dir_.path(), merge_at(100));
+  store.migrate();
+  EXPECT_EQ(count("SELECT count(*) FROM schema_migrations"), 4);
+  EXPECT_EQ(count("SELECT version FROM rooms WHERE id = 'room-1'"), 9);
+  EXPECT_EQ(count("SELECT version FROM rooms WHERE id = 'odd'"), 0);
+
+  store.write_batch({snapshot("room-1", 8)});  // late: the stored 9 stays
+  EXPECT_EQ(count("SELECT json_extract(state, '$.version') FROM rooms WHERE id = 'room-1'"), 9);
+  store.write_batch({snapshot("room-1", 10), snapshot("odd", 1)});
+  EXPECT_EQ(count("SELECT version FROM rooms WHERE id = 'room-1'"), 10);
+  EXPECT_EQ(count("SELECT json_extract(state, '$.version') FROM rooms WHERE id = 'room-1'"), 10);
+  EXPECT_EQ(count("SELECT version FROM rooms WHERE id = 'odd'"), 1);
 }
 
 // Triggers count the statements that touch users rows: the first snapshot of a room writes
