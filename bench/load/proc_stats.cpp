@@ -3,6 +3,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -24,23 +26,29 @@ std::int64_t status_field_kb(const std::string& status, const std::string& key) 
   return value;
 }
 
+// utime and stime of a /proc/.../stat file; false when it cannot be read.
+bool read_cpu(const std::string& stat_path, double& user_s, double& sys_s) {
+  std::ifstream stat_file(stat_path);
+  std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
+  // Fields after the command name (which may contain spaces) start after the last ')'.
+  const auto paren = stat.rfind(')');
+  if (stat.empty() || paren == std::string::npos || paren + 2 > stat.size()) return false;
+  std::istringstream fields(stat.substr(paren + 2));
+  std::string field;
+  // Field 3 (state) is the first after ')'; utime and stime are fields 14 and 15.
+  for (int index = 3; index <= 15 && fields >> field; ++index) {
+    if (index == 14) user_s = ticks_to_seconds(std::stoull(field));
+    if (index == 15) sys_s = ticks_to_seconds(std::stoull(field));
+  }
+  return true;
+}
+
 }  // namespace
 
 std::optional<ProcessSample> sample_process(std::int64_t pid) {
   const std::string dir = "/proc/" + std::to_string(pid);
-  std::ifstream stat_file(dir + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
-  // Fields after the command name (which may contain spaces) start after the last ')'.
-  const auto paren = stat.rfind(')');
-  if (stat.empty() || paren == std::string::npos) return std::nullopt;
-  std::istringstream fields(stat.substr(paren + 2));
-  std::string field;
   ProcessSample sample;
-  // Field 3 (state) is the first after ')'; utime and stime are fields 14 and 15.
-  for (int index = 3; index <= 15 && fields >> field; ++index) {
-    if (index == 14) sample.cpu_user_s = ticks_to_seconds(std::stoull(field));
-    if (index == 15) sample.cpu_sys_s = ticks_to_seconds(std::stoull(field));
-  }
+  if (!read_cpu(dir + "/stat", sample.cpu_user_s, sample.cpu_sys_s)) return std::nullopt;
   std::ifstream status_file(dir + "/status");
   std::string status = "\n";
   status.append((std::istreambuf_iterator<char>(status_file)), std::istreambuf_iterator<char>());
@@ -49,6 +57,28 @@ std::optional<ProcessSample> sample_process(std::int64_t pid) {
   sample.voluntary_switches = status_field_kb(status, "voluntary_ctxt_switches");
   sample.involuntary_switches = status_field_kb(status, "nonvoluntary_ctxt_switches");
   return sample;
+}
+
+std::vector<std::pair<std::string, double>> sample_threads(std::int64_t pid) {
+  std::vector<std::pair<std::string, double>> out;
+  const std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
+    std::ifstream comm_file(task.path() / "comm");
+    std::string name;
+    std::getline(comm_file, name);
+    double user_s = 0;
+    double sys_s = 0;
+    if (name.empty() || !read_cpu(task.path() / "stat", user_s, sys_s)) continue;  // exited
+    const auto same = std::find_if(out.begin(), out.end(),
+                                   [&](const auto& entry) { return entry.first == name; });
+    if (same != out.end()) {
+      same->second += user_s + sys_s;
+    } else {
+      out.emplace_back(std::move(name), user_s + sys_s);
+    }
+  }
+  return out;
 }
 
 ProcessSample sample_self() {

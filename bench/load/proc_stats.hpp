@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tandem::bench {
@@ -19,6 +20,12 @@ struct ProcessSample {
 
 // nullopt when the process does not exist (or /proc is unreadable).
 std::optional<ProcessSample> sample_process(std::int64_t pid);
+
+// CPU seconds (utime + stime) of each of a process's threads, summed by thread name
+// (/proc/PID/task/TID/comm: the server names its journal writer "tandem-journal"; the
+// event loop runs on the main thread, named after the executable). Empty when the process
+// does not exist.
+std::vector<std::pair<std::string, double>> sample_threads(std::int64_t pid);
 
 // This process, via getrusage (all threads).
 ProcessSample sample_self();

@@ -1,5 +1,7 @@
 #include "report.hpp"
 
+#include <algorithm>
+
 #include "clock.hpp"
 
 #include <boost/json/array.hpp>
@@ -55,6 +57,15 @@ Snapshot snapshot(const std::vector<std::int64_t>& server_pids) {
     s.server->hwm_kb += one->hwm_kb;
     s.server->voluntary_switches += one->voluntary_switches;
     s.server->involuntary_switches += one->involuntary_switches;
+    for (auto& [name, cpu_s] : sample_threads(pid)) {
+      const auto same = std::find_if(s.server_threads.begin(), s.server_threads.end(),
+                                     [&](const auto& entry) { return entry.first == name; });
+      if (same != s.server_threads.end()) {
+        same->second += cpu_s;
+      } else {
+        s.server_threads.emplace_back(std::move(name), cpu_s);
+      }
+    }
   }
   s.self = sample_self();
   s.cores = sample_cores();
@@ -86,6 +97,16 @@ json::object window_json(const Snapshot& before, const Snapshot& after, double u
         {"involuntary_switches",
          after.server->involuntary_switches - before.server->involuntary_switches}};
     if (units > 0) server["cpu_us_per_" + std::string(unit)] = cpu_us_per(before, after, units);
+    // CPU seconds in the window by thread name (threads that came or went count from 0).
+    json::object threads;
+    for (const auto& [name, cpu_s] : after.server_threads) {
+      double start = 0;
+      for (const auto& [before_name, before_s] : before.server_threads) {
+        if (before_name == name) start = before_s;
+      }
+      threads[name] = round3(cpu_s - start);
+    }
+    server["threads_cpu_s"] = std::move(threads);
     out["server"] = std::move(server);
   }
   const double self_cpu = after.self.cpu_s() - before.self.cpu_s();

@@ -20,6 +20,7 @@ boost::json::object latency_json(const Histogram& histogram);
 struct Snapshot {
   std::int64_t at_ns = 0;
   std::optional<ProcessSample> server;
+  std::vector<std::pair<std::string, double>> server_threads;  // CPU s by thread name
   ProcessSample self;
   std::vector<CoreTimes> cores;
   std::string loadavg;
