@@ -6,6 +6,7 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace tandem::net {
@@ -19,7 +20,18 @@ Server::Server(Executor executor, NetConfig config, cluster::Rooms& rooms,
       metrics_(registry),
       routes_(std::make_unique<HttpRoutes>(*this, registry)),
       acceptor_(executor),
-      drain_timer_(executor) {}
+      drain_timer_(executor),
+      idle_timer_(executor) {
+  // A sixteenth of the timeout, within [10 ms, 1 s]: a silent connection is closed between
+  // idle_timeout and idle_timeout + 2 ticks after its last message (2 min + 2 s by default).
+  const auto timeout = std::max<std::chrono::steady_clock::duration>(config_.idle_timeout,
+                                                                     std::chrono::milliseconds(1));
+  idle_period_ = std::clamp<std::chrono::steady_clock::duration>(
+      timeout / 16, std::chrono::milliseconds(10), std::chrono::seconds(1));
+  idle_timeout_ticks_ =
+      static_cast<std::uint64_t>((timeout + idle_period_ - std::chrono::nanoseconds(1)) / idle_period_);
+  idle_wheel_.resize(idle_timeout_ticks_ + 2);
+}
 
 Server::~Server() = default;
 
@@ -37,6 +49,8 @@ std::uint16_t Server::start() {
   }
   acceptor_.listen(asio::socket_base::max_listen_connections);
   do_accept();
+  idle_timer_.expires_after(idle_period_);
+  arm_idle_tick();
   const std::uint16_t port = acceptor_.local_endpoint().port();
   if (config_.public_url.empty()) config_.public_url = "http://localhost:" + std::to_string(port);
   return port;
@@ -112,9 +126,48 @@ void Server::abort_all() {
   beast::error_code ignored;
   acceptor_.close(ignored);
   drain_timer_.cancel();
+  idle_timer_.cancel();
   drained_ = nullptr;
   for (const auto& [id, session] : sessions_) session->abort();
   for (HttpSession* session : http_sessions_) session->abort();
+}
+
+void Server::watch_idle(cluster::ConnId id) {
+  const std::uint64_t due = idle_tick_ + idle_timeout_ticks_ + 1;
+  idle_wheel_[due % idle_wheel_.size()].push_back(id);
+}
+
+void Server::arm_idle_tick() {
+  idle_timer_.async_wait([this](beast::error_code ec) {
+    if (ec) return;  // cancelled: the Server may be gone
+    on_idle_tick();
+  });
+}
+
+// The slot of this tick holds every session that may have been silent long enough: the
+// silent ones are closed as stale, the others move to the slot of their own due tick,
+// which is at most idle_timeout_ticks_ + 1 ahead (the wheel never wraps onto itself).
+void Server::on_idle_tick() {
+  ++idle_tick_;
+  std::vector<cluster::ConnId> due;
+  due.swap(idle_wheel_[idle_tick_ % idle_wheel_.size()]);
+  for (const cluster::ConnId id : due) {
+    const auto it = sessions_.find(id);
+    if (it == sessions_.end()) continue;  // gone
+    const std::uint64_t session_due = it->second->last_active_tick() + idle_timeout_ticks_ + 1;
+    if (session_due <= idle_tick_) {
+      it->second->expire_idle();  // may remove it from sessions_ (not from `due`)
+    } else {
+      idle_wheel_[session_due % idle_wheel_.size()].push_back(id);
+    }
+  }
+  // Nothing is ever due at the current tick, so its slot is empty: it gets its storage
+  // back for its next turn (unless it held an unusual crowd).
+  due.clear();
+  if (due.capacity() <= 4096) idle_wheel_[idle_tick_ % idle_wheel_.size()].swap(due);
+  // Fixed-rate ticks: a slow pass does not stretch the timeout.
+  idle_timer_.expires_at(idle_timer_.expiry() + idle_period_);
+  arm_idle_tick();
 }
 
 void Server::check_drained() {

@@ -65,10 +65,13 @@ void WsSession::abort() {
 void WsSession::run(Request request) {
   const NetConfig& config = server_.config();
   ws_.next_layer().set_listener(this, weak_from_this());
+  // Beast times the opening and closing handshakes; silence once open is the Server's
+  // idle wheel (Beast's idle timeout would keep a timer per connection and re-arm it for
+  // every message read).
   websocket::stream_base::timeout timeouts{};
   timeouts.handshake_timeout = config.handshake_timeout;
-  timeouts.idle_timeout = config.idle_timeout;
-  timeouts.keep_alive_pings = false;  // silence for idle_timeout means the member is stale
+  timeouts.idle_timeout = websocket::stream_base::none();
+  timeouts.keep_alive_pings = false;
   ws_.set_option(timeouts);
   ws_.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& res) { res.set(beast::http::field::server, "tandem-server"); }));
@@ -81,6 +84,8 @@ void WsSession::on_accept(beast::error_code ec) {
   if (ec) return;  // a failed handshake is the client's problem, not an error log
   info_.id = server_.add_session(this);
   registered_ = true;
+  last_active_tick_ = server_.idle_tick();
+  server_.watch_idle(info_.id);
   do_read();
 }
 
@@ -129,12 +134,14 @@ void WsSession::on_read_rest(beast::error_code ec, std::size_t bytes) {
 }
 
 void WsSession::on_read_error(beast::error_code ec) {
+  if (idle_expired_) {  // the read failed because expire_idle closed the socket
+    finish(cluster::CloseKind::stale, 1006);
+    return;
+  }
   cluster::CloseKind kind = end_kind();
   std::uint16_t code = 1006;
   if (ec == websocket::error::closed) {
     code = closing_ ? close_code_ : static_cast<std::uint16_t>(ws_.reason().code);
-  } else if (ec == beast::error::timeout) {
-    kind = cluster::CloseKind::stale;
   } else if (ec == websocket::error::message_too_big) {
     code = 1009;
   } else if (ec == websocket::error::bad_frame_payload) {
@@ -147,6 +154,7 @@ void WsSession::on_read_error(beast::error_code ec) {
 
 // One whole message; `text` is valid until the next read starts.
 void WsSession::on_message(std::string_view text) {
+  last_active_tick_ = server_.idle_tick();
   if (closing_) {  // after we decided to close, input is only read to see the close reply
     do_read();
     return;
@@ -260,6 +268,13 @@ void WsSession::do_close() {
                     if (self->abort_timer_) self->abort_timer_->cancel();
                     if (!self->reading_) self->finish(self->end_kind(), self->close_code_);
                   });
+}
+
+void WsSession::expire_idle() {
+  if (closing_ || finished_) return;  // a close in progress has its own deadline
+  idle_expired_ = true;
+  abort();
+  if (!reading_) finish(cluster::CloseKind::stale, 1006);  // reading paused: no read to fail
 }
 
 void WsSession::abort_after(std::chrono::milliseconds delay) {

@@ -41,6 +41,11 @@ class WsSession : public std::enable_shared_from_this<WsSession>, private FrameS
   void close(std::uint16_t code, std::string_view reason);
 
   cluster::ConnId id() const noexcept { return info_.id; }
+  // The Server's idle tick when the last message arrived (or the handshake completed).
+  std::uint64_t last_active_tick() const noexcept { return last_active_tick_; }
+  // Silent for the idle timeout: closed without a closing handshake, and the room layer
+  // told it went stale (its member leaves without waiting for the reconnect grace).
+  void expire_idle();
   // Closes the socket without a closing handshake (shutdown after the drain).
   void abort();
 
@@ -75,11 +80,13 @@ class WsSession : public std::enable_shared_from_this<WsSession>, private FrameS
   std::uint16_t close_code_ = 1000;
   std::string close_reason_;
   std::unique_ptr<asio::steady_timer> abort_timer_;  // only while a close is stuck
+  std::uint64_t last_active_tick_ = 0;
   bool registered_ = false;
   bool reading_ = false;
   bool read_paused_ = false;  // back-pressure: reading waits for the queue to drain
   bool closing_ = false;   // no more frames accepted; close after the queue
   bool finished_ = false;  // the room layer has been told the connection ended
+  bool idle_expired_ = false;
 };
 
 }  // namespace tandem::net

@@ -266,6 +266,28 @@ TEST_F(LifecycleTest, StaleConnectionIsClosedAndRemovedWithoutGrace) {
   EXPECT_EQ(user_ids(arr(room_status("room"), "users")), std::vector<std::string>{"alice"});
 }
 
+TEST_F(LifecycleTest, ATalkerOutlivesManyIdleTimeoutsAndIsClosedOnceSilent) {
+  // The idle wheel re-files a connection that spoke since it was filed: PINGs every 300 ms
+  // keep it open through four idle timeouts (2 x 500 ms each); then, silent, it is closed.
+  start_server({{"HEARTBEAT_TIMEOUT_MS", "500"}});
+  auto alice = joined("room", "alice");
+  const auto talking_since = Clock::now();
+  auto silent_since = talking_since;
+  while (since(talking_since) < 4s) {
+    silent_since = Clock::now();  // the server hears nothing after the last PING
+    alice->send_json(msg::ping());
+    alice->expect("PONG");
+    ASSERT_EQ(alice->recv_event(300ms).kind, WsEvent::Kind::timeout) << "nothing else is sent";
+  }
+  const int code = alice->wait_closed();
+  EXPECT_EQ(code, 1006) << "closed without a closing handshake";
+  const auto closed_after = since(silent_since);
+  EXPECT_GE(closed_after.count(), 900) << "closed before 2 x HEARTBEAT_TIMEOUT_MS of silence";
+  EXPECT_LT(closed_after.count(), 6000);
+  ASSERT_TRUE(eventually([&] { return num(status(), "localRooms") == 0; }))
+      << "the stale member left without waiting for the 10 s grace";
+}
+
 TEST_F(LifecycleTest, StaleHostIsReplaced) {
   start_server({{"HEARTBEAT_TIMEOUT_MS", "500"}});
   auto alice = joined("room", "alice");
