@@ -10,6 +10,25 @@
 #include <stdexcept>
 
 namespace tandem::net {
+namespace {
+
+// A sixteenth of the idle timeout, within [10 ms, 1 s]: a silent connection is closed
+// between idle_timeout and idle_timeout + 2 ticks after its last message (2 min + 2 s by
+// default).
+std::chrono::steady_clock::duration tick_period(std::chrono::milliseconds timeout) {
+  const std::chrono::steady_clock::duration t = std::max(timeout, std::chrono::milliseconds(1));
+  return std::clamp<std::chrono::steady_clock::duration>(t / 16, std::chrono::milliseconds(10),
+                                                         std::chrono::seconds(1));
+}
+
+// Whole ticks of silence that make a connection stale (the timeout, rounded up).
+std::uint64_t timeout_ticks(std::chrono::milliseconds timeout,
+                            std::chrono::steady_clock::duration period) {
+  const std::chrono::steady_clock::duration t = std::max(timeout, std::chrono::milliseconds(1));
+  return static_cast<std::uint64_t>((t + period - std::chrono::nanoseconds(1)) / period);
+}
+
+}  // namespace
 
 Server::Server(Executor executor, NetConfig config, cluster::Rooms& rooms,
                obs::Registry& registry, obs::Logger& logger)
@@ -21,17 +40,9 @@ Server::Server(Executor executor, NetConfig config, cluster::Rooms& rooms,
       routes_(std::make_unique<HttpRoutes>(*this, registry)),
       acceptor_(executor),
       drain_timer_(executor),
-      idle_timer_(executor) {
-  // A sixteenth of the timeout, within [10 ms, 1 s]: a silent connection is closed between
-  // idle_timeout and idle_timeout + 2 ticks after its last message (2 min + 2 s by default).
-  const auto timeout = std::max<std::chrono::steady_clock::duration>(config_.idle_timeout,
-                                                                     std::chrono::milliseconds(1));
-  idle_period_ = std::clamp<std::chrono::steady_clock::duration>(
-      timeout / 16, std::chrono::milliseconds(10), std::chrono::seconds(1));
-  idle_timeout_ticks_ =
-      static_cast<std::uint64_t>((timeout + idle_period_ - std::chrono::nanoseconds(1)) / idle_period_);
-  idle_wheel_.resize(idle_timeout_ticks_ + 2);
-}
+      idle_timer_(executor),
+      idle_period_(tick_period(config_.idle_timeout)),
+      idle_wheel_(timeout_ticks(config_.idle_timeout, idle_period_)) {}
 
 Server::~Server() = default;
 
@@ -133,8 +144,8 @@ void Server::abort_all() {
 }
 
 void Server::watch_idle(cluster::ConnId id) {
-  const std::uint64_t due = idle_tick_ + idle_timeout_ticks_ + 1;
-  idle_wheel_[due % idle_wheel_.size()].push_back(id);
+  idle_wheel_.watch(id, sessions_.size(),
+                    [this](cluster::ConnId conn) { return sessions_.contains(conn); });
 }
 
 void Server::arm_idle_tick() {
@@ -144,27 +155,15 @@ void Server::arm_idle_tick() {
   });
 }
 
-// The slot of this tick holds every session that may have been silent long enough: the
-// silent ones are closed as stale, the others move to the slot of their own due tick,
-// which is at most idle_timeout_ticks_ + 1 ahead (the wheel never wraps onto itself).
 void Server::on_idle_tick() {
-  ++idle_tick_;
-  std::vector<cluster::ConnId> due;
-  due.swap(idle_wheel_[idle_tick_ % idle_wheel_.size()]);
-  for (const cluster::ConnId id : due) {
-    const auto it = sessions_.find(id);
-    if (it == sessions_.end()) continue;  // gone
-    const std::uint64_t session_due = it->second->last_active_tick() + idle_timeout_ticks_ + 1;
-    if (session_due <= idle_tick_) {
-      it->second->expire_idle();  // may remove it from sessions_ (not from `due`)
-    } else {
-      idle_wheel_[session_due % idle_wheel_.size()].push_back(id);
-    }
-  }
-  // Nothing is ever due at the current tick, so its slot is empty: it gets its storage
-  // back for its next turn (unless it held an unusual crowd).
-  due.clear();
-  if (due.capacity() <= 4096) idle_wheel_[idle_tick_ % idle_wheel_.size()].swap(due);
+  idle_wheel_.advance(
+      [this](cluster::ConnId id) -> std::optional<std::uint64_t> {
+        const auto it = sessions_.find(id);
+        if (it == sessions_.end()) return std::nullopt;
+        return it->second->last_active_tick();
+      },
+      // May remove the session from sessions_ at once.
+      [this](cluster::ConnId id) { sessions_.at(id)->expire_idle(); });
   // Fixed-rate ticks: a slow pass does not stretch the timeout.
   idle_timer_.expires_at(idle_timer_.expiry() + idle_period_);
   arm_idle_tick();

@@ -3,6 +3,7 @@
 // the room layer can reach connections by id. Runs on the single event-loop thread.
 #include "cluster/outbox.hpp"
 #include "cluster/rooms.hpp"
+#include "net/idle_wheel.hpp"
 #include "net/net_metrics.hpp"
 #include "net/types.hpp"
 #include "obs/logger.hpp"
@@ -13,7 +14,6 @@
 #include <functional>
 #include <memory>
 #include <unordered_set>
-#include <vector>
 
 namespace tandem::net {
 
@@ -53,12 +53,11 @@ class Server final : public cluster::Outbox {
   bool can_accept_session() const noexcept;
   std::size_t session_count() const noexcept { return sessions_.size(); }
   // Idle connections: a session notes idle_tick() whenever a message arrives and is
-  // watched from its accept on. One timer ticks every idle_period() and checks only the
+  // watched from its accept on. One timer ticks every idle_period_ and checks only the
   // sessions whose silence may have reached NetConfig::idle_timeout (a wheel of slots, one
-  // per tick): a connection costs an id in one slot, not a timer of its own.
+  // per tick, IdleWheel): a connection costs an id in one slot, not a timer of its own.
   void watch_idle(cluster::ConnId id);
-  std::uint64_t idle_tick() const noexcept { return idle_tick_; }
-  std::chrono::steady_clock::duration idle_period() const noexcept { return idle_period_; }
+  std::uint64_t idle_tick() const noexcept { return idle_wheel_.now(); }
   void http_opened(HttpSession* session) { http_sessions_.insert(session); }
   void http_closed(HttpSession* session) { http_sessions_.erase(session); }
 
@@ -90,9 +89,7 @@ class Server final : public cluster::Outbox {
   asio::steady_timer drain_timer_;
   asio::steady_timer idle_timer_;
   std::chrono::steady_clock::duration idle_period_;
-  std::uint64_t idle_timeout_ticks_ = 0;  // silence of at least this many ticks: stale
-  std::uint64_t idle_tick_ = 0;
-  std::vector<std::vector<cluster::ConnId>> idle_wheel_;  // slot = due tick % size
+  IdleWheel idle_wheel_;
   std::shared_ptr<void> alive_ = std::make_shared<int>(0);
 };
 
