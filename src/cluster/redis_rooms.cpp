@@ -127,6 +127,11 @@ struct RedisRooms::RoomEntry {
   };
   std::optional<room::RoomState> cache;  // the newest snapshot this node knows
   std::uint64_t latest_version = 0;      // the highest version seen (messages, reads)
+  std::uint64_t heard_version = 0;       // the highest version received on the channel
+  // A commit of ours whose message has not come back on the channel yet (0: none). Its
+  // deliveries may be for a connection that is no member here (a refused JOIN's ERROR),
+  // so the entry, and its subscription, stay until it does (or the subscriber drops).
+  std::uint64_t awaiting_version = 0;
   bool fresh = false;        // cache is current: read after subscribing, messages applied since
   bool want_subscription = false;
   bool subscribed = false;   // Redis confirmed the subscription (since the last reconnect)
@@ -184,7 +189,7 @@ RedisRooms::RedisRooms(boost::asio::any_io_executor executor, Outbox& outbox,
       alive_(std::make_shared<RedisRooms*>(this)) {
   redis::RedisConfig command_config = options_.redis;
   command_config.name = "command";
-  redis::RedisConfig subscriber_config = options_.redis;
+  redis::RedisConfig subscriber_config = options_.subscriber_redis.value_or(options_.redis);
   subscriber_config.name = "subscriber";
   redis_ = std::make_unique<redis::RedisConnection>(executor_, command_config, logger, registry);
   subscriber_ =
@@ -217,6 +222,7 @@ void RedisRooms::start() {
     for (auto& [id, entry] : rooms.rooms_) {
       entry.subscribed = false;
       entry.fresh = false;
+      entry.awaiting_version = 0;  // lost with the connection
       ids.push_back(id);
     }
     for (const auto& id : ids) rooms.pump(id);
@@ -583,6 +589,10 @@ void RedisRooms::commit(const std::string& room_id, const std::shared_ptr<Op>& o
         if (reply.elements[0].integer == 1) {
           if (!entry.cache || entry.cache->version < shared_next->version) entry.cache = *shared_next;
           entry.latest_version = std::max(entry.latest_version, shared_next->version);
+          // The reply and the message come on different connections, in either order.
+          if (entry.subscribed && entry.heard_version < shared_next->version) {
+            entry.awaiting_version = std::max(entry.awaiting_version, shared_next->version);
+          }
           rooms.after_commit(room_id, op, *shared_next, *shared_effects, now);
           return;
         }
@@ -943,7 +953,10 @@ void RedisRooms::maybe_release(const std::string& room_id) {
   auto it = rooms_.find(room_id);
   if (it == rooms_.end()) return;
   RoomEntry& entry = it->second;
-  if (entry.busy || !entry.queue.empty() || !entry.local.empty() || entry.joining > 0) return;
+  if (entry.busy || !entry.queue.empty() || !entry.local.empty() || entry.joining > 0 ||
+      entry.awaiting_version != 0) {
+    return;
+  }
   if (entry.fresh && entry.cache) {
     const bool ours = std::any_of(entry.cache->members.begin(), entry.cache->members.end(),
                                   [&](const room::Member& m) { return m.node_id == options_.node_id; });
@@ -971,6 +984,7 @@ void RedisRooms::on_message(const std::string& channel, const std::string& text)
     return;
   }
   entry.latest_version = std::max(entry.latest_version, message->version);
+  entry.heard_version = std::max(entry.heard_version, message->version);
   if (message->version != 0 && (!entry.cache || entry.cache->version < message->version)) {
     if (message->state) {
       entry.cache = std::move(*message->state);  // the truth as of this version
@@ -1030,6 +1044,10 @@ void RedisRooms::on_message(const std::string& channel, const std::string& text)
       }
     }
     metrics_.delivered(delivery.type, delivery.error_code, recipients);
+  }
+  if (entry.awaiting_version != 0 && entry.heard_version >= entry.awaiting_version) {
+    entry.awaiting_version = 0;
+    maybe_release(*room_id);  // last: it may erase `entry`
   }
 }
 

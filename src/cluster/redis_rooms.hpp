@@ -65,6 +65,8 @@ using RecordLoader = std::function<void(
 struct RedisRoomsOptions {
   std::string node_id;
   redis::RedisConfig redis;
+  // The subscriber's endpoint when it is not `redis`'s (tests put a lagging proxy there).
+  std::optional<redis::RedisConfig> subscriber_redis;
   protocol::Millis short_id_ttl = 4 * 3600 * 1000;
   PinLockoutOptions pin_lockout;
   protocol::Millis node_dead_after = 15'000;  // a node silent this long is dead

@@ -1,0 +1,171 @@
+// RedisRooms against a real redis-server, with the node's subscriber connection behind a
+// proxy that holds back what Redis sends by 300 ms. A commit's reply (command connection)
+// then arrives well before its message on the room's channel (subscriber connection), the
+// order that a loaded node sees now and then. A JOIN refused in a room that its commit
+// changed (re-created from the durable record) is answered through that message: its
+// ERROR must still reach the connection although the node holds no member of the room.
+#include "cluster/redis_keys.hpp"
+#include "cluster/redis_rooms.hpp"
+#include "protocol/command.hpp"
+#include "redis/redis_test_util.hpp"
+#include "room/pin_hasher.hpp"
+#include "room/room_machine.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tandem::test {
+namespace {
+
+using tcp = asio::ip::tcp;
+
+// Accepts on a free loopback port and relays each connection to `upstream_port`; bytes
+// from upstream wait `lag` before they are passed on (in order: one chunk at a time).
+class LaggingProxy {
+ public:
+  LaggingProxy(asio::io_context& io, std::uint16_t upstream_port, std::chrono::milliseconds lag)
+      : io_(io), acceptor_(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
+        upstream_port_(upstream_port), lag_(lag) {
+    accept();
+  }
+  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+ private:
+  struct Pair {
+    explicit Pair(asio::io_context& io) : client(io), upstream(io), timer(io) {}
+    tcp::socket client;
+    tcp::socket upstream;
+    asio::steady_timer timer;
+    std::array<char, 16384> up{};
+    std::array<char, 16384> down{};
+  };
+
+  void accept() {
+    acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+      if (ec) return;
+      auto pair = std::make_shared<Pair>(io_);
+      pair->client = std::move(socket);
+      boost::system::error_code connect_ec;
+      pair->upstream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), upstream_port_),
+                             connect_ec);
+      if (!connect_ec) {
+        client_to_upstream(pair);
+        upstream_to_client(pair);
+      }
+      accept();
+    });
+  }
+  static void close(const std::shared_ptr<Pair>& pair) {
+    boost::system::error_code ignored;
+    pair->client.close(ignored);
+    pair->upstream.close(ignored);
+  }
+  void client_to_upstream(std::shared_ptr<Pair> pair) {
+    pair->client.async_read_some(asio::buffer(pair->up), [this, pair](auto ec, std::size_t n) {
+      if (ec) return close(pair);
+      asio::async_write(pair->upstream, asio::buffer(pair->up.data(), n),
+                        [this, pair](auto write_ec, std::size_t) {
+                          if (write_ec) return close(pair);
+                          client_to_upstream(pair);
+                        });
+    });
+  }
+  void upstream_to_client(std::shared_ptr<Pair> pair) {
+    pair->upstream.async_read_some(asio::buffer(pair->down), [this, pair](auto ec, std::size_t n) {
+      if (ec) return close(pair);
+      pair->timer.expires_after(lag_);
+      pair->timer.async_wait([this, pair, n](auto) {
+        asio::async_write(pair->client, asio::buffer(pair->down.data(), n),
+                          [this, pair](auto write_ec, std::size_t) {
+                            if (write_ec) return close(pair);
+                            upstream_to_client(pair);
+                          });
+      });
+    });
+  }
+
+  asio::io_context& io_;
+  tcp::acceptor acceptor_;
+  std::uint16_t upstream_port_;
+  std::chrono::milliseconds lag_;
+};
+
+class PlainPins final : public room::PinHasher {
+ public:
+  std::string hash(std::string_view pin) const override { return std::string(pin); }
+  bool verify(std::string_view pin, std::string_view encoded) const override {
+    return pin == encoded;
+  }
+};
+
+struct RecordingOutbox final : cluster::Outbox {
+  void send(cluster::ConnId conn, const protocol::Frame& frame) override {
+    frames[conn].push_back(*frame);
+  }
+  void close(cluster::ConnId, std::uint16_t, std::string_view) override {}
+  std::map<cluster::ConnId, std::vector<std::string>> frames;
+};
+
+TEST(RedisRoomsChannel, ARefusalCommittedWhileTheChannelLagsStillReachesItsSender) {
+  RedisServer redis;
+  redis.start();
+  Loop loop;
+  LaggingProxy proxy(loop.io, redis.port(), 300ms);
+
+  // The durable record holds a room with a PIN whose member was on a node that is gone;
+  // Redis has never seen it.
+  room::RoomState record;
+  record.id = "room";
+  record.host_user_id = "alice";
+  record.pin_hash = "2468";
+  room::Member alice;
+  alice.user_id = "alice";
+  alice.peer_id = "peer-alice";
+  alice.node_id = "node-0";
+  alice.join_seq = 1;
+  record.members.push_back(alice);
+  record.next_seq = 2;
+  record.version = 7;
+
+  cluster::RedisRoomsOptions options;
+  options.node_id = "node-1";
+  options.redis = config_for(redis);
+  redis::RedisConfig lagging = options.redis;
+  lagging.port = proxy.port();
+  options.subscriber_redis = lagging;
+  options.load_from_record = [record](std::string room_id, auto done) {
+    done(room_id == record.id ? std::optional<room::RoomState>(record) : std::nullopt);
+  };
+  PlainPins pins;
+  const room::RoomMachine machine(room::RoomConfig{}, pins);
+  obs::Registry registry;
+  obs::Logger logger("node-1", obs::Level::error, stderr);
+  RecordingOutbox outbox;
+  cluster::RedisRooms rooms(loop.executor(), outbox, machine, registry, logger, options,
+                            [] { return protocol::Millis{1'764'254'400'000}; });
+  rooms.start();
+  ASSERT_TRUE(loop.run_until([&] { return rooms.backends_ready(); }));
+
+  const cluster::ConnectionInfo stranger{1, "peer-stranger", "127.0.0.1"};
+  rooms.on_command(stranger, protocol::Command{protocol::Join{"room", "mallory", "Mallory",
+                                                              std::nullopt}});
+  ASSERT_TRUE(loop.run_until([&] { return !outbox.frames[1].empty(); }, 5s))
+      << "the JOIN was never answered";
+  EXPECT_NE(outbox.frames[1][0].find("PIN_REQUIRED"), std::string::npos) << outbox.frames[1][0];
+  EXPECT_GT(std::stoll(redis.run({"HGET", cluster::keys::room_state("room"), "v"})), 7)
+      << "re-created from the record";
+  rooms.stop();
+  loop.run_for(50ms);
+}
+
+}  // namespace
+}  // namespace tandem::test
