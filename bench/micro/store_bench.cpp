@@ -18,14 +18,24 @@ namespace {
 
 using namespace tandem;
 
+// A fresh directory for one benchmark's database file, removed afterwards.
+struct ScratchDir {
+  std::filesystem::path path = std::filesystem::temp_directory_path() /
+                               ("tandem-store-bench-" + std::to_string(::getpid()));
+  ScratchDir() {
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~ScratchDir() { std::filesystem::remove_all(path); }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+};
+
 void BM_SqliteAuditBatch(benchmark::State& state) {
   const auto rows = static_cast<std::size_t>(state.range(0));
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("tandem-store-bench-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+  const ScratchDir dir;
   {
-    store::SqliteStore db(dir);
+    store::SqliteStore db(dir.path);
     db.migrate();
     std::int64_t at = 1764254420000;
     for (auto _ : state) {
@@ -40,7 +50,6 @@ void BM_SqliteAuditBatch(benchmark::State& state) {
     }
     state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(rows));
   }
-  std::filesystem::remove_all(dir);
 }
 BENCHMARK(BM_SqliteAuditBatch)->Arg(1)->Arg(125)->Unit(benchmark::kMicrosecond);
 
@@ -83,12 +92,9 @@ BENCHMARK(BM_RoomStateToJson10);
 // version and position; no member changed, so no users rows are written after the first).
 void BM_SqliteSnapshotBatch(benchmark::State& state) {
   const auto rooms = static_cast<std::size_t>(state.range(0));
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("tandem-store-bench-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+  const ScratchDir dir;
   {
-    store::SqliteStore db(dir);
+    store::SqliteStore db(dir.path);
     db.migrate();
     std::vector<room::RoomState> states;
     for (std::size_t i = 0; i < rooms; ++i) states.push_back(room_of_10(i));
@@ -108,7 +114,6 @@ void BM_SqliteSnapshotBatch(benchmark::State& state) {
     }
     state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(rooms));
   }
-  std::filesystem::remove_all(dir);
 }
 BENCHMARK(BM_SqliteSnapshotBatch)->Arg(25)->Unit(benchmark::kMicrosecond);
 
