@@ -737,10 +737,17 @@ void RedisRooms::on_command(const ConnectionInfo& conn, protocol::Command&& comm
   auto op = std::make_shared<Op>();
   auto shared_command = std::make_shared<protocol::Command>(std::move(command));
   op->sender = conn;
-  op->apply = [this, binding, peer = conn.peer_id, shared_command](room::RoomState& state,
-                                                                   Millis now) {
-    return machine_.apply(state, room::Actor{binding.user_id, peer, options_.node_id},
-                          *shared_command, now);
+  op->apply = [this, binding, peer = conn.peer_id, shared_command, leaving](
+                  room::RoomState& state, Millis now) {
+    room::Effects effects = machine_.apply(
+        state, room::Actor{binding.user_id, peer, options_.node_id}, *shared_command, now);
+    // The leaver's close travels in the transition's message, ahead of its deliveries:
+    // its node unbinds it before delivering, whether the message or the script's reply
+    // (op->done below) comes back first, so it gets nothing after its LEAVE.
+    if (leaving && effects.left) {
+      effects.closes.push_back(room::CloseRequest{peer, 1000, "left the room"});
+    }
+    return effects;
   };
   if (leaving) {
     op->done = [this, conn, binding](const room::RoomState&, const room::Effects&) {

@@ -1,9 +1,11 @@
-// RedisRooms against a real redis-server, with the node's subscriber connection behind a
-// proxy that holds back what Redis sends by 300 ms. A commit's reply (command connection)
-// then arrives well before its message on the room's channel (subscriber connection), the
-// order that a loaded node sees now and then. A JOIN refused in a room that its commit
-// changed (re-created from the durable record) is answered through that message: its
-// ERROR must still reach the connection although the node holds no member of the room.
+// RedisRooms against a real redis-server, with one of the node's two connections behind a
+// proxy that holds back what Redis sends by 300 ms, so that a commit's reply (command
+// connection) and its message on the room's channel (subscriber connection) arrive in the
+// order under test; a loaded node sees either now and then.
+// - Reply first: a JOIN refused in a room that its commit changed (re-created from the
+//   durable record) is answered through the message; its ERROR must still reach the
+//   connection although the node holds no member of the room.
+// - Message first: a LEAVE's own transition must not be delivered to the leaver.
 #include "cluster/redis_keys.hpp"
 #include "cluster/redis_rooms.hpp"
 #include "protocol/command.hpp"
@@ -111,8 +113,11 @@ struct RecordingOutbox final : cluster::Outbox {
   void send(cluster::ConnId conn, const protocol::Frame& frame) override {
     frames[conn].push_back(*frame);
   }
-  void close(cluster::ConnId, std::uint16_t, std::string_view) override {}
+  void close(cluster::ConnId conn, std::uint16_t code, std::string_view) override {
+    closed.emplace(conn, code);
+  }
   std::map<cluster::ConnId, std::vector<std::string>> frames;
+  std::map<cluster::ConnId, std::uint16_t> closed;
 };
 
 TEST(RedisRoomsChannel, ARefusalCommittedWhileTheChannelLagsStillReachesItsSender) {
@@ -163,6 +168,48 @@ TEST(RedisRoomsChannel, ARefusalCommittedWhileTheChannelLagsStillReachesItsSende
   EXPECT_NE(outbox.frames[1][0].find("PIN_REQUIRED"), std::string::npos) << outbox.frames[1][0];
   EXPECT_GT(std::stoll(redis.run({"HGET", cluster::keys::room_state("room"), "v"})), 7)
       << "re-created from the record";
+  rooms.stop();
+  loop.run_for(50ms);
+}
+
+TEST(RedisRoomsChannel, TheLeaverGetsNothingAfterItsLeaveWhenTheMessageComesFirst) {
+  RedisServer redis;
+  redis.start();
+  Loop loop;
+  LaggingProxy proxy(loop.io, redis.port(), 300ms);
+
+  cluster::RedisRoomsOptions options;
+  options.node_id = "node-1";
+  options.redis = config_for(redis);
+  options.subscriber_redis = options.redis;  // direct
+  options.redis.port = proxy.port();         // replies lag
+  PlainPins pins;
+  const room::RoomMachine machine(room::RoomConfig{}, pins);
+  obs::Registry registry;
+  obs::Logger logger("node-1", obs::Level::error, stderr);
+  RecordingOutbox outbox;
+  cluster::RedisRooms rooms(loop.executor(), outbox, machine, registry, logger, options,
+                            [] { return protocol::Millis{1'764'254'400'000}; });
+  rooms.start();
+  ASSERT_TRUE(loop.run_until([&] { return rooms.backends_ready(); }));
+
+  const cluster::ConnectionInfo alice{1, "peer-alice", "127.0.0.1"};
+  const cluster::ConnectionInfo bob{2, "peer-bob", "127.0.0.1"};
+  rooms.on_command(alice, protocol::Command{protocol::Join{"room", "alice", "Alice", std::nullopt}});
+  ASSERT_TRUE(loop.run_until([&] { return !outbox.frames[1].empty(); }, 5s));
+  rooms.on_command(bob, protocol::Command{protocol::Join{"room", "bob", "Bob", std::nullopt}});
+  ASSERT_TRUE(loop.run_until([&] { return outbox.frames[1].size() == 2; }, 5s))
+      << "alice sees bob join";
+  ASSERT_NE(outbox.frames[1][1].find("USER_JOINED"), std::string::npos) << outbox.frames[1][1];
+
+  rooms.on_command(alice, protocol::Command{protocol::Leave{}});
+  ASSERT_TRUE(loop.run_until([&] {
+    return outbox.closed.contains(1) && outbox.frames[2].size() >= 3;  // ROOM_STATE, HOST_CHANGED, USER_LEFT
+  }, 5s));
+  EXPECT_EQ(outbox.closed[1], 1000);
+  loop.run_for(400ms);  // the lagging reply arrives meanwhile
+  EXPECT_EQ(outbox.frames[1].size(), 2U) << "after its LEAVE the leaver got: " << outbox.frames[1].back();
+  EXPECT_FALSE(outbox.closed.contains(2));
   rooms.stop();
   loop.run_for(50ms);
 }
