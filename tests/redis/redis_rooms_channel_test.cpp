@@ -120,6 +120,26 @@ struct RecordingOutbox final : cluster::Outbox {
   std::map<cluster::ConnId, std::uint16_t> closed;
 };
 
+// One node: RedisRooms with plain PINs and a recording outbox, started and connected.
+struct Node {
+  explicit Node(Loop& loop, cluster::RedisRoomsOptions options)
+      : rooms(loop.executor(), outbox, machine, registry, logger, std::move(options),
+              [] { return protocol::Millis{1'764'254'400'000}; }) {
+    rooms.start();
+    EXPECT_TRUE(loop.run_until([&] { return rooms.backends_ready(); }));
+  }
+  ~Node() { rooms.stop(); }
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  PlainPins pins;
+  const room::RoomMachine machine{room::RoomConfig{}, pins};
+  obs::Registry registry;
+  obs::Logger logger{"node-1", obs::Level::error, stderr};
+  RecordingOutbox outbox;
+  cluster::RedisRooms rooms;
+};
+
 TEST(RedisRoomsChannel, ARefusalCommittedWhileTheChannelLagsStillReachesItsSender) {
   RedisServer redis;
   redis.start();
@@ -150,15 +170,9 @@ TEST(RedisRoomsChannel, ARefusalCommittedWhileTheChannelLagsStillReachesItsSende
   options.load_from_record = [record](std::string room_id, auto done) {
     done(room_id == record.id ? std::optional<room::RoomState>(record) : std::nullopt);
   };
-  PlainPins pins;
-  const room::RoomMachine machine(room::RoomConfig{}, pins);
-  obs::Registry registry;
-  obs::Logger logger("node-1", obs::Level::error, stderr);
-  RecordingOutbox outbox;
-  cluster::RedisRooms rooms(loop.executor(), outbox, machine, registry, logger, options,
-                            [] { return protocol::Millis{1'764'254'400'000}; });
-  rooms.start();
-  ASSERT_TRUE(loop.run_until([&] { return rooms.backends_ready(); }));
+  Node node(loop, options);
+  auto& rooms = node.rooms;
+  auto& outbox = node.outbox;
 
   const cluster::ConnectionInfo stranger{1, "peer-stranger", "127.0.0.1"};
   rooms.on_command(stranger, protocol::Command{protocol::Join{"room", "mallory", "Mallory",
@@ -168,8 +182,6 @@ TEST(RedisRoomsChannel, ARefusalCommittedWhileTheChannelLagsStillReachesItsSende
   EXPECT_NE(outbox.frames[1][0].find("PIN_REQUIRED"), std::string::npos) << outbox.frames[1][0];
   EXPECT_GT(std::stoll(redis.run({"HGET", cluster::keys::room_state("room"), "v"})), 7)
       << "re-created from the record";
-  rooms.stop();
-  loop.run_for(50ms);
 }
 
 TEST(RedisRoomsChannel, TheLeaverGetsNothingAfterItsLeaveWhenTheMessageComesFirst) {
@@ -183,15 +195,9 @@ TEST(RedisRoomsChannel, TheLeaverGetsNothingAfterItsLeaveWhenTheMessageComesFirs
   options.redis = config_for(redis);
   options.subscriber_redis = options.redis;  // direct
   options.redis.port = proxy.port();         // replies lag
-  PlainPins pins;
-  const room::RoomMachine machine(room::RoomConfig{}, pins);
-  obs::Registry registry;
-  obs::Logger logger("node-1", obs::Level::error, stderr);
-  RecordingOutbox outbox;
-  cluster::RedisRooms rooms(loop.executor(), outbox, machine, registry, logger, options,
-                            [] { return protocol::Millis{1'764'254'400'000}; });
-  rooms.start();
-  ASSERT_TRUE(loop.run_until([&] { return rooms.backends_ready(); }));
+  Node node(loop, options);
+  auto& rooms = node.rooms;
+  auto& outbox = node.outbox;
 
   const cluster::ConnectionInfo alice{1, "peer-alice", "127.0.0.1"};
   const cluster::ConnectionInfo bob{2, "peer-bob", "127.0.0.1"};
@@ -210,8 +216,6 @@ TEST(RedisRoomsChannel, TheLeaverGetsNothingAfterItsLeaveWhenTheMessageComesFirs
   loop.run_for(400ms);  // the lagging reply arrives meanwhile
   EXPECT_EQ(outbox.frames[1].size(), 2U) << "after its LEAVE the leaver got: " << outbox.frames[1].back();
   EXPECT_FALSE(outbox.closed.contains(2));
-  rooms.stop();
-  loop.run_for(50ms);
 }
 
 }  // namespace
