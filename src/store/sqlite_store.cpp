@@ -158,9 +158,7 @@ SqliteStore::~SqliteStore() {
 void SqliteStore::close() noexcept {
   for (auto& [text, stmt] : statements_) sqlite3_finalize(stmt);
   statements_.clear();
-  last_event_id_ = -1;
-  staged_rows_ = -1;
-  users_written_.clear();
+  forget_written_state();
   if (db_ != nullptr) {
     sqlite3_close_v2(db_);
     db_ = nullptr;
@@ -300,11 +298,18 @@ void SqliteStore::write_batch(const std::vector<JournalEntry>& batch) {
     merge_staged_events_if_due();
     tx.commit();
   } catch (...) {
-    last_event_id_ = -1;  // rolled back: read both again
-    staged_rows_ = -1;
-    users_written_.clear();  // and rewrite every room's users rows in full
+    forget_written_state();  // rolled back
     throw;
   }
+}
+
+// What this store remembers of what it wrote no longer holds (a reopen, or a batch rolled
+// back): the last id and the staged count are read again, and every room's users rows are
+// rewritten in full.
+void SqliteStore::forget_written_state() noexcept {
+  last_event_id_ = -1;
+  staged_rows_ = -1;
+  users_written_.clear();
 }
 
 // A room's users rows as its snapshot has them. The first time this store writes a room

@@ -68,6 +68,7 @@ class SqliteStore final : public Store {
   void write_users(const std::string& room_id, std::vector<UserRow> rows);
   std::int64_t next_event_id();
   void merge_staged_events_if_due();
+  void forget_written_state() noexcept;
 
   std::filesystem::path data_dir_;
   SqliteOptions options_;
