@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -14,6 +15,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace tandem::protocol {
 
@@ -99,48 +104,48 @@ class JsonWriter {
   }
 
   // A JSON string. Input is valid UTF-8 (validated or sanitized upstream), so only '"',
-  // '\\' and C0 controls need escaping; runs of plain bytes are appended in one go.
-  // Eight bytes are checked at a time (an SDP has a CRLF every ~70 bytes and nothing else
-  // to escape): only a word that holds a byte to escape is walked byte by byte.
+  // '\\' and C0 controls need escaping. The text is scanned eight bytes at a time, and a word
+  // that holds a byte to escape gives that byte's position at once. The runs between escapes
+  // are copied with one memcpy each into room made in the string up front: an SDP has a CRLF
+  // every ~70 bytes, and appending each run and each escape separately cost more than the
+  // scan (~24 ns per escape, two thirds of a relayed OFFER's encoding).
   void string(std::string_view text) {
-    out_.push_back('"');
     const char* const data = text.data();
     const std::size_t size = text.size();
+    std::size_t pos = out_.size();
+    // The text and its quotes, plus room for a few escapes where the reserve already has it
+    // (a frame sized up front must not reallocate for them).
+    const std::size_t needed = size + 2;
+    const std::size_t spare = out_.capacity() - pos;
+    out_.resize(pos + std::max(needed, std::min(spare, needed + size / 4 + 16)));
+    char* dst = out_.data();
+    dst[pos++] = '"';
+    // Makes room for `left` more bytes of output.
+    const auto reserve = [&](std::size_t left) {
+      if (out_.size() - pos < left) {
+        out_.resize(pos + left + left / 4 + 16);
+        dst = out_.data();
+      }
+    };
     std::size_t run_start = 0;
-    std::size_t i = 0;
-    while (i < size) {
-      if (size - i >= 8) {
-        std::uint64_t word = 0;
-        std::memcpy(&word, data + i, 8);
-        if (!needs_escape(word)) {
-          i += 8;
-          continue;
-        }
+    for (std::size_t i = next_escape(data, 0, size); i < size; i = next_escape(data, i, size)) {
+      // Left to write: the run, this escape (at most 6 bytes for its 1), the rest of the text
+      // and the closing quote.
+      reserve(size - run_start + 6);
+      std::memcpy(dst + pos, data + run_start, i - run_start);
+      pos += i - run_start;
+      pos += write_escape(dst + pos, static_cast<unsigned char>(data[i]));
+      // Escapes often come in pairs (CRLF): the next byte is checked here, not by a new scan.
+      while (++i < size && must_escape(static_cast<unsigned char>(data[i]))) {
+        reserve(size - i + 6);
+        pos += write_escape(dst + pos, static_cast<unsigned char>(data[i]));
       }
-      const std::size_t end = std::min(size, i + 8);
-      for (; i < end; ++i) {
-        const auto c = static_cast<unsigned char>(data[i]);
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
-        out_.append(data + run_start, i - run_start);
-        run_start = i + 1;
-        escape(c);
-      }
+      run_start = i;
     }
-    out_.append(data + run_start, size - run_start);
-    out_.push_back('"');
-  }
-
-  // Whether any byte of `word` is below 0x20, '"' or '\\'. Exact for "any": a borrow
-  // across bytes can only start at a byte that itself matches.
-  static constexpr bool needs_escape(std::uint64_t word) noexcept {
-    constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
-    constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
-    const std::uint64_t below_space = (word - kOnes * 0x20) & ~word & kHigh;
-    const std::uint64_t q = word ^ (kOnes * '"');
-    const std::uint64_t quote = (q - kOnes) & ~q & kHigh;
-    const std::uint64_t b = word ^ (kOnes * '\\');
-    const std::uint64_t backslash = (b - kOnes) & ~b & kHigh;
-    return (below_space | quote | backslash) != 0;
+    std::memcpy(dst + pos, data + run_start, size - run_start);
+    pos += size - run_start;
+    dst[pos++] = '"';
+    out_.resize(pos);
   }
 
   // Any json::value (pass-through payloads). The parser bounds nesting to kMaxJsonDepth, so
@@ -197,36 +202,84 @@ class JsonWriter {
   }
 
  private:
-  void escape(unsigned char c) {
-    switch (c) {
-      case '"':
-        out_.append("\\\"");
-        return;
-      case '\\':
-        out_.append("\\\\");
-        return;
-      case '\n':
-        out_.append("\\n");
-        return;
-      case '\r':
-        out_.append("\\r");
-        return;
-      case '\t':
-        out_.append("\\t");
-        return;
-      case '\b':
-        out_.append("\\b");
-        return;
-      case '\f':
-        out_.append("\\f");
-        return;
-      default: {
-        constexpr std::string_view kHex = "0123456789abcdef";
-        const char escaped[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
-        out_.append(escaped, sizeof escaped);
-        return;
+  // Bytes that need escaping in a JSON string (the input being valid UTF-8).
+  static constexpr bool must_escape(unsigned char c) noexcept {
+    return c < 0x20 || c == '"' || c == '\\';
+  }
+
+  // The high bit of each byte of `word` that is below 0x20, '"' or '\\' is set. Bytes above
+  // a flagged one may be flagged falsely (a borrow), but never below it: the lowest flagged
+  // byte is exact, and an all-zero mask means no byte needs escaping.
+  static constexpr std::uint64_t escape_mask(std::uint64_t word) noexcept {
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+    constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+    const std::uint64_t below_space = (word - kOnes * 0x20) & ~word & kHigh;
+    const std::uint64_t q = word ^ (kOnes * '"');
+    const std::uint64_t quote = (q - kOnes) & ~q & kHigh;
+    const std::uint64_t b = word ^ (kOnes * '\\');
+    const std::uint64_t backslash = (b - kOnes) & ~b & kHigh;
+    return below_space | quote | backslash;
+  }
+
+  // The position of the first byte at or after `i` that needs escaping, or `size`.
+  static std::size_t next_escape(const char* data, std::size_t i, std::size_t size) noexcept {
+#if defined(__SSE2__)
+    // Sixteen bytes at a time: a byte needs escaping if it equals '"' or '\\', or if it is at
+    // most 0x1f (unsigned), i.e. max(byte, 0x1f) == 0x1f.
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i backslash = _mm_set1_epi8('\\');
+    const __m128i last_control = _mm_set1_epi8(0x1f);
+    for (; size - i >= 16; i += 16) {
+      const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + i));
+      const __m128i hits = _mm_or_si128(
+          _mm_or_si128(_mm_cmpeq_epi8(bytes, quote), _mm_cmpeq_epi8(bytes, backslash)),
+          _mm_cmpeq_epi8(_mm_max_epu8(bytes, last_control), last_control));
+      const auto mask = static_cast<unsigned>(_mm_movemask_epi8(hits));
+      if (mask != 0) {
+        return i + static_cast<std::size_t>(std::countr_zero(mask));
       }
     }
+#endif
+    for (; size - i >= 8; i += 8) {
+      std::uint64_t word = 0;
+      std::memcpy(&word, data + i, 8);
+      const std::uint64_t mask = escape_mask(word);
+      if (mask == 0) {
+        continue;
+      }
+      if constexpr (std::endian::native == std::endian::little) {
+        // The first byte in memory is the lowest in the word.
+        return i + static_cast<std::size_t>(std::countr_zero(mask)) / 8;
+      }
+      break;  // elsewhere the lowest byte is the last one: walk from this word on
+    }
+    for (; i < size; ++i) {
+      if (must_escape(static_cast<unsigned char>(data[i]))) {
+        return i;
+      }
+    }
+    return size;
+  }
+
+  // Writes the escape of `c` (one that must_escape) at `dst`; returns its length, 2 or 6.
+  static std::size_t write_escape(char* dst, unsigned char c) noexcept {
+    // The two-character forms of the C0 controls that have one; 0: written as \u00XX.
+    static constexpr std::array<char, 0x20> kShortForm = {
+        0, 0, 0, 0, 0, 0, 0, 0, 'b', 't', 'n', 0, 'f', 'r', 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0,   0,   0,   0, 0,   0,   0, 0};
+    const char short_form = c < 0x20 ? kShortForm[c] : static_cast<char>(c);  // '"' or '\\'
+    dst[0] = '\\';
+    if (short_form != 0) {
+      dst[1] = short_form;
+      return 2;
+    }
+    constexpr std::string_view kHex = "0123456789abcdef";
+    dst[1] = 'u';
+    dst[2] = '0';
+    dst[3] = '0';
+    dst[4] = kHex[c >> 4];
+    dst[5] = kHex[c & 0xF];
+    return 6;
   }
 
   std::string out_;

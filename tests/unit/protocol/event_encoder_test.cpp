@@ -285,22 +285,24 @@ TEST(EncodeStrings, EscapesWhatJsonRequires) {
   EXPECT_NE(text.find(R"(q\"b\\s/n\nr\rt\tb\bf\f\u0000\u0001\u001f)"), std::string::npos) << text;
 }
 
-// The encoder checks eight bytes at a time: every byte that needs escaping, at every
-// offset from a word boundary, between runs of plain ASCII and multi-byte UTF-8, must come
-// back exactly (and be written exactly as Boost.JSON's serializer writes it).
+// The encoder checks sixteen bytes at a time, then eight, then one: every byte that needs
+// escaping, at every offset in a block, word and tail, alone, in pairs and next to each
+// other, between runs of plain ASCII and multi-byte UTF-8, must come back exactly (and be
+// written exactly as Boost.JSON's serializer writes it).
 TEST(EncodeStrings, EveryEscapeAtEveryWordOffset) {
   std::vector<std::string> specials{"\"", "\\"};
   for (char c = 0; c < 0x20; ++c) specials.emplace_back(1, c);
   const std::vector<std::string> fillers{"abcdefghijklmnopq", "\xc3\xa9\xe2\x82\xac\xf0\x9f\x8e\xac~ "};
   for (const std::string& filler : fillers) {
     for (const std::string& special : specials) {
-      for (std::size_t before = 0; before <= 17; ++before) {
-        for (std::size_t after : {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{9}}) {
+      for (std::size_t before = 0; before <= 40; ++before) {
+        for (std::size_t after : {0, 1, 7, 9, 15, 16, 17, 30}) {
           std::string text;
           while (text.size() < before) text += filler;
           text.resize(before);
           text += special;
-          text += filler.substr(0, std::min(after, filler.size()));
+          while (text.size() < before + special.size() + after) text += filler;
+          text.resize(before + special.size() + after);
           text += special;  // two in one word, or in the next one
           if (!test::is_utf8(text)) continue;  // a cut through a multi-byte character
           const std::string frame = encode(UsernameUpdatedEvent{"u", text}, 1, kNode);
@@ -311,6 +313,20 @@ TEST(EncodeStrings, EveryEscapeAtEveryWordOffset) {
       }
     }
   }
+}
+
+// Output grows past what was reserved for it when a string is mostly escapes: 6 bytes of
+// output for each control byte, in runs and alone, at the end of the text too.
+TEST(EncodeStrings, ARunOfEscapesOutgrowsTheReserve) {
+  std::string text;
+  for (int i = 0; i < 3000; ++i) {
+    text += static_cast<char>(1 + i % 31);
+    if (i % 100 == 0) text += "plain";
+  }
+  text += "\x01\x02";
+  const std::string frame = encode(UsernameUpdatedEvent{"u", text}, 1, kNode);
+  EXPECT_EQ(encode_object(UsernameUpdatedEvent{"u", text}).at("username").as_string(), text);
+  EXPECT_NE(frame.find(json::serialize(json::string(text))), std::string::npos);
 }
 
 TEST(EncodeStrings, Utf8PassesThroughUnchanged) {
