@@ -9,7 +9,8 @@
 #   QUICK=1 bench/run-cluster.sh          # shorter windows
 #
 # Environment: BUILD (build-bench), RESULTS ($BUILD/results-cluster), NODES (3),
-# SERVER_CORE (0), BENCH_CORE (1), QUICK (0). Every process it starts is stopped by PID on
+# SERVER_CORE (0: a list, e.g. 0-3, gives the nodes and Redis more cores), BENCH_CORE (1),
+# BENCH_THREADS (1), QUICK (0). Every process it starts is stopped by PID on
 # exit (also on Ctrl-C).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -82,6 +83,7 @@ run() {
   echo "== $name: load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
   local status=0
   taskset -c "$BENCH_CORE" "$BENCH_BIN" "$@" --port "$ports" --server-pid "$all_pids" \
+    --threads "${BENCH_THREADS:-1}" \
     --label "cluster-$name" >"$RESULTS/$name.json" 2>"$RESULTS/$name.log" || status=$?
   cat "$RESULTS/$name.log" >&2
   if ((status != 0)); then echo "run-cluster: $name exited with $status" >&2; fi

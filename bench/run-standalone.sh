@@ -8,7 +8,8 @@
 #   QUICK=1 bench/run-standalone.sh         # shorter windows, smaller counts (a smoke run)
 #
 # Environment: BUILD (build-bench), RESULTS ($BUILD/results), SERVER_CORE (0), BENCH_CORE
-# (1), QUICK (0), NICE (0: a
+# (1; a taskset list such as 1-7 on a larger machine), BENCH_THREADS (1: the generator's
+# threads, one per core of BENCH_CORE is the sensible choice), QUICK (0), NICE (0: a
 # negative value, e.g. -10, gives the server and the generator priority over other work on
 # a shared machine; it reduces, not removes, their interference).
 # Raises `ulimit -n` to 1048576 for the server and the generator (100,000 connections take
@@ -24,7 +25,7 @@ SERVER_CORE=${SERVER_CORE:-0}
 BENCH_CORE=${BENCH_CORE:-1}
 QUICK=${QUICK:-0}
 RESULTS=${RESULTS:-$BUILD/results}
-ALL="micro floor ping connect connect-100k fanout-10x10 fanout fanout-heartbeat fanout-slow fanout-max fanout-max50 fanout-heartbeat-max relay relay-sat relay-max relay-max50 relay-idle-max churn churn-50"
+ALL="micro floor ping connect connect-100k fanout-10x10 fanout fanout-heartbeat fanout-slow fanout-max fanout-max50 fanout-heartbeat-max relay relay-sat relay-max relay-max50 relay-idle-sat relay-idle-max churn churn-50"
 SCENARIOS=${*:-$ALL}
 
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTANDEM_BUILD_TESTS=OFF >/dev/null
@@ -43,7 +44,7 @@ bench() {
   echo "== $name: load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
   local status=0
   nice -n "${NICE:-0}" taskset -c "$BENCH_CORE" "$BENCH_BIN" "$@" --port "$port" \
-    --server-pid "$server_pid" \
+    --server-pid "$server_pid" --threads "${BENCH_THREADS:-1}" \
     --label "$name" >"$RESULTS/$name.json" 2>"$RESULTS/$name.log" || status=$?
   cat "$RESULTS/$name.log" >&2
   if ((status != 0)); then echo "run-standalone: $name exited with $status" >&2; fi
@@ -134,6 +135,10 @@ for scenario in $SCENARIOS; do
       run relay-max -- relay --pairs 100 --rate 2000 "${MAXOPTS[@]}" ;;
     relay-max50)
       run relay-max50 -- relay --pairs 100 --rate 2000 "${MAXOPTS[@]}" --p99-limit-ms 50 ;;
+    relay-idle-sat)
+      # relay-sat with 10,000 more joined connections that send nothing.
+      run relay-idle-sat -- relay --pairs 100 --idle "$N10K" --rate 50000 --source-ips 4 \
+        --duration "$D" ;;
     relay-idle-max)
       run relay-idle-max -- relay --pairs 100 --idle "$N10K" --rate 2000 --source-ips 4 \
         "${MAXOPTS[@]}" ;;
