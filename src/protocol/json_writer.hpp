@@ -107,8 +107,8 @@ class JsonWriter {
   // '\\' and C0 controls need escaping. The text is scanned eight bytes at a time, and a word
   // that holds a byte to escape gives that byte's position at once. The runs between escapes
   // are copied with one memcpy each into room made in the string up front: an SDP has a CRLF
-  // every ~70 bytes, and appending each run and each escape separately cost more than the
-  // scan (~24 ns per escape, two thirds of a relayed OFFER's encoding).
+  // every ~70 bytes, and appending each run and each escape separately made a relayed
+  // OFFER's encoding 2.4 times as slow (docs/BENCHMARKS.md, round 5).
   void string(std::string_view text) {
     const char* const data = text.data();
     const std::size_t size = text.size();
