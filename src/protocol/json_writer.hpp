@@ -104,11 +104,12 @@ class JsonWriter {
   }
 
   // A JSON string. Input is valid UTF-8 (validated or sanitized upstream), so only '"',
-  // '\\' and C0 controls need escaping. The text is scanned eight bytes at a time, and a word
-  // that holds a byte to escape gives that byte's position at once. The runs between escapes
-  // are copied with one memcpy each into room made in the string up front: an SDP has a CRLF
-  // every ~70 bytes, and appending each run and each escape separately made a relayed
-  // OFFER's encoding 2.4 times as slow (docs/BENCHMARKS.md, round 5).
+  // '\\' and C0 controls need escaping. The text is scanned sixteen bytes at a time (eight
+  // without SSE2), and a block that holds a byte to escape gives that byte's position at
+  // once. The runs between escapes are copied with one memcpy each into room made in the
+  // string up front: an SDP has a CRLF every ~70 bytes, and appending each run and each
+  // escape separately made a relayed OFFER's encoding 2.4 times as slow (docs/BENCHMARKS.md,
+  // round 5).
   void string(std::string_view text) {
     const char* const data = text.data();
     const std::size_t size = text.size();
