@@ -10,6 +10,8 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
 #include <chrono>
 #include <fstream>
 #include <iterator>
@@ -41,24 +43,25 @@ BenchRun run_bench(const std::vector<std::string>& args) {
   TempDir dir("tandem-bench-test");
   const auto out = dir.path() / "out.json";
   const auto err = dir.path() / "err.txt";
-  const auto rc = dir.path() / "rc";
-  // sh keeps stdout (the JSON) and stderr (the summary) apart and records the exit status.
-  std::vector<std::string> argv{"/bin/sh", "-c",
-                                R"(out=$1 err=$2 rc=$3; shift 3; "$@" >"$out" 2>"$err"; echo $? >"$rc")",
-                                "sh", out.string(), err.string(), rc.string(), TANDEM_BENCH_BINARY};
+  // sh redirects stdout (the JSON) and stderr (the summary) to files apart, then becomes
+  // tandem-bench (exec): the child waited for, and killed at the timeout, is the generator.
+  const std::string script = R"(out=$1 err=$2; shift 2; exec "$@" >"$out" 2>"$err")";
+  std::vector<std::string> argv{"/bin/sh", "-c", script, "sh", out.string(), err.string(),
+                                TANDEM_BENCH_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());
   SpawnOptions options;
   options.log = dir.path() / "sh.log";
   pid_t pid = spawn_child(argv, options);
   BenchRun run;
-  if (!wait_child(pid, std::chrono::seconds(120))) {
+  int status = 0;
+  if (!wait_child(pid, std::chrono::seconds(120), &status)) {
     stop_child(pid, {});
     ADD_FAILURE() << "tandem-bench did not finish in 120 s";
     return run;
   }
+  if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
   run.stdout_text = read_text(out);
   run.stderr_text = read_text(err);
-  std::istringstream(read_text(rc)) >> run.exit_code;
   json::error_code ec;
   json::value value = json::parse(run.stdout_text, ec);
   if (!ec && value.is_object()) run.report = std::move(value.get_object());

@@ -51,13 +51,14 @@ pid_t spawn_child(const std::vector<std::string>& argv, const SpawnOptions& opti
   return pid;
 }
 
-bool wait_child(pid_t& pid, std::chrono::milliseconds timeout) {
+bool wait_child(pid_t& pid, std::chrono::milliseconds timeout, int* status) {
   if (pid <= 0) return true;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
-    int status = 0;
-    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    int wait_status = 0;
+    const pid_t r = ::waitpid(pid, &wait_status, WNOHANG);
     if (r == pid || (r < 0 && errno == ECHILD)) {
+      if (r == pid && status != nullptr) *status = wait_status;
       pid = -1;
       return true;
     }

@@ -23,9 +23,10 @@ struct SpawnOptions {
 // fork + exec of argv[0] (a path). Throws std::system_error when it cannot be started.
 pid_t spawn_child(const std::vector<std::string>& argv, const SpawnOptions& options);
 
-// Waits (polling waitpid) until the child has exited and was reaped, then sets pid to -1;
-// false if it still runs at the timeout. A pid of -1 (already reaped) returns true.
-bool wait_child(pid_t& pid, std::chrono::milliseconds timeout);
+// Waits (polling waitpid) until the child has exited and was reaped, then sets pid to -1
+// and, given `status`, stores its wait status there; false if it still runs at the timeout.
+// A pid of -1 (already reaped) returns true and leaves `status` alone.
+bool wait_child(pid_t& pid, std::chrono::milliseconds timeout, int* status = nullptr);
 
 // Sends each signal in turn and waits its time for the exit; SIGKILL (with 5 s) if all
 // of them were ignored. No-op for a pid of -1.
