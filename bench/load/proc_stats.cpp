@@ -70,15 +70,20 @@ std::vector<std::pair<std::string, double>> sample_threads(std::int64_t pid) {
     double user_s = 0;
     double sys_s = 0;
     if (name.empty() || !read_cpu(task.path() / "stat", user_s, sys_s)) continue;  // exited
-    const auto same = std::find_if(out.begin(), out.end(),
-                                   [&](const auto& entry) { return entry.first == name; });
-    if (same != out.end()) {
-      same->second += user_s + sys_s;
-    } else {
-      out.emplace_back(std::move(name), user_s + sys_s);
-    }
+    add_by_name(out, std::move(name), user_s + sys_s);
   }
   return out;
+}
+
+void add_by_name(std::vector<std::pair<std::string, double>>& by_name, std::string name,
+                 double cpu_s) {
+  const auto same = std::find_if(by_name.begin(), by_name.end(),
+                                 [&](const auto& entry) { return entry.first == name; });
+  if (same != by_name.end()) {
+    same->second += cpu_s;
+  } else {
+    by_name.emplace_back(std::move(name), cpu_s);
+  }
 }
 
 ProcessSample sample_self() {

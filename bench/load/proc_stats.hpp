@@ -27,6 +27,11 @@ std::optional<ProcessSample> sample_process(std::int64_t pid);
 // does not exist.
 std::vector<std::pair<std::string, double>> sample_threads(std::int64_t pid);
 
+// Adds `cpu_s` to the entry named `name` in `by_name` (appended if there is none): threads
+// of one name, in one process or across a cluster's processes, are summed.
+void add_by_name(std::vector<std::pair<std::string, double>>& by_name, std::string name,
+                 double cpu_s);
+
 // This process, via getrusage (all threads).
 ProcessSample sample_self();
 

@@ -1,7 +1,5 @@
 #include "report.hpp"
 
-#include <algorithm>
-
 #include "clock.hpp"
 
 #include <boost/json/array.hpp>
@@ -58,13 +56,7 @@ Snapshot snapshot(const std::vector<std::int64_t>& server_pids) {
     s.server->voluntary_switches += one->voluntary_switches;
     s.server->involuntary_switches += one->involuntary_switches;
     for (auto& [name, cpu_s] : sample_threads(pid)) {
-      const auto same = std::find_if(s.server_threads.begin(), s.server_threads.end(),
-                                     [&](const auto& entry) { return entry.first == name; });
-      if (same != s.server_threads.end()) {
-        same->second += cpu_s;
-      } else {
-        s.server_threads.emplace_back(std::move(name), cpu_s);
-      }
+      add_by_name(s.server_threads, std::move(name), cpu_s);
     }
   }
   s.self = sample_self();

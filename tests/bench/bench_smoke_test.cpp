@@ -124,8 +124,12 @@ class BenchSmokeTest : public ::testing::Test {
     EXPECT_EQ(integer(step, "error_frames"), 0);
     EXPECT_EQ(integer(step, "send_failed"), 0);
     EXPECT_TRUE(member(step, "server_closed_connections").empty()) << json::serialize(step);
-    // The server's figures come from /proc/<pid>: its resident set is never 0.
-    EXPECT_GT(integer(member(member(step, "window"), "server"), "rss_kb_after"), 0);
+    // The server's figures come from /proc/<pid>: its resident set is never 0, and its
+    // threads are found by name (the journal's writer among them).
+    const json::object& server = member(member(step, "window"), "server");
+    EXPECT_GT(integer(server, "rss_kb_after"), 0);
+    EXPECT_TRUE(member(server, "threads_cpu_s").contains("tandem-journal"))
+        << json::serialize(server);
   }
 
   std::unique_ptr<ServerProcess> server_;
