@@ -17,14 +17,6 @@ void register_room_gauges(obs::Registry& registry, std::function<std::size_t()> 
                           as_double(std::move(unsaved)));
 }
 
-const std::vector<std::string>& outbound_type_names() {
-  static const std::vector<std::string> names = {
-      "ROOM_STATE", "USER_JOINED", "USER_LEFT", "HOST_CHANGED", "GUEST_CONTROL",
-      "USERNAME_UPDATED", "PLAY_PAUSE", "SEEK_PAUSE", "HOST_HEARTBEAT", "URL_CHANGE",
-      "SYNC_RESPONSE", "PONG", "ERROR", "OFFER", "ANSWER", "ICE_CANDIDATE"};
-  return names;
-}
-
 const std::vector<std::string>& error_code_names() {
   static const std::vector<std::string> names = {
       "BAD_REQUEST", "INVALID_JSON", "NOT_JOINED", "PIN_REQUIRED",
@@ -44,7 +36,7 @@ RoomMetrics::RoomMetrics(obs::Registry& registry)
                                         "JOINs refused with PIN_LOCKED")),
       messages_out_(registry, "tandem_messages_out_total",
                     "Frames sent to clients, by message type (one per recipient)", "type",
-                    outbound_type_names(), "broadcast"),
+                    protocol::outbound_type_names(), "broadcast"),
       errors_(registry, "tandem_errors_total", "ERROR frames sent to clients, by code", "code",
               error_code_names()),
       gate_outcomes_(registry, "tandem_gate_outcomes_total",

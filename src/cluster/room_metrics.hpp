@@ -2,6 +2,7 @@
 // Metrics owned by the room layer (either Rooms implementation registers the same names).
 #include "obs/metrics.hpp"
 #include "protocol/event.hpp"
+#include "protocol/message_types.hpp"
 #include "room/effects.hpp"
 
 #include <cstddef>
@@ -37,8 +38,6 @@ class RoomMetrics {
 void register_room_gauges(obs::Registry& registry, std::function<std::size_t()> rooms,
                           std::function<std::size_t()> joined, std::function<std::size_t()> unsaved);
 
-// Wire names of every server -> client type, plus the relayed ones (metric label values).
-const std::vector<std::string>& outbound_type_names();
 // Wire names of every ERROR code (metric label values).
 const std::vector<std::string>& error_code_names();
 

@@ -1,8 +1,19 @@
 #include "net/net_metrics.hpp"
 
 #include "cluster/room_metrics.hpp"
+#include "protocol/message_types.hpp"
 
 namespace tandem::net {
+
+namespace {
+
+// The types clients send, and "invalid" for what did not parse.
+std::vector<std::string> with_invalid(std::vector<std::string> names) {
+  names.emplace_back("invalid");
+  return names;
+}
+
+}  // namespace
 
 NetMetrics::NetMetrics(obs::Registry& registry)
     : connections(registry.gauge("tandem_connections", "Open WebSocket connections")),
@@ -26,11 +37,7 @@ NetMetrics::NetMetrics(obs::Registry& registry)
       bytes_out(registry.counter("tandem_ws_bytes_out_total",
                                  "Bytes written to WebSocket clients, frame headers included")),
       messages_in(registry, "tandem_messages_in_total", "Client messages received, by type",
-                  "type",
-                  {"JOIN", "LEAVE", "PING", "UPDATE_USERNAME", "TOGGLE_GUEST_CONTROL",
-                   "TRANSFER_HOST", "PLAY_PAUSE", "SEEK", "READY", "HOST_HEARTBEAT",
-                   "POSITION_UPDATE", "URL_CHANGE", "REQUEST_SYNC", "OFFER", "ANSWER",
-                   "ICE_CANDIDATE", "PLAYBACK_ACK", "SYNC_PLAYBACK", "SYNC_RESPONSE", "invalid"}),
+                  "type", with_invalid(protocol::inbound_type_names())),
       closes(registry, "tandem_ws_closes_total", "WebSocket connections ended, by close code",
              "code",
              {"1000", "1001", "1003", "1006", "1007", "1008", "1009", "1011", "1013"}),

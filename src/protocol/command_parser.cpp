@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 #include <new>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -19,70 +20,6 @@ namespace tandem::protocol {
 namespace {
 
 namespace json = boost::json;
-
-enum class Kind {
-  join,
-  leave,
-  ping,
-  update_username,
-  toggle_guest_control,
-  transfer_host,
-  play_pause,
-  seek,
-  ready,
-  host_heartbeat,
-  position_update,
-  url_change,
-  request_sync,
-  offer,
-  answer,
-  ice_candidate,
-  fallback,
-};
-
-struct KnownType {
-  std::string_view name;
-  Kind kind;
-};
-
-// Most frequent first: heartbeats, positions and pings dominate the traffic of a room.
-constexpr std::array kKnownTypes{
-    KnownType{"HOST_HEARTBEAT", Kind::host_heartbeat},
-    KnownType{"POSITION_UPDATE", Kind::position_update},
-    KnownType{"PING", Kind::ping},
-    KnownType{"PLAY_PAUSE", Kind::play_pause},
-    KnownType{"ICE_CANDIDATE", Kind::ice_candidate},
-    KnownType{"SEEK", Kind::seek},
-    KnownType{"READY", Kind::ready},
-    KnownType{"REQUEST_SYNC", Kind::request_sync},
-    KnownType{"JOIN", Kind::join},
-    KnownType{"LEAVE", Kind::leave},
-    KnownType{"UPDATE_USERNAME", Kind::update_username},
-    KnownType{"TOGGLE_GUEST_CONTROL", Kind::toggle_guest_control},
-    KnownType{"TRANSFER_HOST", Kind::transfer_host},
-    KnownType{"URL_CHANGE", Kind::url_change},
-    KnownType{"OFFER", Kind::offer},
-    KnownType{"ANSWER", Kind::answer},
-};
-
-Kind find_kind(std::string_view type) noexcept {
-  for (const KnownType& known : kKnownTypes) {
-    if (known.name == type) {
-      return known.kind;
-    }
-  }
-  return Kind::fallback;
-}
-
-bool is_server_only_type(std::string_view type) noexcept {
-  static constexpr std::string_view kServerOnly[] = {
-      "ROOM_STATE",    "USER_JOINED", "USER_LEFT", "HOST_CHANGED", "GUEST_CONTROL",
-      "USERNAME_UPDATED", "SEEK_PAUSE", "PONG",      "ERROR"};
-  for (const auto reserved : kServerOnly) {
-    if (type == reserved) return true;
-  }
-  return false;
-}
 
 bool is_valid_fallback_type(std::string_view type) noexcept {
   if (type.empty() || type.size() > kMaxTypeLength) {
@@ -289,7 +226,7 @@ std::optional<std::string> read_pin(FieldReader& reader) {
   return std::nullopt;
 }
 
-ParseResult parse_join(const json::object& object) {
+ParseResult parse(json::object& object, std::type_identity<Join> /*unused*/) {
   FieldReader reader(object);
   Join join;
   join.room_id = reader.required_room_id("roomId");
@@ -308,7 +245,7 @@ ParseResult parse_join(const json::object& object) {
   return Command{std::move(join)};
 }
 
-ParseResult parse_update_username(const json::object& object) {
+ParseResult parse(json::object& object, std::type_identity<UpdateUsername> /*unused*/) {
   // The field is required, but null is accepted: it clears the name.
   const json::value* username = object.if_contains("username");
   if (username == nullptr || !(username->is_string() || username->is_null())) {
@@ -321,7 +258,7 @@ ParseResult parse_update_username(const json::object& object) {
   return Command{std::move(update)};
 }
 
-ParseResult parse_toggle_guest_control(const json::object& object) {
+ParseResult parse(json::object& object, std::type_identity<ToggleGuestControl> /*unused*/) {
   FieldReader reader(object);
   ToggleGuestControl toggle;
   toggle.enabled = reader.required_bool("enabled");
@@ -331,7 +268,7 @@ ParseResult parse_toggle_guest_control(const json::object& object) {
   return Command{toggle};
 }
 
-ParseResult parse_transfer_host(const json::object& object) {
+ParseResult parse(json::object& object, std::type_identity<TransferHost> /*unused*/) {
   FieldReader reader(object);
   TransferHost transfer;
   transfer.target_user_id = reader.required_user_id("targetUserId");
@@ -341,7 +278,7 @@ ParseResult parse_transfer_host(const json::object& object) {
   return Command{std::move(transfer)};
 }
 
-ParseResult parse_play_pause(const json::object& object) {
+ParseResult parse(json::object& object, std::type_identity<PlayPause> /*unused*/) {
   constexpr std::string_view kControlRule = R"( must be "play" or "pause")";
   FieldReader reader(object);
   PlayPause play_pause;
@@ -362,7 +299,7 @@ ParseResult parse_play_pause(const json::object& object) {
   return Command{play_pause};
 }
 
-ParseResult parse_seek(const json::object& object) {
+ParseResult parse(json::object& object, std::type_identity<Seek> /*unused*/) {
   FieldReader reader(object);
   Seek seek;
   seek.current_time = reader.required_time("currentTime");
@@ -374,7 +311,7 @@ ParseResult parse_seek(const json::object& object) {
   return Command{seek};
 }
 
-ParseResult parse_ready(const json::object& object) {
+ParseResult parse(json::object& object, std::type_identity<Ready> /*unused*/) {
   FieldReader reader(object);
   Ready ready;
   ready.target_time = reader.optional_time("targetTime");
@@ -384,7 +321,7 @@ ParseResult parse_ready(const json::object& object) {
   return Command{ready};
 }
 
-ParseResult parse_host_heartbeat(const json::object& object) {
+ParseResult parse(json::object& object, std::type_identity<HostHeartbeat> /*unused*/) {
   FieldReader reader(object);
   HostHeartbeat heartbeat;
   heartbeat.current_time = reader.required_time("currentTime");
@@ -396,7 +333,7 @@ ParseResult parse_host_heartbeat(const json::object& object) {
   return Command{heartbeat};
 }
 
-ParseResult parse_position_update(const json::object& object) {
+ParseResult parse(json::object& object, std::type_identity<PositionUpdate> /*unused*/) {
   FieldReader reader(object);
   PositionUpdate update;
   update.current_time = reader.required_time("currentTime");
@@ -407,7 +344,7 @@ ParseResult parse_position_update(const json::object& object) {
   return Command{update};
 }
 
-ParseResult parse_url_change(const json::object& object) {
+ParseResult parse(json::object& object, std::type_identity<UrlChange> /*unused*/) {
   constexpr std::string_view kUrlRule = " must be an http:// or https:// URL of at most 2048 bytes";
   FieldReader reader(object);
   UrlChange change;
@@ -425,7 +362,7 @@ ParseResult parse_url_change(const json::object& object) {
   return Command{std::move(change)};
 }
 
-ParseResult parse_request_sync(const json::object& object) {
+ParseResult parse(json::object& object, std::type_identity<RequestSync> /*unused*/) {
   FieldReader reader(object);
   RequestSync sync;
   sync.respect_auto_play = reader.optional_bool("respectAutoPlay").value_or(false);
@@ -443,16 +380,11 @@ ParseResult parse_request_sync(const json::object& object) {
 ParseResult parse_relay(json::object& object, RelayKind kind) {
   std::string_view payload_key = "offer";
   bool null_allowed = false;
-  switch (kind) {
-    case RelayKind::offer:
-      break;
-    case RelayKind::answer:
-      payload_key = "answer";
-      break;
-    case RelayKind::ice_candidate:
-      payload_key = "candidate";
-      null_allowed = true;
-      break;
+  if (kind == MessageType::answer) {
+    payload_key = "answer";
+  } else if (kind == MessageType::ice_candidate) {
+    payload_key = "candidate";
+    null_allowed = true;
   }
   FieldReader reader(object);
   Relay relay;
@@ -470,77 +402,63 @@ ParseResult parse_relay(json::object& object, RelayKind kind) {
   return Command{std::move(relay)};
 }
 
+// Commands without fields.
+ParseResult parse(json::object& /*object*/, std::type_identity<Leave> /*unused*/) {
+  return Command{Leave{}};
+}
+
+ParseResult parse(json::object& /*object*/, std::type_identity<Ping> /*unused*/) {
+  return Command{Ping{}};
+}
+
+// The parse() of the Command alternative whose kType is `type`, found at compile time among
+// the alternatives (Relay and Fallback have none: several types, or any). False when no
+// alternative has that type.
+template <std::size_t... I>
+bool parse_typed(MessageType type, json::object& object, std::optional<ParseResult>& result,
+                 std::index_sequence<I...> /*unused*/) {
+  const auto try_one = [&]<class T>(std::type_identity<T> tag) {
+    if constexpr (requires { T::kType; }) {
+      if (T::kType == type) {
+        result = parse(object, tag);
+        return true;
+      }
+    }
+    return false;
+  };
+  return (try_one(std::type_identity<std::variant_alternative_t<I, Command>>{}) || ...);
+}
+
+bool is_relay(MessageType type) noexcept {
+  return type == MessageType::offer || type == MessageType::answer ||
+         type == MessageType::ice_candidate;
+}
+
 ParseResult parse_object(json::object& object) {
   const json::value* type_value = object.if_contains("type");
   if (type_value == nullptr || !type_value->is_string()) {
     return bad_request("type must be a string");
   }
   const json::string& type = type_value->get_string();
-  switch (find_kind(type)) {
-    case Kind::join:
-      return parse_join(object);
-    case Kind::leave:
-      return Command{Leave{}};
-    case Kind::ping:
-      return Command{Ping{}};
-    case Kind::update_username:
-      return parse_update_username(object);
-    case Kind::toggle_guest_control:
-      return parse_toggle_guest_control(object);
-    case Kind::transfer_host:
-      return parse_transfer_host(object);
-    case Kind::play_pause:
-      return parse_play_pause(object);
-    case Kind::seek:
-      return parse_seek(object);
-    case Kind::ready:
-      return parse_ready(object);
-    case Kind::host_heartbeat:
-      return parse_host_heartbeat(object);
-    case Kind::position_update:
-      return parse_position_update(object);
-    case Kind::url_change:
-      return parse_url_change(object);
-    case Kind::request_sync:
-      return parse_request_sync(object);
-    case Kind::offer:
-      return parse_relay(object, RelayKind::offer);
-    case Kind::answer:
-      return parse_relay(object, RelayKind::answer);
-    case Kind::ice_candidate:
-      return parse_relay(object, RelayKind::ice_candidate);
-    case Kind::fallback:
-      break;
-  }
-  if (!is_valid_fallback_type(type)) {
+  if (const std::optional<MessageType> known = find_message_type(type)) {
+    if (is_relay(*known)) return parse_relay(object, *known);
+    std::optional<ParseResult> result;
+    if (parse_typed(*known, object, result,
+                    std::make_index_sequence<std::variant_size_v<Command>>{})) {
+      return std::move(*result);
+    }
+    if (info(*known).sender == Sender::server) {
+      // A broadcast "HOST_CHANGED" or "USER_LEFT" from a client would be believed by the
+      // other members: only the server may send these.
+      return bad_request(std::string("type ") + std::string(type) + " is reserved for the server");
+    }
+  } else if (!is_valid_fallback_type(type)) {
     return bad_request("type must be 1-64 characters of A-Z, a-z, 0-9 and _");
-  }
-  if (is_server_only_type(type)) {
-    // A broadcast "HOST_CHANGED" or "USER_LEFT" from a client would be believed by the
-    // other members: only the server may send these. (SYNC_RESPONSE stays a fallback: the
-    // contract names it, clients answer each other's sync requests with it.)
-    return bad_request(std::string("type ") + std::string(type) + " is reserved for the server");
   }
   Fallback fallback;
   fallback.type.assign(type.data(), type.size());
   fallback.message = std::move(object);
   return Command{std::move(fallback)};
-}
-
-// std::visit for a visitor returning string_view, minus the bad_variant_access path, so the
-// *_type() functions can be noexcept: a valueless variant (possible only after a throwing
-// assignment) simply has no name.
-template <class Variant, class Visitor, std::size_t... I>
-std::string_view visit_name(const Variant& variant, const Visitor& visitor,
-                            std::index_sequence<I...> /*unused*/) noexcept {
-  std::string_view name;
-  (void)((variant.index() == I && (name = visitor(*std::get_if<I>(&variant)), true)) || ...);
-  return name;
-}
-
-template <class Variant, class Visitor>
-std::string_view visit_name(const Variant& variant, const Visitor& visitor) noexcept {
-  return visit_name(variant, visitor, std::make_index_sequence<std::variant_size_v<Variant>>{});
 }
 
 }  // namespace
@@ -573,39 +491,6 @@ ParseResult parse_command(std::string_view text) {
     // Boost.JSON reports parse errors through `ec`; anything thrown is a resource problem.
     return ProtocolError{ErrorCode::internal, "Internal error"};
   }
-}
-
-std::string_view command_type(const Command& command) noexcept {
-  struct Visitor {
-    std::string_view operator()(const Join&) const noexcept { return "JOIN"; }
-    std::string_view operator()(const Leave&) const noexcept { return "LEAVE"; }
-    std::string_view operator()(const Ping&) const noexcept { return "PING"; }
-    std::string_view operator()(const UpdateUsername&) const noexcept { return "UPDATE_USERNAME"; }
-    std::string_view operator()(const ToggleGuestControl&) const noexcept {
-      return "TOGGLE_GUEST_CONTROL";
-    }
-    std::string_view operator()(const TransferHost&) const noexcept { return "TRANSFER_HOST"; }
-    std::string_view operator()(const PlayPause&) const noexcept { return "PLAY_PAUSE"; }
-    std::string_view operator()(const Seek&) const noexcept { return "SEEK"; }
-    std::string_view operator()(const Ready&) const noexcept { return "READY"; }
-    std::string_view operator()(const HostHeartbeat&) const noexcept { return "HOST_HEARTBEAT"; }
-    std::string_view operator()(const PositionUpdate&) const noexcept { return "POSITION_UPDATE"; }
-    std::string_view operator()(const UrlChange&) const noexcept { return "URL_CHANGE"; }
-    std::string_view operator()(const RequestSync&) const noexcept { return "REQUEST_SYNC"; }
-    std::string_view operator()(const Relay& relay) const noexcept {
-      switch (relay.kind) {
-        case RelayKind::offer:
-          return "OFFER";
-        case RelayKind::answer:
-          return "ANSWER";
-        case RelayKind::ice_candidate:
-          return "ICE_CANDIDATE";
-      }
-      return "OFFER";
-    }
-    std::string_view operator()(const Fallback& fallback) const noexcept { return fallback.type; }
-  };
-  return visit_name(command, Visitor{});
 }
 
 }  // namespace tandem::protocol

@@ -23,6 +23,7 @@ struct MemberView {
 };
 
 struct RoomStateEvent {
+  static constexpr MessageType kType = MessageType::room_state;
   std::string room_id;
   std::string url;  // "" -> JSON null
   double current_time = 0;
@@ -33,30 +34,36 @@ struct RoomStateEvent {
 };
 
 struct UserJoinedEvent {
+  static constexpr MessageType kType = MessageType::user_joined;
   std::string user_id;
   std::string peer_id;
   std::optional<std::string> username;
 };
 
 struct UserLeftEvent {
+  static constexpr MessageType kType = MessageType::user_left;
   std::string user_id;
   std::string peer_id;
 };
 
 struct HostChangedEvent {
+  static constexpr MessageType kType = MessageType::host_changed;
   std::string host_user_id;
 };
 
 struct GuestControlEvent {
+  static constexpr MessageType kType = MessageType::guest_control;
   bool enabled = false;
 };
 
 struct UsernameUpdatedEvent {
+  static constexpr MessageType kType = MessageType::username_updated;
   std::string user_id;
   std::optional<std::string> username;
 };
 
 struct PlayPauseEvent {
+  static constexpr MessageType kType = MessageType::play_pause;
   std::string user_id;  // "server" when the ready gate fires
   Control control = Control::pause;
   std::optional<double> current_time;
@@ -64,12 +71,14 @@ struct PlayPauseEvent {
 };
 
 struct SeekPauseEvent {
+  static constexpr MessageType kType = MessageType::seek_pause;
   std::string user_id;
   double current_time = 0;
   double event_timestamp = 0;
 };
 
 struct HostHeartbeatEvent {
+  static constexpr MessageType kType = MessageType::host_heartbeat;
   std::string user_id;
   double current_time = 0;
   bool is_playing = false;
@@ -77,20 +86,25 @@ struct HostHeartbeatEvent {
 };
 
 struct UrlChangeEvent {
+  static constexpr MessageType kType = MessageType::url_change;
   std::string user_id;
   std::string url;
   double current_time = 0;
 };
 
 struct SyncResponseEvent {
+  static constexpr MessageType kType = MessageType::sync_response;
   double current_time = 0;
   bool is_playing = false;
   std::string url;  // "" -> JSON null
 };
 
-struct PongEvent {};
+struct PongEvent {
+  static constexpr MessageType kType = MessageType::pong;
+};
 
 struct ErrorEvent {
+  static constexpr MessageType kType = MessageType::error;
   ErrorCode code = ErrorCode::internal;
   std::string message;
 };

@@ -237,22 +237,6 @@ class Encoder {
   std::string_view node_id_;
 };
 
-// std::visit for a visitor returning string_view, minus the bad_variant_access path, so the
-// *_type() functions can be noexcept: a valueless variant (possible only after a throwing
-// assignment) simply has no name.
-template <class Variant, class Visitor, std::size_t... I>
-std::string_view visit_name(const Variant& variant, const Visitor& visitor,
-                            std::index_sequence<I...> /*unused*/) noexcept {
-  std::string_view name;
-  (void)((variant.index() == I && (name = visitor(*std::get_if<I>(&variant)), true)) || ...);
-  return name;
-}
-
-template <class Variant, class Visitor>
-std::string_view visit_name(const Variant& variant, const Visitor& visitor) noexcept {
-  return visit_name(variant, visitor, std::make_index_sequence<std::variant_size_v<Variant>>{});
-}
-
 }  // namespace
 
 std::string_view to_string(ErrorCode code) noexcept {
@@ -275,36 +259,6 @@ std::string_view to_string(ErrorCode code) noexcept {
       return "INTERNAL";
   }
   return "INTERNAL";
-}
-
-std::string_view event_type(const Event& event) noexcept {
-  struct Visitor {
-    std::string_view operator()(const RoomStateEvent&) const noexcept { return "ROOM_STATE"; }
-    std::string_view operator()(const UserJoinedEvent&) const noexcept { return "USER_JOINED"; }
-    std::string_view operator()(const UserLeftEvent&) const noexcept { return "USER_LEFT"; }
-    std::string_view operator()(const HostChangedEvent&) const noexcept { return "HOST_CHANGED"; }
-    std::string_view operator()(const GuestControlEvent&) const noexcept { return "GUEST_CONTROL"; }
-    std::string_view operator()(const UsernameUpdatedEvent&) const noexcept {
-      return "USERNAME_UPDATED";
-    }
-    std::string_view operator()(const PlayPauseEvent&) const noexcept { return "PLAY_PAUSE"; }
-    std::string_view operator()(const SeekPauseEvent&) const noexcept { return "SEEK_PAUSE"; }
-    std::string_view operator()(const HostHeartbeatEvent&) const noexcept {
-      return "HOST_HEARTBEAT";
-    }
-    std::string_view operator()(const UrlChangeEvent&) const noexcept { return "URL_CHANGE"; }
-    std::string_view operator()(const SyncResponseEvent&) const noexcept { return "SYNC_RESPONSE"; }
-    std::string_view operator()(const PongEvent&) const noexcept { return "PONG"; }
-    std::string_view operator()(const ErrorEvent&) const noexcept { return "ERROR"; }
-    std::string_view operator()(const PassThroughEvent& e) const noexcept {
-      const json::value* type = e.message.if_contains("type");
-      if (type != nullptr && type->is_string()) {
-        return type->get_string();
-      }
-      return {};
-    }
-  };
-  return visit_name(event, Visitor{});
 }
 
 std::string encode(const Event& event, Millis now, std::string_view node_id) {
