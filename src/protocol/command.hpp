@@ -3,6 +3,7 @@
 // rule of PROTOCOL.md held; the room logic never sees an invalid value.
 #include <boost/json/object.hpp>
 
+#include "protocol/capabilities.hpp"
 #include "protocol/message_types.hpp"
 
 #include <cstdint>
@@ -19,6 +20,10 @@ struct Join {
   std::string user_id;                  // validated [A-Za-z0-9_-]{1,100}
   std::optional<std::string> username;  // sanitized; nullopt when absent or empty after sanitizing
   std::optional<std::string> pin;       // validated 4-12 digits; nullopt when absent (or JSON null / "")
+  Capabilities capabilities = 0;        // known names of `capabilities`, plus kAnnounced if sent
+  // Never from the wire: the connection's round trip as the server measured it
+  // (room::ClockExchange), filled in by the connection before the room sees the JOIN.
+  std::optional<double> server_rtt_ms{};
 };
 
 struct Leave {
@@ -76,6 +81,7 @@ struct PositionUpdate {
   static constexpr MessageType kType = MessageType::position_update;
   double current_time = 0;
   bool is_playing = false;
+  std::optional<double> sampled_at{};  // server time (ms) at which the player was at current_time
 };
 
 struct UrlChange {
@@ -87,6 +93,24 @@ struct UrlChange {
 struct RequestSync {
   static constexpr MessageType kType = MessageType::request_sync;
   bool respect_auto_play = false;
+};
+
+// Clock sync, step 1 of 3 (docs/SYNC.md): answered by the connection itself (CLOCK_REPLY),
+// at any time, joined or not; it never reaches a room.
+struct ClockRequest {
+  static constexpr MessageType kType = MessageType::clock_request;
+  std::uint64_t seq = 0;   // echoed; an integer 0..2^53
+  double client_time = 0;  // the client's clock when it sent this (ms, any origin), echoed
+};
+
+// Step 3: the client's immediate answer to a CLOCK_REPLY, so the server measures the
+// connection's round trip itself.
+struct ClockAck {
+  static constexpr MessageType kType = MessageType::clock_ack;
+  std::uint64_t seq = 0;
+  // Never from the wire: set by the connection when its round-trip estimate moved enough for
+  // the room to learn it; without it the connection keeps the ACK to itself.
+  std::optional<double> server_rtt_ms{};
 };
 
 // MessageType::offer, answer or ice_candidate.
@@ -108,7 +132,7 @@ struct Fallback {
 
 using Command = std::variant<Join, Leave, Ping, UpdateUsername, ToggleGuestControl, TransferHost,
                              PlayPause, Seek, Ready, HostHeartbeat, PositionUpdate, UrlChange,
-                             RequestSync, Relay, Fallback>;
+                             RequestSync, ClockRequest, ClockAck, Relay, Fallback>;
 
 // Wire name of a command ("JOIN", "PLAY_PAUSE", ...; the fallback's own type).
 std::string_view command_type(const Command& command) noexcept;

@@ -90,6 +90,24 @@ class FieldReader {
     return checked_number(key, *value, non_negative);
   }
 
+  // A non-negative integer a JavaScript client can count to exactly (CLOCK_* seq).
+  std::uint64_t required_sequence(std::string_view key) {
+    const json::value* value = find(key);
+    if (value != nullptr && value->is_int64() && value->get_int64() >= 0 &&
+        static_cast<std::uint64_t>(value->get_int64()) <= kMaxSequenceNumber) {
+      return static_cast<std::uint64_t>(value->get_int64());
+    }
+    if (value != nullptr && value->is_uint64() && value->get_uint64() <= kMaxSequenceNumber) {
+      return value->get_uint64();
+    }
+    fail(key, " must be an integer from 0 to 2^53");
+    return 0;
+  }
+
+  double required_number(std::string_view key) {
+    return required_number(key, false).value_or(0.0);
+  }
+
   bool required_bool(std::string_view key) {
     const json::value* value = find(key);
     if (value == nullptr || !value->is_bool()) {
@@ -226,6 +244,29 @@ std::optional<std::string> read_pin(FieldReader& reader) {
   return std::nullopt;
 }
 
+// JOIN.capabilities: an array of at most kMaxCapabilities strings. Names this server does
+// not know are ignored (a newer client may know more); kAnnounced records that the list was
+// there at all, so that the client gets the server's answer even when nothing matched.
+Capabilities read_capabilities(FieldReader& reader) {
+  constexpr std::string_view kRule = " must be an array of at most 32 strings of 1-64 characters";
+  const json::value* value = reader.find("capabilities");
+  if (value == nullptr) return 0;
+  if (!value->is_array() || value->get_array().size() > kMaxCapabilities) {
+    reader.fail("capabilities", kRule);
+    return 0;
+  }
+  Capabilities capabilities = kAnnounced;
+  for (const json::value& item : value->get_array()) {
+    if (!item.is_string() || item.get_string().empty() ||
+        item.get_string().size() > kMaxCapabilityLength) {
+      reader.fail("capabilities", kRule);
+      return 0;
+    }
+    capabilities |= capability_named(item.get_string());
+  }
+  return capabilities;
+}
+
 ParseResult parse(json::object& object, std::type_identity<Join> /*unused*/) {
   FieldReader reader(object);
   Join join;
@@ -239,6 +280,7 @@ ParseResult parse(json::object& object, std::type_identity<Join> /*unused*/) {
     }
   }
   join.pin = read_pin(reader);
+  join.capabilities = read_capabilities(reader);
   if (reader.failed()) {
     return reader.take_error();
   }
@@ -338,6 +380,7 @@ ParseResult parse(json::object& object, std::type_identity<PositionUpdate> /*unu
   PositionUpdate update;
   update.current_time = reader.required_time("currentTime");
   update.is_playing = reader.required_bool("isPlaying");
+  update.sampled_at = reader.optional_number("sampledAt");
   if (reader.failed()) {
     return reader.take_error();
   }
@@ -400,6 +443,27 @@ ParseResult parse_relay(json::object& object, RelayKind kind) {
   }
   relay.message = std::move(object);  // same memory resource: steals the storage, no copy
   return Command{std::move(relay)};
+}
+
+ParseResult parse(json::object& object, std::type_identity<ClockRequest> /*unused*/) {
+  FieldReader reader(object);
+  ClockRequest request;
+  request.seq = reader.required_sequence("seq");
+  request.client_time = reader.required_number("clientTime");
+  if (reader.failed()) {
+    return reader.take_error();
+  }
+  return Command{request};
+}
+
+ParseResult parse(json::object& object, std::type_identity<ClockAck> /*unused*/) {
+  FieldReader reader(object);
+  ClockAck ack;
+  ack.seq = reader.required_sequence("seq");
+  if (reader.failed()) {
+    return reader.take_error();
+  }
+  return Command{ack};
 }
 
 // Commands without fields.

@@ -3,6 +3,7 @@
 // into the JSON frame that every recipient shares (serialize once).
 #include <boost/json/object.hpp>
 
+#include "protocol/capabilities.hpp"
 #include "protocol/command.hpp"
 #include "protocol/error_code.hpp"
 
@@ -16,6 +17,17 @@
 namespace tandem::protocol {
 
 using Millis = std::int64_t;  // wall clock, ms since the Unix epoch
+
+// The room's playback as members with scheduledPlayback follow it: paused at `position`, or
+// playing from `position` at server time `start_at` (which may be ahead: a scheduled start).
+// Written as "position" (and "startAt" when playing), only for those members.
+struct Timeline {
+  double position = 0;
+  bool playing = false;
+  Millis start_at = 0;
+
+  bool operator==(const Timeline&) const = default;
+};
 
 struct MemberView {
   std::string user_id;
@@ -31,6 +43,8 @@ struct RoomStateEvent {
   std::string host_user_id;
   bool guest_control_enabled = false;
   std::vector<MemberView> users;  // join order
+  bool answer_capabilities = false;  // the joiner announced capabilities: list the server's
+  std::optional<Timeline> timeline{};
 };
 
 struct UserJoinedEvent {
@@ -68,6 +82,7 @@ struct PlayPauseEvent {
   Control control = Control::pause;
   std::optional<double> current_time;
   std::optional<double> event_timestamp;
+  std::optional<Timeline> timeline{};
 };
 
 struct SeekPauseEvent {
@@ -83,6 +98,7 @@ struct HostHeartbeatEvent {
   double current_time = 0;
   bool is_playing = false;
   double event_timestamp = 0;
+  std::optional<Timeline> timeline{};
 };
 
 struct UrlChangeEvent {
@@ -97,10 +113,21 @@ struct SyncResponseEvent {
   double current_time = 0;
   bool is_playing = false;
   std::string url;  // "" -> JSON null
+  std::optional<Timeline> timeline{};
 };
 
 struct PongEvent {
   static constexpr MessageType kType = MessageType::pong;
+};
+
+// Clock sync, step 2: the request's seq and client time echoed, and the server's wall clock
+// (ms since the epoch, sub-millisecond) when the request was read and when this was sent.
+struct ClockReplyEvent {
+  static constexpr MessageType kType = MessageType::clock_reply;
+  std::uint64_t seq = 0;
+  double client_time = 0;
+  double server_received = 0;
+  double server_sent = 0;
 };
 
 struct ErrorEvent {
@@ -120,7 +147,7 @@ struct PassThroughEvent {
 using Event = std::variant<RoomStateEvent, UserJoinedEvent, UserLeftEvent, HostChangedEvent,
                            GuestControlEvent, UsernameUpdatedEvent, PlayPauseEvent, SeekPauseEvent,
                            HostHeartbeatEvent, UrlChangeEvent, SyncResponseEvent, PongEvent,
-                           ErrorEvent, PassThroughEvent>;
+                           ClockReplyEvent, ErrorEvent, PassThroughEvent>;
 
 // One encoded frame, shared by every recipient's write queue.
 using Frame = std::shared_ptr<const std::string>;
@@ -129,8 +156,17 @@ using Frame = std::shared_ptr<const std::string>;
 std::string_view event_type(const Event& event) noexcept;
 
 // JSON text of the event. `now` becomes "timestamp" (every event but ERROR carries it);
-// `node_id` becomes "nodeId" on ROOM_STATE and pass-through events.
-std::string encode(const Event& event, Millis now, std::string_view node_id);
-Frame encode_frame(const Event& event, Millis now, std::string_view node_id);
+// `node_id` becomes "nodeId" on ROOM_STATE and pass-through events. Capability-specific
+// fields the event carries are written only when `recipient` has the capability: a
+// broadcast is encoded once per recipient_key() among its recipients (FrameVariants), a
+// reply, which the room logic built for its one recipient, as it is.
+std::string encode(const Event& event, Millis now, std::string_view node_id,
+                   Capabilities recipient = kEveryCapability);
+Frame encode_frame(const Event& event, Millis now, std::string_view node_id,
+                   Capabilities recipient = kEveryCapability);
+
+// Recipients with the same key get the same bytes: the bits of kEncodingCapabilities they
+// have, or 0 for every recipient when the event carries no capability-specific field.
+Capabilities recipient_key(const Event& event, Capabilities recipient) noexcept;
 
 }  // namespace tandem::protocol

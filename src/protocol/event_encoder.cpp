@@ -56,10 +56,12 @@ std::string_view control_name(Control control) noexcept {
   return control == Control::play ? "play" : "pause";
 }
 
-// Fixed-shape events: every key written in the order of PROTOCOL.md, type first.
+// Fixed-shape events: every key written in the order of PROTOCOL.md, type first; the keys
+// of capabilities (docs/SYNC.md) after those, before "timestamp".
 class Encoder {
  public:
-  Encoder(Millis now, std::string_view node_id) noexcept : now_(now), node_id_(node_id) {}
+  Encoder(Millis now, std::string_view node_id, Capabilities recipient) noexcept
+      : now_(now), node_id_(node_id), recipient_(recipient) {}
 
   std::string operator()(const RoomStateEvent& e) const {
     std::size_t reserve = 256 + e.room_id.size() + e.url.size() + e.host_user_id.size();
@@ -85,6 +87,15 @@ class Encoder {
     }
     w.raw("]");
     w.key("nodeId").string(node_id_);
+    if (e.answer_capabilities && (recipient_ & kAnnounced) != 0) {
+      w.key("capabilities").begin_array();
+      for (std::size_t i = 0; i < kCapabilityNames.size(); ++i) {
+        if (i != 0) w.comma();
+        w.string(kCapabilityNames[i].name);
+      }
+      w.end_array();
+    }
+    timeline(w, e.timeline);
     return finish(w);
   }
 
@@ -138,6 +149,7 @@ class Encoder {
     if (e.event_timestamp) {
       w.key("eventTimestamp").number(*e.event_timestamp);
     }
+    timeline(w, e.timeline);
     return finish(w);
   }
 
@@ -157,6 +169,7 @@ class Encoder {
     w.key("currentTime").number(e.current_time);
     w.key("isPlaying").boolean(e.is_playing);
     w.key("eventTimestamp").number(e.event_timestamp);
+    timeline(w, e.timeline);
     return finish(w);
   }
 
@@ -176,12 +189,23 @@ class Encoder {
     w.key("currentTime").number(e.current_time);
     w.key("isPlaying").boolean(e.is_playing);
     w.key("url").string_or_null(e.url);
+    timeline(w, e.timeline);
     return finish(w);
   }
 
   std::string operator()(const PongEvent&) const {
     JsonWriter w(48);
     w.begin_object("PONG");
+    return finish(w);
+  }
+
+  std::string operator()(const ClockReplyEvent& e) const {
+    JsonWriter w(160);
+    w.begin_object("CLOCK_REPLY");
+    w.key("seq").integer(e.seq);
+    w.key("clientTime").number(e.client_time);
+    w.key("serverReceived").number(e.server_received);
+    w.key("serverSent").number(e.server_sent);
     return finish(w);
   }
 
@@ -227,6 +251,13 @@ class Encoder {
   }
 
  private:
+  // scheduledPlayback: where the room's playback is, for members that follow it.
+  void timeline(JsonWriter& w, const std::optional<Timeline>& timeline) const {
+    if (!timeline || (recipient_ & kScheduledPlayback) == 0) return;
+    w.key("position").number(timeline->position);
+    if (timeline->playing) w.key("startAt").integer(timeline->start_at);
+  }
+
   std::string finish(JsonWriter& w) const {
     w.key("timestamp").integer(now_);
     w.end_object();
@@ -235,7 +266,20 @@ class Encoder {
 
   Millis now_;
   std::string_view node_id_;
+  Capabilities recipient_;
 };
+
+bool has_capability_fields(const Event& event) noexcept {
+  return std::visit(
+      [](const auto& e) noexcept {
+        if constexpr (requires { e.timeline; }) {
+          return e.timeline.has_value();
+        } else {
+          return false;
+        }
+      },
+      event);
+}
 
 }  // namespace
 
@@ -261,12 +305,18 @@ std::string_view to_string(ErrorCode code) noexcept {
   return "INTERNAL";
 }
 
-std::string encode(const Event& event, Millis now, std::string_view node_id) {
-  return std::visit(Encoder(now, node_id), event);
+std::string encode(const Event& event, Millis now, std::string_view node_id,
+                   Capabilities recipient) {
+  return std::visit(Encoder(now, node_id, recipient), event);
 }
 
-Frame encode_frame(const Event& event, Millis now, std::string_view node_id) {
-  return std::make_shared<const std::string>(encode(event, now, node_id));
+Frame encode_frame(const Event& event, Millis now, std::string_view node_id,
+                   Capabilities recipient) {
+  return std::make_shared<const std::string>(encode(event, now, node_id, recipient));
+}
+
+Capabilities recipient_key(const Event& event, Capabilities recipient) noexcept {
+  return has_capability_fields(event) ? (recipient & kEncodingCapabilities) : 0;
 }
 
 }  // namespace tandem::protocol

@@ -1,6 +1,7 @@
 #pragma once
 // Identifier and size limits of the wire protocol (PROTOCOL.md, "Identifiers and limits").
 #include <cstddef>
+#include <cstdint>
 
 namespace tandem::protocol {
 
@@ -13,5 +14,8 @@ inline constexpr std::size_t kMaxPinDigits = 12;
 inline constexpr std::size_t kMaxUrlLength = 2048;
 inline constexpr std::size_t kMaxTypeLength = 64;           // message "type" of fallback messages
 inline constexpr std::size_t kMaxJsonDepth = 16;            // nesting accepted in a client message
+inline constexpr std::size_t kMaxCapabilities = 32;         // names in JOIN.capabilities
+inline constexpr std::size_t kMaxCapabilityLength = 64;     // characters of one name
+inline constexpr std::uint64_t kMaxSequenceNumber = std::uint64_t{1} << 53;  // exact in JavaScript
 
 }  // namespace tandem::protocol

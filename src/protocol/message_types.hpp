@@ -43,6 +43,9 @@ enum class MessageType : std::uint8_t {
   seek_pause,
   pong,
   error,
+  clock_request,
+  clock_reply,
+  clock_ack,
 };
 
 // Who sends a type under this name. `client`: only clients (a client type without a Command
@@ -63,6 +66,8 @@ inline constexpr std::array kMessageTypes{
     MessageTypeInfo{MessageType::host_heartbeat, "HOST_HEARTBEAT", Sender::both},
     MessageTypeInfo{MessageType::position_update, "POSITION_UPDATE", Sender::client},
     MessageTypeInfo{MessageType::ping, "PING", Sender::client},
+    MessageTypeInfo{MessageType::clock_request, "CLOCK_REQUEST", Sender::client},
+    MessageTypeInfo{MessageType::clock_ack, "CLOCK_ACK", Sender::client},
     MessageTypeInfo{MessageType::play_pause, "PLAY_PAUSE", Sender::both},
     MessageTypeInfo{MessageType::ice_candidate, "ICE_CANDIDATE", Sender::both},
     MessageTypeInfo{MessageType::seek, "SEEK", Sender::client},
@@ -90,6 +95,7 @@ inline constexpr std::array kMessageTypes{
     MessageTypeInfo{MessageType::seek_pause, "SEEK_PAUSE", Sender::server},
     MessageTypeInfo{MessageType::pong, "PONG", Sender::server},
     MessageTypeInfo{MessageType::error, "ERROR", Sender::server},
+    MessageTypeInfo{MessageType::clock_reply, "CLOCK_REPLY", Sender::server},
 };
 
 namespace detail {

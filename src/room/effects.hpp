@@ -66,6 +66,10 @@ struct Effects {
   bool joined = false;     // the sender is now a member (bind its connection to the room)
   bool left = false;       // the sender's member was removed (unbind its connection)
   bool archived = false;   // the room is now empty and should be dropped/archived
+  // A timed position report (POSITION_UPDATE sampledAt) measured the playing room's sync
+  // spread in seconds (room/sync_spread.hpp): the caller observes it
+  // (tandem_sync_spread_seconds).
+  std::optional<double> sync_spread;
 };
 
 }  // namespace tandem::room

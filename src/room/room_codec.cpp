@@ -101,6 +101,24 @@ bool take(T& target, std::optional<U> source) {
   return true;
 }
 
+// The fields added after the format's first version: absent is fine (their defaults), a
+// wrong type is not.
+bool optional_member_fields(const Reader& r, Member& m) {
+  if (const auto* names = r.find("capabilities")) {
+    if (!names->is_array()) return false;
+    for (const auto& name : names->get_array()) {
+      if (!name.is_string()) return false;
+      m.capabilities |= protocol::capability_named(name.get_string());
+    }
+  }
+  if (r.find("rtt_ms") != nullptr && !take(m.rtt_ms, r.number("rtt_ms"))) return false;
+  if (r.find("position_sampled_at") != nullptr &&
+      !take(m.position_sampled_at, r.integer("position_sampled_at"))) {
+    return false;
+  }
+  return true;
+}
+
 std::optional<Member> member_from_json(const json::value& value) {
   if (!value.is_object()) return std::nullopt;
   const Reader r(value.get_object());
@@ -114,7 +132,7 @@ std::optional<Member> member_from_json(const json::value& value) {
       take(m.current_time, r.number("current_time")) &&
       take(m.is_playing, r.boolean("is_playing")) && take(m.joined_at, r.integer("joined_at"));
   if (!ok) return std::nullopt;
-  return m;
+  return optional_member_fields(r, m) ? std::optional<Member>(std::move(m)) : std::nullopt;
 }
 
 std::optional<Gate> gate_from_json(const json::object& o) {
@@ -168,6 +186,17 @@ std::string to_json_string(const RoomState& s) {
     w.key("current_time").number(m.current_time);
     w.key("is_playing").boolean(m.is_playing);
     w.key("joined_at").integer(m.joined_at);
+    w.key("capabilities").begin_array();
+    bool first = true;
+    for (const protocol::CapabilityName& known : protocol::kCapabilityNames) {
+      if ((m.capabilities & known.bit) == 0) continue;
+      if (!first) w.comma();
+      first = false;
+      w.string(known.name);
+    }
+    w.end_array();
+    w.key("rtt_ms").number(m.rtt_ms);
+    w.key("position_sampled_at").integer(m.position_sampled_at);
     w.end_object();
   }
   w.end_array();

@@ -9,11 +9,14 @@
 //    "created_at":..,"updated_at":..,"version":..,
 //    "members":[{"user_id":..,"username":null|"..","join_seq":..,"peer_id":..,
 //                "node_id":..,"connected":..,"disconnected_at":..,"last_heartbeat":..,
-//                "current_time":..,"is_playing":..,"joined_at":..}, ...],
+//                "current_time":..,"is_playing":..,"joined_at":..,
+//                "capabilities":[..],"rtt_ms":..,"position_sampled_at":..}, ...],
 //    "gate":null|{"id":..,"opened_by":..,"expected":..,"quorum":..,"target":..,
 //                 "desired_play":..,"ready":[..],"opened_at":..,"deadline":..}}
 // Reading validates every type and range; a missing field, a wrong type or another "v"
-// gives nullopt. Keys it does not know are ignored (a newer writer may add fields).
+// gives nullopt. Keys it does not know are ignored (a newer writer may add fields). The
+// member's last three fields came later: absent (a snapshot written before them) they read
+// as their defaults, and capability names this build does not know are dropped.
 #include "room/room_state.hpp"
 
 #include <boost/json/object.hpp>

@@ -1,5 +1,7 @@
 #include "room/room_machine.hpp"
 
+#include "room/sync_spread.hpp"
+
 #include <boost/json/value.hpp>
 
 #include <algorithm>
@@ -198,11 +200,15 @@ class Step {
     if (!gate.desired_play) return;  // the SEEK left the room paused at the target
     state_.is_playing = true;
     state_.current_time = gate.target;
-    state_.position_at = now_;
+    state_.position_at = now_ + choose_lead(state_, config_.sync);
     // eventTimestamp is the closing time (fix): clients add now - eventTimestamp to the
     // target, and the opening time made them skip ahead by the whole wait.
     send(Audience::all, pr::PlayPauseEvent{std::string(kServerUserId), pr::Control::play,
-                                           gate.target, now_stamp()});
+                                           gate.target, now_stamp(), timeline_of(state_)});
+  }
+
+  static bool follows_timeline(const Member& member) noexcept {
+    return (member.capabilities & pr::kScheduledPlayback) != 0;
   }
 
   // ---- JOIN ----------------------------------------------------------------------
@@ -251,6 +257,10 @@ class Step {
       member->disconnected_at = 0;
       member->last_heartbeat = now_;  // a JOIN is a message: it proves liveness
       if (join.username) member->username = join.username;
+      // The new connection's own word (a reloaded page may be a newer client); a round
+      // trip not measured yet keeps the old one, a better guess for the lead than none.
+      member->capabilities = join.capabilities & ~pr::kAnnounced;
+      if (join.server_rtt_ms) member->rtt_ms = *join.server_rtt_ms;
     } else {
       Member fresh;
       fresh.user_id = std::string(actor.user_id);
@@ -261,6 +271,8 @@ class Step {
       fresh.connected = true;
       fresh.joined_at = now_;
       fresh.last_heartbeat = now_;
+      fresh.capabilities = join.capabilities & ~pr::kAnnounced;
+      fresh.rtt_ms = join.server_rtt_ms.value_or(0);
       state_.members.push_back(std::move(fresh));
       member = &state_.members.back();
     }
@@ -276,6 +288,8 @@ class Step {
     room_state.guest_control_enabled = state_.guest_control_enabled;
     room_state.users.reserve(state_.members.size());
     for (const Member& m : state_.members) room_state.users.push_back({m.user_id, m.username});
+    room_state.answer_capabilities = (join.capabilities & pr::kAnnounced) != 0;
+    if (follows_timeline(*member)) room_state.timeline = timeline_of(state_);
     reply(std::move(room_state));
 
     // Also on a resume: the others never saw USER_LEFT, and USER_JOINED is their cue to
@@ -342,15 +356,17 @@ class Step {
 
   void on(const Actor&, Member& member, const pr::PlayPause& cmd) {
     if (!may_control(member)) return;
-    // Without a position the room freezes (pause) or resumes (play) where it is now.
+    // Without a position the room freezes (pause) or resumes (play) where it is now. A play
+    // is scheduled `lead` ahead for members that follow the timeline (docs/SYNC.md); a pause
+    // is where everyone stops.
     state_.current_time = cmd.current_time.value_or(state_.position(now_));
     state_.is_playing = cmd.control == pr::Control::play;
-    state_.position_at = now_;
+    state_.position_at = now_ + (state_.is_playing ? choose_lead(state_, config_.sync) : 0);
     fx_.changed = true;
     // The latest explicit intent wins over a pending SEEK's planned resume.
     drop_gate(GateOutcome::cancelled);
-    send(Audience::all,
-         pr::PlayPauseEvent{member.user_id, cmd.control, cmd.current_time, cmd.event_timestamp});
+    send(Audience::all, pr::PlayPauseEvent{member.user_id, cmd.control, cmd.current_time,
+                                           cmd.event_timestamp, timeline_of(state_)});
     record("PLAY_PAUSE", member.user_id,
            {{"control", control_name(cmd.control)}, {"currentTime", state_.current_time}});
   }
@@ -394,16 +410,22 @@ class Step {
 
   void on(const Actor&, Member& member, const pr::HostHeartbeat& cmd) {
     if (!is_host(member)) return;  // a guest's heartbeat is not authoritative: ignored
-    state_.current_time = cmd.current_time;
-    state_.is_playing = cmd.is_playing;
-    state_.position_at = now_;
-    member.current_time = cmd.current_time;
-    member.is_playing = cmd.is_playing;
+    // A host that follows the timeline reports where it is on it, not where the room is:
+    // only an old client's heartbeat moves the room (and its untimed position is its own).
+    if (!follows_timeline(member)) {
+      state_.current_time = cmd.current_time;
+      state_.is_playing = cmd.is_playing;
+      state_.position_at = now_;
+      member.current_time = cmd.current_time;
+      member.is_playing = cmd.is_playing;
+      member.position_sampled_at = 0;
+    }
     member.last_heartbeat = now_;
     fx_.changed = true;
     fx_.coalesce = true;
     send(Audience::all, pr::HostHeartbeatEvent{member.user_id, cmd.current_time, cmd.is_playing,
-                                               cmd.event_timestamp.value_or(now_stamp())});
+                                               cmd.event_timestamp.value_or(now_stamp()),
+                                               timeline_of(state_)});
   }
 
   void on(const Actor&, Member& member, const pr::PositionUpdate& cmd) {
@@ -413,13 +435,31 @@ class Step {
     member.current_time = cmd.current_time;
     member.is_playing = cmd.is_playing;
     member.last_heartbeat = now_;
-    if (is_host(member)) {
+    member.position_sampled_at = timed(cmd.sampled_at);
+    if (is_host(member) && !follows_timeline(member)) {
       state_.current_time = cmd.current_time;
       state_.is_playing = cmd.is_playing;
       state_.position_at = now_;
     }
     fx_.changed = true;
     fx_.coalesce = true;
+    // Each usable timed report measures the playing room once (with the others' latest).
+    const Millis fresh = config_.sync.report_fresh_for;
+    if (state_.is_playing && timeline_offset(state_, member, now_, fresh)) {
+      fx_.sync_spread = sync_spread(state_, now_, fresh);
+    }
+  }
+
+  // A report's sampledAt as kept (ms), or 0 (untimed) when it cannot be right: the client's
+  // estimate of server time may be a little ahead, never seconds, and an old sample says
+  // nothing fresh.
+  Millis timed(std::optional<double> sampled_at) const noexcept {
+    constexpr double kAheadAllowed = 1000;
+    if (!sampled_at || *sampled_at > static_cast<double>(now_) + kAheadAllowed ||
+        *sampled_at < static_cast<double>(now_ - config_.sync.report_fresh_for)) {
+      return 0;
+    }
+    return static_cast<Millis>(std::llround(*sampled_at));
   }
 
   void on(const Actor&, Member& member, const pr::UrlChange& cmd) {
@@ -433,8 +473,25 @@ class Step {
     record("URL_CHANGE", member.user_id, {{"url", cmd.url}, {"currentTime", state_.current_time}});
   }
 
-  void on(const Actor&, Member&, const pr::RequestSync&) {
-    reply(pr::SyncResponseEvent{state_.position(now_), state_.is_playing, state_.url});
+  void on(const Actor&, Member& member, const pr::RequestSync&) {
+    pr::SyncResponseEvent response{state_.position(now_), state_.is_playing, state_.url};
+    if (follows_timeline(member)) response.timeline = timeline_of(state_);
+    reply(std::move(response));
+  }
+
+  // The connection answers CLOCK_REQUEST itself with a sub-millisecond clock (net/); should
+  // one reach the room anyway, it is still answered, with the room's millisecond clock.
+  void on(const Actor&, Member&, const pr::ClockRequest& cmd) {
+    reply(pr::ClockReplyEvent{cmd.seq, cmd.client_time, now_stamp(), now_stamp()});
+  }
+
+  // A CLOCK_ACK reaches the room only when the connection's round-trip estimate moved:
+  // the lead of scheduled starts (choose_lead) reads it from here, on any node.
+  void on(const Actor&, Member& member, const pr::ClockAck& cmd) {
+    member.last_heartbeat = now_;
+    if (cmd.server_rtt_ms) member.rtt_ms = *cmd.server_rtt_ms;
+    fx_.changed = true;
+    fx_.coalesce = true;
   }
 
   void on(const Actor&, Member& member, const pr::Relay& cmd) {

@@ -6,6 +6,7 @@
 #include "room/effects.hpp"
 #include "room/pin_hasher.hpp"
 #include "room/room_state.hpp"
+#include "room/sync_schedule.hpp"
 
 #include <string_view>
 
@@ -15,6 +16,7 @@ struct RoomConfig {
   Millis reconnect_grace = 10'000;  // 0 = a dropped connection leaves at once
   Millis gate_timeout = 7'000;
   double gate_quorum = 0.6;         // fraction of expected members whose READY closes the gate
+  SyncConfig sync;                  // scheduled starts and sync measurement (docs/SYNC.md)
 };
 
 // Who sent a command: the identity its connection joined with (for JOIN: the JOIN's own

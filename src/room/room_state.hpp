@@ -24,6 +24,12 @@ struct Member {
   double current_time = 0;        // the member's own position (POSITION_UPDATE)
   bool is_playing = false;
   Millis joined_at = 0;
+  // docs/SYNC.md: what its JOIN announced (kAnnounced cleared), its connection's round trip
+  // as the server measured it (0: not measured), and the server time at which it was at
+  // current_time when its report said (POSITION_UPDATE sampledAt; 0: an untimed report).
+  protocol::Capabilities capabilities = 0;
+  double rtt_ms = 0;
+  Millis position_sampled_at = 0;
 
   bool operator==(const Member&) const = default;
 };
@@ -48,7 +54,8 @@ struct RoomState {
   std::string host_user_id;
   std::string url;                  // "" until a URL_CHANGE
   double current_time = 0;          // seconds, as of `position_at`
-  Millis position_at = 0;           // wall clock when current_time was last set
+  Millis position_at = 0;           // wall clock when current_time was last set; ahead of
+                                    // now while a scheduled start is not yet due
   bool is_playing = false;
   bool guest_control_enabled = false;
   std::string pin_hash;             // "" = no PIN; else PinHasher's encoded salted hash

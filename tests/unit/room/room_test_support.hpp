@@ -91,7 +91,7 @@ inline const Record& must_record(const Effects& fx, std::string_view type) {
 inline bool is_empty(const Effects& fx) {
   return fx.deliveries.empty() && fx.timers.empty() && fx.closes.empty() && fx.records.empty() &&
          !fx.gate_outcome && !fx.changed && !fx.coalesce && !fx.relay_dropped && !fx.joined &&
-         !fx.left && !fx.archived;
+         !fx.left && !fx.archived && !fx.sync_spread;
 }
 
 class RoomTest : public ::testing::Test {
