@@ -46,6 +46,14 @@ std::optional<std::uint64_t> uint_at(const json::object& o, std::string_view key
 
 }  // namespace
 
+std::size_t MessageDelivery::variant_for(protocol::Capabilities recipient) const noexcept {
+  const protocol::Capabilities key = recipient & protocol::kEncodingCapabilities;
+  for (std::size_t i = 0; i < variants.size(); ++i) {
+    if (variants[i].first == key) return i + 1;
+  }
+  return 0;
+}
+
 std::string encode_message(const ClusterMessage& message) {
   return encode_message(message,
                         message.state ? room::to_json_string(*message.state) : std::string());
@@ -60,8 +68,16 @@ std::string encode_message(const ClusterMessage& message, std::string_view snaps
     if (!d.user.empty()) entry["u"] = d.user;
     if (!d.peer.empty()) entry["p"] = d.peer;
     if (!d.error_code.empty()) entry["e"] = d.error_code;
-    deliveries.push_back(std::move(entry));
     frames_size += d.frame.size();
+    if (!d.variants.empty()) {
+      json::array variants;
+      for (const auto& [capabilities, frame] : d.variants) {
+        variants.push_back(json::object{{"c", capabilities}, {"n", frame.size()}});
+        frames_size += frame.size();
+      }
+      entry["x"] = std::move(variants);
+    }
+    deliveries.push_back(std::move(entry));
   }
   json::object header{{"v", message.version}, {"s", message.sender}, {"d", std::move(deliveries)}};
   if (!message.closes.empty()) {
@@ -76,7 +92,10 @@ std::string encode_message(const ClusterMessage& message, std::string_view snaps
   out += snapshot;
   out.push_back('\n');
   out.reserve(out.size() + frames_size);
-  for (const auto& d : message.deliveries) out += d.frame;
+  for (const auto& d : message.deliveries) {
+    out += d.frame;
+    for (const auto& variant : d.variants) out += variant.second;
+  }
   return out;
 }
 
@@ -126,6 +145,18 @@ std::optional<ClusterMessage> decode_message(std::string_view text) {
     if (const auto* e = string_at(*d, "e")) delivery.error_code = std::string(*e);
     delivery.frame = std::string(frames.substr(0, *n));
     frames.remove_prefix(*n);
+    if (const json::value* x = d->if_contains("x")) {
+      if (!x->is_array()) return std::nullopt;
+      for (const json::value& item : x->get_array()) {
+        const json::object* v = item.if_object();
+        const auto c = v != nullptr ? uint_at(*v, "c") : std::nullopt;
+        const auto length = v != nullptr ? uint_at(*v, "n") : std::nullopt;
+        if (!c || *c > 0xFFFFFFFFU || !length || *length > frames.size()) return std::nullopt;
+        delivery.variants.emplace_back(static_cast<protocol::Capabilities>(*c),
+                                       std::string(frames.substr(0, *length)));
+        frames.remove_prefix(*length);
+      }
+    }
     message.deliveries.push_back(std::move(delivery));
   }
   if (!frames.empty()) return std::nullopt;

@@ -9,10 +9,12 @@
 //   <header JSON>\n<snapshot JSON or empty>\n<frame 1><frame 2>...
 // header = {"v":version (0: no state change),"s":sender peer id,
 //           "d":[{"a":"all"|"ex"|"user"|"peer","u":userId,"p":peerId,"t":type,"e":errorCode,
-//                 "n":frame length}, ...],
+//                 "n":frame length,"x":[{"c":capabilities,"n":length}, ...]}, ...],
 //           "c":[{"p":peerId,"k":close code,"r":reason}, ...]}
 // Neither JSON part contains a raw newline (JSON escapes them), and frames are sliced by
-// their lengths, so frames are carried as they are, not re-escaped.
+// their lengths, so frames are carried as they are, not re-escaped. A delivery's variants
+// ("x", docs/SYNC.md) follow its frame, in order.
+#include "protocol/capabilities.hpp"
 #include "room/room_state.hpp"
 
 #include <cstdint>
@@ -37,6 +39,12 @@ struct MessageDelivery {
   std::string type;        // wire type of the event (metrics)
   std::string error_code;  // for ERROR events (metrics)
   std::string frame;       // the encoded event, as sent to clients
+  // The same event encoded for recipients with these capabilities (protocol::recipient_key
+  // != 0); everyone else gets `frame`.
+  std::vector<std::pair<protocol::Capabilities, std::string>> variants{};
+
+  // Index of the frame for a recipient: 0 for `frame`, i + 1 for variants[i].
+  std::size_t variant_for(protocol::Capabilities recipient) const noexcept;
 };
 
 struct MessageClose {

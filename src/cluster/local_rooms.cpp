@@ -1,6 +1,7 @@
 #include "cluster/local_rooms.hpp"
 
 #include "cluster/room_status.hpp"
+#include "protocol/frame_variants.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/object.hpp>
@@ -283,6 +284,7 @@ void LocalRooms::execute(const std::string& room_id, room::Effects&& effects,
   for (const auto& timer : effects.timers) arm(room_id, timer, now);
   if (effects.gate_outcome) metrics_.gate(*effects.gate_outcome);
   if (effects.relay_dropped) metrics_.relays_dropped.inc();
+  metrics_.observe(effects);
   journal(room_id, effects, now);
   if (effects.archived) {
     metrics_.rooms_archived.inc();
@@ -297,8 +299,8 @@ void LocalRooms::deliver(const room::RoomState& state, const room::Delivery& del
     if (sender != nullptr) send_to_sender(*sender, delivery.event, now);
     return;
   }
-  // Serialize once; every recipient's queue shares the same immutable frame.
-  protocol::Frame frame;
+  // Serialize once per capability variant; its recipients' queues share the same frame.
+  protocol::FrameVariants frames(delivery.event, now, options_.node_id);
   std::size_t recipients = 0;
   const auto send_to = [&](const room::Member& member) {
     if (!member.connected) return;
@@ -310,8 +312,7 @@ void LocalRooms::deliver(const room::RoomState& state, const room::Delivery& del
         peer->second == sender->id) {
       return;
     }
-    if (!frame) frame = protocol::encode_frame(delivery.event, now, options_.node_id);
-    outbox_.send(peer->second, frame);
+    outbox_.send(peer->second, frames.for_recipient(member.capabilities));
     ++recipients;
   };
   switch (delivery.audience) {

@@ -124,6 +124,7 @@ struct RedisRooms::RoomEntry {
   struct LocalMember {
     std::string user_id;
     std::string peer_id;
+    protocol::Capabilities capabilities = 0;  // picks its frame of a broadcast (docs/SYNC.md)
   };
   std::optional<room::RoomState> cache;  // the newest snapshot this node knows
   std::uint64_t latest_version = 0;      // the highest version seen (messages, reads)
@@ -492,13 +493,29 @@ ClusterMessage RedisRooms::build_message(const room::RoomState& state,
     }
     out.type = std::string(protocol::event_type(delivery.event));
     out.error_code = std::string(error_code_of(delivery.event));
-    out.frame = protocol::encode(delivery.event, now, options_.node_id);
+    if (out.target == Target::all || out.target == Target::except) {
+      add_variants(out, delivery.event, state, now);
+    } else {  // one recipient: a reply the room built for it, or a relay
+      out.frame = protocol::encode(delivery.event, now, options_.node_id);
+    }
     message.deliveries.push_back(std::move(out));
   }
   for (const auto& close : effects.closes) {
     message.closes.push_back(MessageClose{close.peer_id, close.code, close.reason});
   }
   return message;
+}
+
+// A broadcast's frame for members without capability-specific fields, and one variant per
+// other recipient_key among the room's connected members (each node picks per member).
+void RedisRooms::add_variants(MessageDelivery& out, const protocol::Event& event,
+                              const room::RoomState& state, Millis now) const {
+  out.frame = protocol::encode(event, now, options_.node_id, 0);
+  for (const room::Member& member : state.members) {
+    const protocol::Capabilities key = protocol::recipient_key(event, member.capabilities);
+    if (!member.connected || key == 0 || out.variant_for(key) != 0) continue;
+    out.variants.emplace_back(key, protocol::encode(event, now, options_.node_id, key));
+  }
 }
 
 void RedisRooms::publish_stateless(const std::string& room_id, const std::shared_ptr<Op>& op,
@@ -647,6 +664,7 @@ void RedisRooms::after_commit(const std::string& room_id, const std::shared_ptr<
   for (const auto& one : with_batch(op)) {  // per operation: merging keeps only one outcome
     if (one->effects.gate_outcome) metrics_.gate(*one->effects.gate_outcome);
     if (one->effects.relay_dropped) metrics_.relays_dropped.inc();
+    metrics_.observe(one->effects);
   }
   for (const auto& record : effects.records) {
     if (record.event_type == "ROOM_CREATED") metrics_.rooms_created.inc();
@@ -764,6 +782,7 @@ void RedisRooms::join(const ConnectionInfo& conn, protocol::Command&& command) {
   const auto& request = std::get<protocol::Join>(command);
   const std::string room_id = request.room_id;
   const std::string user_id = request.user_id;
+  const protocol::Capabilities capabilities = request.capabilities & ~protocol::kAnnounced;
   peers_[conn.peer_id] = conn.id;
   pending_joins_[conn.id] = Binding{room_id, user_id};
   rooms_[room_id].joining++;
@@ -822,8 +841,8 @@ void RedisRooms::join(const ConnectionInfo& conn, protocol::Command&& command) {
   // changed the room (one Redis had lost) reaches it through the channel, perhaps after
   // the commit's own reply.
   op->failed = [settle] { settle(); };
-  op->done = [this, conn, room_id, user_id, refused_locked, settle](const room::RoomState&,
-                                                                    const room::Effects& effects) {
+  op->done = [this, conn, room_id, user_id, capabilities, refused_locked, settle](
+                 const room::RoomState&, const room::Effects& effects) {
     const bool still_open = settle();
     if (*refused_locked) metrics_.pin_locked_joins.inc();
     if (!effects.joined) {
@@ -858,7 +877,7 @@ void RedisRooms::join(const ConnectionInfo& conn, protocol::Command&& command) {
     }
     bindings_[conn.id] = Binding{room_id, user_id};
     peers_[conn.peer_id] = conn.id;
-    rooms_[room_id].local[conn.id] = RoomEntry::LocalMember{user_id, conn.peer_id};
+    rooms_[room_id].local[conn.id] = RoomEntry::LocalMember{user_id, conn.peer_id, capabilities};
     logger_.debug("joined", {{"room", room_id}, {"user", user_id}, {"peer", conn.peer_id}});
     if (previous) {
       // Moved to another room (or identity): the old membership ends now that the new
@@ -1008,7 +1027,8 @@ void RedisRooms::on_message(const std::string& channel, const std::string& text)
       for (const auto& member : entry.cache->members) {
         if (member.peer_id == message->sender && member.node_id == options_.node_id &&
             entry.local.count(peer->second) == 0) {
-          entry.local[peer->second] = RoomEntry::LocalMember{member.user_id, member.peer_id};
+          entry.local[peer->second] =
+              RoomEntry::LocalMember{member.user_id, member.peer_id, member.capabilities};
         }
       }
     }
@@ -1023,27 +1043,34 @@ void RedisRooms::on_message(const std::string& channel, const std::string& text)
   }
   for (auto& delivery : message->deliveries) {
     std::size_t recipients = 0;
-    protocol::Frame frame;
-    auto send = [&](ConnId conn) {
-      if (!frame) frame = std::make_shared<const std::string>(std::move(delivery.frame));
-      outbox_.send(conn, frame);
+    // Shared per variant: index 0 is delivery.frame, i + 1 delivery.variants[i].
+    std::vector<protocol::Frame> frames(1 + delivery.variants.size());
+    auto send = [&](ConnId conn, protocol::Capabilities capabilities) {
+      const std::size_t i = delivery.variant_for(capabilities);
+      if (!frames[i]) {
+        frames[i] = std::make_shared<const std::string>(
+            std::move(i == 0 ? delivery.frame : delivery.variants[i - 1].second));
+      }
+      outbox_.send(conn, frames[i]);
       ++recipients;
     };
     if (delivery.target == Target::peer) {
-      if (auto peer = peers_.find(delivery.peer); peer != peers_.end()) send(peer->second);
+      if (auto peer = peers_.find(delivery.peer); peer != peers_.end()) send(peer->second, 0);
     } else {
       for (const auto& [conn, local] : entry.local) {
         switch (delivery.target) {
-          case Target::all: send(conn); break;
+          case Target::all: send(conn, local.capabilities); break;
           case Target::except: {
             const std::string& sender = delivery.peer.empty() ? message->sender : delivery.peer;
-            if (local.user_id != delivery.user && local.peer_id != sender) send(conn);
+            if (local.user_id != delivery.user && local.peer_id != sender) {
+              send(conn, local.capabilities);
+            }
             break;
           }
           case Target::user:
             if (local.user_id == delivery.user &&
                 (delivery.peer.empty() || local.peer_id == delivery.peer)) {
-              send(conn);
+              send(conn, local.capabilities);
             }
             break;
           case Target::peer: break;

@@ -141,6 +141,8 @@ class RedisRooms final : public Rooms {
   void give_up(const std::string& room_id, const std::shared_ptr<Op>& op);
   ClusterMessage build_message(const room::RoomState& state, const room::Effects& effects,
                                const std::string& sender_peer, protocol::Millis now) const;
+  void add_variants(MessageDelivery& out, const protocol::Event& event,
+                    const room::RoomState& state, protocol::Millis now) const;
 
   // Commands.
   void join(const ConnectionInfo& conn, protocol::Command&& command);

@@ -34,6 +34,12 @@ RoomMetrics::RoomMetrics(obs::Registry& registry)
                                     "Client addresses or rooms locked after too many wrong PINs")),
       pin_locked_joins(registry.counter("tandem_pin_locked_joins_total",
                                         "JOINs refused with PIN_LOCKED")),
+      // 0.04 s is one frame at 25 fps, the goal; the alert of docs/SYNC.md reads that bucket.
+      sync_spread(registry.histogram(
+          "tandem_sync_spread_seconds",
+          "Spread of a playing room's members (max - min of their positions at one instant), "
+          "measured at each timed position report",
+          {0.005, 0.01, 0.02, 0.03, 0.04, 0.06, 0.08, 0.12, 0.16, 0.25, 0.5, 1, 2, 5})),
       messages_out_(registry, "tandem_messages_out_total",
                     "Frames sent to clients, by message type (one per recipient)", "type",
                     protocol::outbound_type_names(), "broadcast"),
@@ -56,6 +62,10 @@ void RoomMetrics::delivered(std::string_view type, std::string_view error_code,
   if (recipients == 0) return;
   messages_out_[type].inc(recipients);
   if (!error_code.empty()) errors_[error_code].inc(recipients);
+}
+
+void RoomMetrics::observe(const room::Effects& effects) {
+  if (effects.sync_spread) sync_spread.observe(*effects.sync_spread);
 }
 
 void RoomMetrics::gate(room::GateOutcome outcome) {

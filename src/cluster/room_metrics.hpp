@@ -19,6 +19,8 @@ class RoomMetrics {
   // The same for a frame encoded elsewhere (cluster): its wire type and ERROR code ("").
   void delivered(std::string_view type, std::string_view error_code, std::size_t recipients);
   void gate(room::GateOutcome outcome);
+  // What one transition measured of its room's sync (Effects::sync_spread).
+  void observe(const room::Effects& effects);
 
   obs::Counter& relays_dropped;
   obs::Counter& rooms_created;
@@ -26,6 +28,7 @@ class RoomMetrics {
   obs::Counter& pin_failures;
   obs::Counter& pin_lockouts;      // an address or room got locked
   obs::Counter& pin_locked_joins;  // JOINs refused with PIN_LOCKED
+  obs::Histogram& sync_spread;     // tandem_sync_spread_seconds (docs/SYNC.md)
 
  private:
   obs::CounterSet messages_out_;

@@ -1,10 +1,23 @@
 #include "cluster/room_status.hpp"
 
+#include "room/sync_spread.hpp"
+
 #include <boost/json/array.hpp>
 
 namespace tandem::cluster {
 
-boost::json::object describe_room(const room::RoomState& state, protocol::Millis now) {
+namespace {
+
+boost::json::value number_or_null(std::optional<double> value) {
+  return value ? boost::json::value(*value) : boost::json::value(nullptr);
+}
+
+}  // namespace
+
+// The sync fields (docs/SYNC.md) come after the contract's: syncOffset (s, + ahead of the
+// room's timeline) and rttMs per user, syncSpread per room, null where not measured.
+boost::json::object describe_room(const room::RoomState& state, protocol::Millis now,
+                                  protocol::Millis report_fresh_for) {
   boost::json::array users;
   users.reserve(state.members.size());
   for (const auto& member : state.members) {
@@ -13,7 +26,9 @@ boost::json::object describe_room(const room::RoomState& state, protocol::Millis
         {"username", member.username ? boost::json::value(*member.username) : nullptr},
         {"currentTime", member.current_time},
         {"isPlaying", member.is_playing},
-        {"connectionQuality", member.connected ? "good" : "reconnecting"}});
+        {"connectionQuality", member.connected ? "good" : "reconnecting"},
+        {"syncOffset", number_or_null(room::timeline_offset(state, member, now, report_fresh_for))},
+        {"rttMs", number_or_null(member.rtt_ms > 0 ? std::optional(member.rtt_ms) : std::nullopt)}});
   }
   return boost::json::object{
       {"roomId", state.id},
@@ -22,7 +37,10 @@ boost::json::object describe_room(const room::RoomState& state, protocol::Millis
       {"isPlaying", state.is_playing},
       {"currentUrl", state.url.empty() ? boost::json::value(nullptr) : boost::json::value(state.url)},
       {"hostUserId", state.host_user_id},
-      {"users", std::move(users)}};
+      {"users", std::move(users)},
+      {"syncSpread", number_or_null(state.is_playing
+                                        ? room::sync_spread(state, now, report_fresh_for)
+                                        : std::nullopt)}};
 }
 
 }  // namespace tandem::cluster

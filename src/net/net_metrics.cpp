@@ -38,6 +38,10 @@ NetMetrics::NetMetrics(obs::Registry& registry)
                                  "Bytes written to WebSocket clients, frame headers included")),
       messages_in(registry, "tandem_messages_in_total", "Client messages received, by type",
                   "type", with_invalid(protocol::inbound_type_names())),
+      // The same series RoomMetrics registers for every other type it sends.
+      clock_replies(registry.counter(
+          "tandem_messages_out_total",
+          "Frames sent to clients, by message type (one per recipient)", {{"type", "CLOCK_REPLY"}})),
       closes(registry, "tandem_ws_closes_total", "WebSocket connections ended, by close code",
              "code",
              {"1000", "1001", "1003", "1006", "1007", "1008", "1009", "1011", "1013"}),

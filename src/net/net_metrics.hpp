@@ -19,6 +19,7 @@ class NetMetrics {
   obs::Counter& frames_out;           // frames (and 101 responses) those writes completed
   obs::Counter& bytes_out;            // bytes those writes sent (headers included)
   obs::CounterSet messages_in;        // by type
+  obs::Counter& clock_replies;        // CLOCK_REPLY frames (answered by the session itself)
   obs::CounterSet closes;             // by WebSocket close code
   obs::CounterSet errors;             // ERROR frames sent by the network layer, by code
   obs::CounterSet http_requests;      // by route

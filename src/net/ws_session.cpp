@@ -106,6 +106,8 @@ void WsSession::on_read_some(beast::error_code ec, std::size_t bytes) {
     return;
   }
   server_.metrics().bytes_in.inc(bytes);
+  read_wall_ms_ = obs::wall_clock_ms_precise();
+  read_steady_ms_ = obs::steady_clock_ms();
   if (ws_.is_message_done()) {
     on_message(std::string_view(small_.data(), bytes));
     return;
@@ -126,6 +128,8 @@ void WsSession::on_read_rest(beast::error_code ec, std::size_t bytes) {
     return;
   }
   server_.metrics().bytes_in.inc(bytes);
+  read_wall_ms_ = obs::wall_clock_ms_precise();
+  read_steady_ms_ = obs::steady_clock_ms();
   const auto data = buffer_.cdata();
   on_message(std::string_view(static_cast<const char*>(data.data()), data.size()));
   // A large message must not pin its buffer for the connection's lifetime.
@@ -200,7 +204,23 @@ void WsSession::handle_text(std::string_view text) {
   }
   auto& command = std::get<protocol::Command>(result);
   server_.metrics().messages_in[protocol::command_type(command)].inc();
+  if (!clock_sync(command)) return;
   server_.rooms().on_command(info_, std::move(command));
+}
+
+// CLOCK_REQUEST is answered here, without the room (and without Redis in cluster mode): the
+// receive time is when the read completed, the send time is taken just before encoding.
+// CLOCK_ACKs time the connection's round trip; one reaches the room only when the estimate
+// moved (and a JOIN carries it). False: the command was handled here.
+bool WsSession::clock_sync(protocol::Command& command) {
+  if (const auto* request = std::get_if<protocol::ClockRequest>(&command)) {
+    const auto reply = clock_.answer(*request, read_wall_ms_, obs::wall_clock_ms_precise(),
+                                     obs::steady_clock_ms());
+    send(protocol::encode_frame(reply, obs::wall_clock_ms(), server_.config().node_id));
+    server_.metrics().clock_replies.inc();
+    return false;
+  }
+  return clock_.annotate(command, read_steady_ms_);
 }
 
 void WsSession::send_error(protocol::ErrorCode code, std::string message) {

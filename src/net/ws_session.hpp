@@ -8,6 +8,7 @@
 #include "net/token_bucket.hpp"
 #include "net/types.hpp"
 #include "protocol/event.hpp"
+#include "room/clock_exchange.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -57,6 +58,7 @@ class WsSession : public std::enable_shared_from_this<WsSession>, private FrameS
   void on_read_error(beast::error_code ec);
   void on_message(std::string_view text);
   void handle_text(std::string_view text);
+  bool clock_sync(protocol::Command& command);
   void send_error(protocol::ErrorCode code, std::string message);
   void on_written(beast::error_code ec, std::size_t frames, std::size_t bytes) override;
   void do_close();
@@ -74,6 +76,10 @@ class WsSession : public std::enable_shared_from_this<WsSession>, private FrameS
   std::array<char, kSmallMessageBytes> small_;
   beast::flat_buffer buffer_;
   TokenBucket bucket_;
+  // Clock sync (docs/SYNC.md): answered here, timed from when the read completed.
+  room::ClockExchange clock_;
+  double read_wall_ms_ = 0;
+  double read_steady_ms_ = 0;
   static constexpr std::chrono::seconds kRefusalWindow{10};
   TokenBucket::Clock::time_point refusal_window_start_{};
   std::uint32_t refused_in_window_ = 0;

@@ -1,5 +1,6 @@
 #include "obs/metrics.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -48,6 +49,29 @@ void append_number(std::string& out, double v) {
   }
 }
 
+// name_bucket{le="..."} (cumulative, +Inf last), name_sum, name_count. A bucket read while
+// an observation lands may be one behind the count: a scrape is a snapshot, not a
+// transaction, as in every Prometheus client.
+void render_histogram(std::string& out, const std::string& name, const Histogram& h) {
+  for (std::size_t i = 0; i <= h.bounds().size(); ++i) {
+    out += name + "_bucket{le=\"";
+    if (i == h.bounds().size()) {
+      out += "+Inf";
+    } else {
+      append_number(out, h.bounds()[i]);
+    }
+    out += "\"} ";
+    append_number(out, static_cast<double>(h.cumulative(i)));
+    out += '\n';
+  }
+  out += name + "_sum ";
+  append_number(out, h.sum());
+  out += '\n';
+  out += name + "_count ";
+  append_number(out, static_cast<double>(h.count()));
+  out += '\n';
+}
+
 }  // namespace
 
 Registry::Family& Registry::family(std::string_view name, std::string_view help,
@@ -83,6 +107,32 @@ Gauge& Registry::gauge(std::string_view name, std::string_view help, const Label
   return g;
 }
 
+Histogram::Histogram(std::vector<double> bounds) : bounds_(std::move(bounds)) {
+  std::sort(bounds_.begin(), bounds_.end());
+  buckets_.resize(bounds_.size() + 1);
+}
+
+void Histogram::observe(double value) noexcept {
+  if (std::isnan(value)) return;
+  const auto bucket = std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin();
+  buckets_[static_cast<std::size_t>(bucket)].inc();
+  sum_.add(value);
+}
+
+std::uint64_t Histogram::cumulative(std::size_t i) const noexcept {
+  std::uint64_t total = 0;
+  for (std::size_t b = 0; b <= i && b < buckets_.size(); ++b) total += buckets_[b].value();
+  return total;
+}
+
+Histogram& Registry::histogram(std::string_view name, std::string_view help,
+                               std::vector<double> bounds) {
+  const std::lock_guard lock(mutex_);
+  Family& f = family(name, help, "histogram");
+  if (f.histogram == nullptr) f.histogram = &histogram_storage_.emplace_back(std::move(bounds));
+  return *f.histogram;
+}
+
 void Registry::gauge_callback(std::string_view name, std::string_view help,
                               std::function<double()> read) {
   const std::lock_guard lock(mutex_);
@@ -111,6 +161,7 @@ std::string Registry::render() const {
       append_number(out, f.callback());
       out += '\n';
     }
+    if (f.histogram != nullptr) render_histogram(out, name, *f.histogram);
   }
   return out;
 }

@@ -1,5 +1,5 @@
 #pragma once
-// A small Prometheus registry: counters and gauges with fixed label sets, rendered in the
+// A small Prometheus registry: counters, gauges and histograms with fixed label sets, rendered in the
 // text exposition format (version 0.0.4). Components register what they own at
 // construction and keep the returned references; updating one is a relaxed atomic add.
 #include <atomic>
@@ -40,12 +40,33 @@ class Gauge {
   std::atomic<double> value_{0};
 };
 
+// Observations counted into fixed buckets (upper bounds, ascending), with their sum: the
+// Prometheus histogram. Observed on the event loop, rendered on the /metrics thread: the
+// buckets are atomics, the sum a Gauge.
+class Histogram {
+ public:
+  explicit Histogram(std::vector<double> bounds);
+  void observe(double value) noexcept;
+  const std::vector<double>& bounds() const noexcept { return bounds_; }
+  // Observations <= bounds()[i] (cumulative, as rendered); i == bounds().size() is +Inf.
+  std::uint64_t cumulative(std::size_t i) const noexcept;
+  std::uint64_t count() const noexcept { return cumulative(bounds_.size()); }
+  double sum() const noexcept { return sum_.value(); }
+
+ private:
+  std::vector<double> bounds_;
+  std::deque<Counter> buckets_;  // per bucket, not cumulative; the last is +Inf
+  Gauge sum_;
+};
+
 class Registry {
  public:
   // The same name and labels return the same instrument. Names follow Prometheus rules;
   // counters end in _total.
   Counter& counter(std::string_view name, std::string_view help, const Labels& labels = {});
   Gauge& gauge(std::string_view name, std::string_view help, const Labels& labels = {});
+  // `bounds` are the bucket upper bounds; a second call with the same name returns the first.
+  Histogram& histogram(std::string_view name, std::string_view help, std::vector<double> bounds);
   // A gauge read at scrape time (called on the thread that renders).
   void gauge_callback(std::string_view name, std::string_view help, std::function<double()> read);
 
@@ -57,9 +78,10 @@ class Registry {
  private:
   struct Family {
     std::string help;
-    std::string type;  // "counter" | "gauge"
+    std::string type;  // "counter" | "gauge" | "histogram"
     std::map<std::string, Counter*> counters;  // key: rendered label set
     std::map<std::string, Gauge*> gauges;
+    Histogram* histogram = nullptr;
     std::function<double()> callback;
   };
   Family& family(std::string_view name, std::string_view help, std::string_view type);
@@ -68,6 +90,7 @@ class Registry {
   std::map<std::string, Family, std::less<>> families_;
   std::deque<Counter> counter_storage_;  // stable addresses
   std::deque<Gauge> gauge_storage_;
+  std::deque<Histogram> histogram_storage_;
 };
 
 // Counters keyed by one label whose values are known up front (message types, close

@@ -106,3 +106,47 @@ TEST(ClusterMessage, MalformedMessagesAreRefused) {
 
 }  // namespace
 }  // namespace tandem::cluster
+
+namespace tandem::cluster {
+namespace {
+
+// docs/SYNC.md: one event, one frame per capability variant; each node picks per member.
+TEST(ClusterMessage, VariantsRoundTripAndArePickedByCapability) {
+  ClusterMessage message;
+  MessageDelivery play{Target::all, "", "", "PLAY_PAUSE", "", R"({"type":"PLAY_PAUSE"})"};
+  play.variants.emplace_back(protocol::kScheduledPlayback,
+                             R"({"type":"PLAY_PAUSE","position":1,"startAt":2})");
+  message.deliveries.push_back(play);
+  message.deliveries.push_back(MessageDelivery{Target::all, "", "", "PONG", "", "{}"});
+  const auto back = decode_message(encode_message(message));
+  ASSERT_TRUE(back.has_value());
+  ASSERT_EQ(back->deliveries.size(), 2U);
+  const MessageDelivery& got = back->deliveries[0];
+  EXPECT_EQ(got.frame, play.frame);
+  ASSERT_EQ(got.variants.size(), 1U);
+  EXPECT_EQ(got.variants[0], play.variants[0]);
+  EXPECT_EQ(back->deliveries[1].frame, "{}");  // frames after variants are sliced right
+  EXPECT_EQ(got.variant_for(0), 0U);
+  EXPECT_EQ(got.variant_for(protocol::kAnnounced | protocol::kClockSync), 0U);
+  EXPECT_EQ(got.variant_for(protocol::kEveryCapability), 1U);
+  EXPECT_EQ(back->deliveries[1].variant_for(protocol::kEveryCapability), 0U);
+}
+
+TEST(ClusterMessage, MalformedVariantsAreRefused) {
+  ClusterMessage message;
+  MessageDelivery play{Target::all, "", "", "PLAY_PAUSE", "", "abc"};
+  play.variants.emplace_back(protocol::kScheduledPlayback, "defg");
+  message.deliveries.push_back(play);
+  const std::string good = encode_message(message);
+  ASSERT_TRUE(decode_message(good));
+  EXPECT_FALSE(decode_message(good.substr(0, good.size() - 1)));  // a variant cut short
+  std::string longer = good;
+  longer.replace(longer.find(R"("n":4)"), 5, R"("n":9)");
+  EXPECT_FALSE(decode_message(longer));
+  std::string not_array = good;
+  not_array.replace(not_array.find(R"("x":[)"), 5, R"("x":{)");
+  EXPECT_FALSE(decode_message(not_array));
+}
+
+}  // namespace
+}  // namespace tandem::cluster

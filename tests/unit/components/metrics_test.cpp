@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace tandem {
 namespace {
 
@@ -37,6 +39,25 @@ TEST(Metrics, CounterSetFoldsUnknownValuesIntoOther) {
   set["WHATEVER"].inc(2);
   EXPECT_EQ(registry.sample("m_total", {{"type", "JOIN"}}), 1);
   EXPECT_EQ(registry.sample("m_total", {{"type", "other"}}), 2);
+}
+
+TEST(Metrics, HistogramRendersCumulativeBucketsSumAndCount) {
+  obs::Registry registry;
+  auto& h = registry.histogram("spread_seconds", "Spread", {0.04, 0.01});  // sorted on creation
+  EXPECT_EQ(&registry.histogram("spread_seconds", "Spread", {1}), &h);
+  h.observe(0.005);
+  h.observe(0.01);  // a bound is inclusive (le)
+  h.observe(0.03);
+  h.observe(7);
+  h.observe(std::numeric_limits<double>::quiet_NaN());  // not an observation
+  EXPECT_EQ(h.count(), 4U);
+  const std::string text = registry.render();
+  EXPECT_NE(text.find("# TYPE spread_seconds histogram\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("spread_seconds_bucket{le=\"0.01\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("spread_seconds_bucket{le=\"0.04\"} 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("spread_seconds_bucket{le=\"+Inf\"} 4\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("spread_seconds_sum 7.045\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("spread_seconds_count 4\n"), std::string::npos) << text;
 }
 
 TEST(HttpRoutes, PathAndQueryParsing) {
