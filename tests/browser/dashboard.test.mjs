@@ -13,7 +13,7 @@ requireBrowser();
 
 const TOKEN = 'dash-token-123';
 const server = new Server(serverBinary, {ADMIN_TOKEN: TOKEN, NODE_ID: 'dash-node'});
-const CHARTS = ['connections', 'rooms', 'messages', 'errors', 'gates', 'journal'];
+const CHARTS = ['connections', 'rooms', 'messages', 'errors', 'gates', 'journal', 'sync'];
 const consoleErrors = [];
 let browser;
 let context;
@@ -70,13 +70,19 @@ test('with ADMIN_TOKEN set, the dashboard asks for it and refuses a wrong one', 
 });
 
 test('charts fill from the server\'s metrics', async () => {
-  // Traffic to chart: a demo page joins a room and plays.
+  // Traffic to chart: two demo pages join a room and play (two members: a sync spread).
   const demo = await context.newPage();
   watchConsole(demo, 'demo', consoleErrors);
   await demo.goto(server.url('/demo?room=dash-room&name=Dana'));
   await demo.getByTestId('status').filter({hasText: /^connected$/}).waitFor();
+  const second = await context.newPage();
+  watchConsole(second, 'second', consoleErrors);
+  await second.goto(server.url('/demo?room=dash-room&name=Eve'));
+  await second.getByTestId('status').filter({hasText: /^connected$/}).waitFor();
   await demo.getByTestId('play').click();
-  await demo.getByTestId('playback').filter({hasText: /^playing/}).waitFor();
+  for (const page of [demo, second]) {
+    await page.getByTestId('playback').filter({hasText: /^playing/}).waitFor();
+  }
 
   for (const chart of CHARTS) {
     const canvas = dashboard.getByTestId(`chart-${chart}`);
@@ -84,6 +90,10 @@ test('charts fill from the server\'s metrics', async () => {
     assert.ok(Number(await canvas.getAttribute('data-points')) >= 2, chart);
     assert.ok(await drawnPixels(dashboard, `chart-${chart}`) > 500, `${chart} has nothing drawn`);
   }
+  assert.deepEqual((await dashboard.getByTestId('chart-sync').getAttribute('data-series'))
+      .split(',').sort(), ['mean', 'p95']);
+  await dashboard.getByTestId('rooms').locator('td', {hasText: / ms$/}).waitFor();
+  await second.close();
   // The numbers are the server's: one connection, one room, and JOIN among message types.
   await dashboard.locator('#tile-connections').filter({hasText: /^1$/}).waitFor();
   await dashboard.locator('#tile-rooms').filter({hasText: /^1$/}).waitFor();

@@ -76,6 +76,30 @@
     return out;
   }
 
+  // The q-quantile of a histogram's observations between two scrapes (cumulative buckets
+  // {le -> count}), interpolated within its bucket as Prometheus' histogram_quantile does.
+  function quantile(q, now, before, name) {
+    const bucketsOf = (samples) => new Map(samples.filter((x) => x.name === `${name}_bucket`)
+        .map((x) => [parseNumber(x.labels.le), x.value]));
+    const current = bucketsOf(now);
+    const past = bucketsOf(before);
+    const bounds = [...current.keys()].sort((a, b) => a - b);
+    const count = (current.get(Infinity) || 0) - (past.get(Infinity) || 0);
+    if (!(count > 0)) return null;
+    let lower = 0;
+    let below = 0;
+    for (const le of bounds) {
+      const cumulative = current.get(le) - (past.get(le) || 0);
+      if (cumulative >= q * count) {
+        if (le === Infinity) return lower;
+        return lower + (le - lower) * ((q * count - below) / Math.max(cumulative - below, 1e-9));
+      }
+      lower = le;
+      below = cumulative;
+    }
+    return lower;
+  }
+
   // ---- history -----------------------------------------------------------------------------
 
   function record(chart, series, t, v) {
@@ -288,6 +312,7 @@
       const host = (room.users || []).find((u) => u.userId === room.hostUserId);
       cell(row, host ? (host.username || host.userId) : (room.hostUserId || '–'));
       cell(row, `${room.isPlaying ? 'playing' : 'paused'} ${Number(room.currentTime || 0).toFixed(0)} s`);
+      cell(row, typeof room.syncSpread === 'number' ? `${(room.syncSpread * 1000).toFixed(0)} ms` : '–');
       body.append(row);
     }
     $('#rooms-note').textContent = rooms.length > 10 ? `and ${rooms.length - 10} more`
@@ -367,6 +392,17 @@
       }
       $('#tile-rate').textContent = format(sum(messages));
       $('#tile-errors').textContent = format(sum(errors));
+
+      // Sync spread (docs/SYNC.md) of the rooms' timed reports in this interval, in ms.
+      const spreads = total(samples, 'tandem_sync_spread_seconds_count') -
+          total(previous.samples, 'tandem_sync_spread_seconds_count');
+      if (spreads > 0) {
+        const spreadSum = total(samples, 'tandem_sync_spread_seconds_sum') -
+            total(previous.samples, 'tandem_sync_spread_seconds_sum');
+        record('sync', 'mean', at, (spreadSum / spreads) * 1000);
+        record('sync', 'p95', at,
+            quantile(0.95, samples, previous.samples, 'tandem_sync_spread_seconds') * 1000);
+      }
     }
     previous = {at, samples};
   }

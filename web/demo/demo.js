@@ -8,8 +8,11 @@
   const ROOM_RE = /^[A-Za-z0-9_-]{1,50}$/;
   const PIN_RE = /^[0-9]{4,12}$/;
   const PING_EVERY_MS = 15000;
-  const HEARTBEAT_EVERY_MS = 5000;  // HOST_HEARTBEAT and POSITION_UPDATE
-  const DRIFT_LIMIT_S = 1.0;        // a guest further than this from the host re-seeks
+  const HEARTBEAT_EVERY_MS = 5000;  // HOST_HEARTBEAT (and POSITION_UPDATE without sync)
+  const REPORT_EVERY_MS = 1000;     // timed POSITION_UPDATE, for the server's sync measure
+  const DRIFT_LIMIT_S = 1.0;        // without sync: a guest this far from the host re-seeks
+  // What this page understands beyond the extension's protocol (docs/SYNC.md).
+  const CAPABILITIES = ['clockSync', 'scheduledPlayback'];
   const MEDIA_WAIT_MS = 4000;       // longest a call waits for the camera before it starts
 
   const $ = (selector) => document.querySelector(selector);
@@ -64,6 +67,7 @@
     guestControl: false,
     members: new Map(),  // userId -> username (null when none)
     gate: null,          // {target} between SEEK_PAUSE and the PLAY_PAUSE that ends it
+    synced: false,       // the server answered scheduledPlayback: follow its timeline
   };
   let ws = null;
   let stopped = false;        // left, replaced or refused: no reconnect
@@ -80,7 +84,9 @@
   document.title = `${room} · tandem.watch`;
   $('#party').hidden = false;
 
-  const serverNow = () => Date.now() + clockOffset;
+  // The server's clock: from the clock exchange once it has samples, else from PING/PONG.
+  const clock = new TandemSync.ClockSync(send);
+  const serverNow = () => (clock.synced ? clock.now() : Date.now() + clockOffset);
   const isHost = () => state.hostUserId === me;
   const canControl = () => isHost() || state.guestControl;
   const nameOf = (userId) => state.members.get(userId) || userId;
@@ -115,7 +121,9 @@
     const socket = new WebSocket(`${scheme}//${location.host}/ws`);
     ws = socket;
     socket.onopen = () => {
-      const join = {type: 'JOIN', roomId: room, userId: me, username: myName, timestamp: Date.now()};
+      clock.stop();
+      const join = {type: 'JOIN', roomId: room, userId: me, username: myName, timestamp: Date.now(),
+                    capabilities: CAPABILITIES};
       if (pin) join.pin = pin;
       send(join);
       ping();
@@ -156,6 +164,7 @@
     renderRtc();
     for (const timer of timers) clearInterval(timer);
     timers = [];
+    clock.stop();
     if (ws) ws.close(1000);
     video.pause();
   }
@@ -190,7 +199,10 @@
       case 'SEEK_PAUSE': return onSeekPause(m);
       case 'HOST_HEARTBEAT': return onHostHeartbeat(m);
       case 'URL_CHANGE': return followUrl(m.url);
-      case 'SYNC_RESPONSE': return applyPlayback(!!m.isPlaying, m.currentTime);
+      case 'SYNC_RESPONSE':
+        if (followTimeline(m)) return;
+        return applyPlayback(!!m.isPlaying, m.currentTime);
+      case 'CLOCK_REPLY': return clock.onReply(m);
       case 'OFFER': return onOffer(m);
       case 'ANSWER': return onAnswer(m);
       case 'ICE_CANDIDATE': return onCandidate(m);
@@ -227,6 +239,9 @@
     showError('');
     renderMembers();
     renderRtc();
+    const supported = Array.isArray(m.capabilities) ? m.capabilities : [];
+    state.synced = supported.includes('scheduledPlayback');
+    if (supported.includes('clockSync')) clock.start();
     // The room's video: the host's explicit choice (src=) wins, otherwise follow the room.
     if (!m.url || (isHost() && srcParam && m.url !== mySrc)) {
       if (isHost()) send({type: 'URL_CHANGE', url: mySrc, currentTime: m.currentTime || 0});
@@ -234,7 +249,17 @@
       followUrl(m.url);
       return;
     }
+    if (followTimeline(m)) return;
     applyPlayback(!!m.isPlaying, m.currentTime);
+  }
+
+  // With scheduledPlayback a message that carries the room's timeline (position, and startAt
+  // when playing) is all the page needs: the follower does the rest. False without one.
+  function followTimeline(m) {
+    if (!state.synced || typeof m.position !== 'number') return false;
+    const playing = typeof m.startAt === 'number';
+    follower.follow({playing, position: m.position, startAt: playing ? m.startAt : 0});
+    return true;
   }
 
   // The video URL is part of the page's address (its Content-Security-Policy allows media
@@ -248,6 +273,8 @@
   }
 
   // ---- playback ----------------------------------------------------------------------------
+
+  const follower = new TandemSync.Follower(video, () => clock.now(), renderPlayback);
 
   video.src = mySrc;
   // The 30-second clip loops (from any origin of this server); a film does not.
@@ -288,15 +315,16 @@
 
   function onPlayPause(m) {
     const play = m.control === 'play';
-    let t = typeof m.currentTime === 'number' ? m.currentTime : video.currentTime;
-    if (play && typeof m.eventTimestamp === 'number') {
-      // Everyone starts from the same moment: add the time the message spent on its way.
-      t += Math.min(Math.max(serverNow() - m.eventTimestamp, 0), 60000) / 1000;
-    }
     if (state.gate) {
       byTestId('gate').textContent = m.userId === 'server' && play
           ? `released at ${state.gate.target.toFixed(1)}` : 'cancelled';
       state.gate = null;
+    }
+    if (followTimeline(m)) return;
+    let t = typeof m.currentTime === 'number' ? m.currentTime : video.currentTime;
+    if (play && typeof m.eventTimestamp === 'number') {
+      // Everyone starts from the same moment: add the time the message spent on its way.
+      t += Math.min(Math.max(serverNow() - m.eventTimestamp, 0), 60000) / 1000;
     }
     applyPlayback(play, t);
   }
@@ -306,6 +334,7 @@
     const target = m.currentTime;
     state.gate = {target};
     byTestId('gate').textContent = `waiting at ${target.toFixed(1)}`;
+    if (state.synced) follower.follow({playing: false, position: target, startAt: 0});
     video.pause();
     const position = inVideo(target);
     const gate = state.gate;
@@ -342,7 +371,8 @@
   }
 
   function onHostHeartbeat(m) {
-    if (m.userId === me || m.userId !== state.hostUserId || state.gate) return;
+    if (state.gate || followTimeline(m)) return;
+    if (m.userId === me || m.userId !== state.hostUserId) return;
     let expected = m.currentTime;
     if (m.isPlaying && typeof m.eventTimestamp === 'number') {
       expected += Math.min(Math.max(serverNow() - m.eventTimestamp, 0), 60000) / 1000;
@@ -370,10 +400,14 @@
     requestControl({type: 'SEEK', currentTime: target, isPlaying: playing, eventTimestamp: serverNow()});
   }
 
+  // Where the player is: on the room's timeline when following it (the clip loops), else
+  // in the video.
+  const currentPosition = () => (state.synced ? follower.position() : null) ?? video.currentTime;
+
   byTestId('play').addEventListener('click', () => requestControl(
-      {type: 'PLAY_PAUSE', control: 'play', currentTime: video.currentTime, eventTimestamp: serverNow()}));
+      {type: 'PLAY_PAUSE', control: 'play', currentTime: currentPosition(), eventTimestamp: serverNow()}));
   byTestId('pause').addEventListener('click', () => requestControl(
-      {type: 'PLAY_PAUSE', control: 'pause', currentTime: video.currentTime, eventTimestamp: serverNow()}));
+      {type: 'PLAY_PAUSE', control: 'pause', currentTime: currentPosition(), eventTimestamp: serverNow()}));
   byTestId('back10').addEventListener('click', () => requestSeek(video.currentTime - 10));
   byTestId('fwd10').addEventListener('click', () => requestSeek(video.currentTime + 10));
   seek.addEventListener('input', () => { seeking = true; });
@@ -403,12 +437,37 @@
 
   function sendPositions() {
     if (!state.joined || state.gate) return;
-    const t = video.currentTime;
+    const t = currentPosition();
     const playing = !video.paused;
     if (isHost()) {
       send({type: 'HOST_HEARTBEAT', currentTime: t, isPlaying: playing, eventTimestamp: serverNow()});
     }
-    if (t > 0) send({type: 'POSITION_UPDATE', currentTime: t, isPlaying: playing});
+    if (t > 0 && !state.synced) send({type: 'POSITION_UPDATE', currentTime: t, isPlaying: playing});
+  }
+
+  // Timed reports: the position and the server time it was read at, in one task.
+  function reportPosition() {
+    if (!state.joined || state.gate || !state.synced || !clock.synced) return;
+    const t = follower.position();
+    if (t === null || t <= 0) return;
+    send({type: 'POSITION_UPDATE', currentTime: t, isPlaying: !video.paused, sampledAt: serverNow()});
+  }
+
+  // Test hooks and a glance for people: clock sync and how far this player is off.
+  function renderSync() {
+    const box = byTestId('sync');
+    box.dataset.clock = !state.synced ? 'off' : clock.synced ? 'synced' : 'syncing';
+    if (!state.synced || !clock.best) {
+      box.textContent = state.synced ? 'clock syncing' : '';
+      return;
+    }
+    const error = follower.error;
+    box.dataset.rttMs = clock.best.rtt.toFixed(1);
+    box.dataset.offsetMs = clock.best.offset.toFixed(1);
+    box.dataset.error = error === null ? '' : String(error);
+    box.dataset.rejoins = String(follower.rejoins);
+    box.textContent = `sync ${error === null ? '–' : `${(error * 1000).toFixed(0)} ms`}` +
+        ` · rate ${video.playbackRate.toFixed(2)} · rtt ${clock.best.rtt.toFixed(0)} ms`;
   }
 
   // ---- members and host controls -----------------------------------------------------------
@@ -666,5 +725,7 @@
   connect();
   timers.push(setInterval(ping, PING_EVERY_MS));
   timers.push(setInterval(sendPositions, HEARTBEAT_EVERY_MS));
+  timers.push(setInterval(reportPosition, REPORT_EVERY_MS));
+  timers.push(setInterval(renderSync, 250));
   timers.push(setInterval(renderPlayback, 250));
 })();

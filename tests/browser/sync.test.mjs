@@ -1,0 +1,296 @@
+// Playback sync (docs/SYNC.md, issue 15) in real Chromium against the real server: two /demo
+// pages in one room. Page B reaches the server through a TCP proxy that delays every chunk
+// 150 ms ± 20 ms each way (order kept), and its clock is skewed by TANDEM_SYNC_SKEW_MS
+// (Date.now and performance.timeOrigin, patched before any script runs: +3000 and -3000 are
+// the two ctest runs). After a play, a +10 s seek, a 1 s stall of B's player, and during 20 s
+// of steady playback, the test reads both videos' positions over the DevTools protocol, each
+// read timed by the test's own clock, projects them to one instant, and requires them within
+// 40 ms (from 2 s after each event on). The server's tandem_sync_spread_seconds over the
+// steady phase must agree with what the test measured.
+//
+// TANDEM_SYNC_MEASURE=1 only measures and prints the figures (docs/SYNC.md "before" was
+// measured this way against the server and demo of before the sync work).
+import assert from 'node:assert/strict';
+import {after, before, test} from 'node:test';
+import {performance} from 'node:perf_hooks';
+
+import {launch, requireBrowser, serverBinary, waitUntil, watchConsole} from './lib/env.mjs';
+import {LatencyProxy} from './lib/latency_proxy.mjs';
+import {Server} from './lib/server.mjs';
+
+requireBrowser();
+
+const SKEW_MS = Number(process.env.TANDEM_SYNC_SKEW_MS ?? 3000);
+const MEASURE_ONLY = process.env.TANDEM_SYNC_MEASURE === '1';
+const BOUND_S = 0.040;          // one frame at 25 fps
+const SETTLE_MS = 2000;         // "within 2 s after a play, a seek or a stall"
+const WINDOW_MS = 1000;         // sampled after each event
+const STEADY_MS = 20000;
+const STALL_MS = 1000;
+const MAX_READ_ERROR_MS = 6;    // a sample whose reads were less certain is taken again
+const RETRY_FOR_MS = 5000;      // ... for this long at most (a loaded machine has pauses)
+const SAMPLE_EVERY_MS = 100;     // the reads run JavaScript in both pages: not back to back
+const ROOM = 'sync-room';
+
+const server = new Server(serverBinary, {GATE_TIMEOUT_MS: '20000'});
+let proxy;
+let browser;
+let alice;   // host, direct
+let bob;     // through the proxy, clock skewed
+const consoleErrors = [];
+const figures = {};
+
+function record(phase, samples) {
+  const abs = samples.map((s) => Math.abs(s.diff) * 1000);
+  const sorted = [...abs].sort((a, b) => a - b);
+  figures[phase] = {
+    samples: samples.length,
+    maxMs: Math.max(...abs),
+    medianMs: sorted[Math.floor(sorted.length / 2)],
+    meanMs: abs.reduce((a, b) => a + b, 0) / abs.length,
+    readErrorMs: Math.max(...samples.map((s) => s.err * 1000)),
+  };
+  console.log(`# ${phase}: ${JSON.stringify(figures[phase])}`);
+}
+
+function check(phase, samples) {
+  record(phase, samples);
+  if (process.env.TANDEM_SYNC_DEBUG) {
+    const t0 = samples[0].at;
+    for (const s of samples) {
+      console.log(`#   ${((s.at - t0) / 1000).toFixed(2)} test=${s.at.toFixed(0)} a=${s.a.toFixed(3)} b=${s.b.toFixed(3)} ` +
+          `diff=${(s.diff * 1000).toFixed(1)}`);
+    }
+  }
+  if (MEASURE_ONLY) return;
+  const worst = samples.reduce((a, b) => (Math.abs(b.diff) > Math.abs(a.diff) ? b : a));
+  assert.ok(Math.abs(worst.diff) <= BOUND_S,
+      `${phase}: the players were ${(worst.diff * 1000).toFixed(1)} ms apart ` +
+      `(read error ±${(worst.err * 1000).toFixed(1)} ms)`);
+}
+
+// One page's position, timed by the test's clock: the read happened within [before, after].
+async function readPosition(page) {
+  const start = performance.now();
+  const t = await page.evaluate(() => document.querySelector('#video').currentTime);
+  const end = performance.now();
+  return {t, at: (start + end) / 2, err: (end - start) / 2};
+}
+
+const duration = () => alice.evaluate(() => document.querySelector('#video').duration);
+
+// B's position minus A's, projected to one instant (both play at rate ~1 between the two
+// reads, a few ms apart), folded into the clip's loop. Retried while the reads were slow.
+async function sampleDiff(clip) {
+  const giveUp = performance.now() + RETRY_FOR_MS;
+  while (performance.now() < giveUp) {
+    const a = await readPosition(alice);
+    const b = await readPosition(bob);
+    const err = a.err + b.err;
+    if (err > MAX_READ_ERROR_MS) continue;
+    let diff = (b.t - a.t) - (b.at - a.at) / 1000;
+    diff -= clip * Math.round(diff / clip);
+    return {diff, err: err / 1000, at: a.at, a: a.t, b: b.t};
+  }
+  throw new Error(`no pair of reads within ±${MAX_READ_ERROR_MS} ms for ${RETRY_FOR_MS} ms: ` +
+      'the machine is overloaded');
+}
+
+async function sampleFor(ms) {
+  const clip = await duration();
+  const samples = [];
+  const start = performance.now();
+  for (let next = start; next < start + ms; next += SAMPLE_EVERY_MS) {
+    await until(next);
+    samples.push(await sampleDiff(clip));
+  }
+  return samples;
+}
+
+// Waits until the test's clock passes `at` (ms, performance.now()): the instant a
+// measurement is defined at, not a condition that could be awaited.
+async function until(at) {
+  const left = at - performance.now();
+  if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
+}
+
+function playing(page) {
+  return page.evaluate(() => new Promise((resolve) => {
+    const v = document.querySelector('#video');
+    if (v.paused) return resolve(false);
+    const t = v.currentTime;
+    setTimeout(() => resolve(!v.paused && v.currentTime > t), 150);
+  }));
+}
+
+async function spreadMetric() {
+  const text = await (await fetch(server.url('/metrics'))).text();
+  const value = (name) => {
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    return line ? Number(line.split(' ')[1]) : 0;
+  };
+  return {sum: value('tandem_sync_spread_seconds_sum'), count: value('tandem_sync_spread_seconds_count')};
+}
+
+async function newPage(context, label) {
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  watchConsole(page, label, consoleErrors);
+  return page;
+}
+
+before(async () => {
+  await server.start();
+  proxy = await new LatencyProxy(server.port, {delayMs: 150, jitterMs: 20}).start();
+  browser = await launch();
+  const noCamera = () => {
+    navigator.mediaDevices.getUserMedia = () =>
+      Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
+  };
+  const contextA = await browser.newContext();
+  await contextA.addInitScript(noCamera);
+  const contextB = await browser.newContext();
+  await contextB.addInitScript(noCamera);
+  // A laptop whose clock is off: both wall-clock sources a page has.
+  await contextB.addInitScript((skew) => {
+    const now = Date.now.bind(Date);
+    Date.now = () => now() + skew;
+    const origin = performance.timeOrigin;
+    Object.defineProperty(performance, 'timeOrigin', {get: () => origin + skew});
+  }, SKEW_MS);
+  if (process.env.TANDEM_SYNC_DEBUG) {
+    for (const context of [contextA, contextB]) {
+      await context.addInitScript(() => {
+        window.__rates = [];
+        document.addEventListener('ratechange', (e) => {
+          window.__rates.push([performance.now(), e.target.playbackRate, e.target.currentTime]);
+        }, true);
+        for (const name of ['seeking', 'waiting', 'playing', 'pause']) {
+          document.addEventListener(name, (e) => {
+            window.__rates.push([performance.now(), name, e.target.currentTime]);
+          }, true);
+        }
+      });
+    }
+  }
+  alice = await newPage(contextA, 'alice');
+  bob = await newPage(contextB, 'bob');
+});
+
+after(async () => {
+  if (process.env.TANDEM_SYNC_DEBUG) {
+    for (const [name, page] of [['alice', alice], ['bob', bob]]) {
+      const t = performance.now();
+      const {now, rates} = await page.evaluate(() => ({now: performance.now(), rates: window.__rates}));
+      for (const [at, what, pos] of rates) {
+        console.log(`# event ${name} test=${(t - (now - at)).toFixed(0)} ${what} pos=${pos.toFixed(3)}`);
+      }
+    }
+  }
+  console.log(`# figures (skew ${SKEW_MS} ms): ${JSON.stringify(figures)}`);
+  if (browser) await browser.close();
+  if (proxy) await proxy.stop();
+  const exit = await server.stop();
+  if (server.stderr.length || exit?.code !== 0) console.log(server.output(400));
+  assert.deepEqual(server.stderr, [], `the server printed on stderr:\n${server.output()}`);
+  assert.deepEqual(exit, {code: 0, signal: null}, `server exit\n${server.output()}`);
+});
+
+test('two pages join, one through the latency proxy with a skewed clock', async () => {
+  await alice.goto(server.url(`/demo?room=${ROOM}&name=Alice`));
+  await alice.getByTestId('status').filter({hasText: /^connected$/}).waitFor();
+  await bob.goto(proxy.url(`/demo?room=${ROOM}&name=Bob`));
+  await bob.getByTestId('status').filter({hasText: /^connected$/}).waitFor();
+  const skewSeen = await bob.evaluate(() => Date.now()) - Date.now();
+  assert.ok(Math.abs(skewSeen - SKEW_MS) < 1000, `page B's clock is off by ${skewSeen} ms`);
+  for (const page of [alice, bob]) {
+    await waitUntil('both members listed', async () =>
+      (await page.evaluate(() => document.querySelectorAll('[data-testid="members"] li').length)) === 2);
+    await waitUntil('the clip loaded', () => page.evaluate(() =>
+      document.querySelector('#video').readyState >= HTMLMediaElement.HAVE_ENOUGH_DATA));
+  }
+  if (MEASURE_ONLY) return;
+  for (const page of [alice, bob]) {
+    await page.locator('[data-testid="sync"][data-clock="synced"]').waitFor();
+  }
+  // The server measured B's round trip through the proxy itself (≈ 300 ms).
+  await waitUntil('the server to know B\'s round trip', async () => {
+    const room = (await (await fetch(server.url(`/status?roomId=${ROOM}`))).json()).rooms[0];
+    return room.users.some((u) => u.rttMs > 250);
+  });
+});
+
+test('after a play', async () => {
+  const clicked = performance.now();
+  await alice.getByTestId('play').click();
+  await waitUntil('both pages to play', async () => (await playing(alice)) && (await playing(bob)));
+  await until(clicked + SETTLE_MS);
+  check('play', await sampleFor(WINDOW_MS));
+});
+
+test('after a +10 s seek (through the ready gate)', async () => {
+  await alice.getByTestId('fwd10').click();
+  for (const page of [alice, bob]) {
+    await page.getByTestId('gate').filter({hasText: /^released at/}).waitFor();
+  }
+  const released = performance.now();
+  await waitUntil('both pages to play', async () => (await playing(alice)) && (await playing(bob)));
+  await until(released + SETTLE_MS);
+  check('seek', await sampleFor(WINDOW_MS));
+});
+
+test('after B stalls for 1 s', async () => {
+  // The player stops advancing for 1 s and then goes on by itself, as when it buffers: its
+  // playbackRate is held at 0 (what the page sets meanwhile is applied afterwards), paused
+  // stays false and no event fires.
+  await bob.evaluate((ms) => new Promise((resolve) => {
+    const v = document.querySelector('#video');
+    const real = Object.getOwnPropertyDescriptor(HTMLMediaElement.prototype, 'playbackRate');
+    let wanted = v.playbackRate;
+    real.set.call(v, 0);
+    Object.defineProperty(v, 'playbackRate', {
+      configurable: true, get: () => wanted, set: (rate) => { wanted = rate; },
+    });
+    setTimeout(() => {
+      delete v.playbackRate;
+      v.playbackRate = wanted;
+      resolve();
+    }, ms);
+  }), STALL_MS);
+  const resumed = performance.now();
+  await until(resumed + SETTLE_MS);
+  check('stall', await sampleFor(WINDOW_MS));
+});
+
+test('during 20 s of steady playback; the server\'s spread agrees', async () => {
+  const metricBefore = await spreadMetric();
+  const samples = await sampleFor(STEADY_MS);
+  const metricAfter = await spreadMetric();
+  check('steady', samples);
+  const count = metricAfter.count - metricBefore.count;
+  const serverMeanMs = count > 0 ? ((metricAfter.sum - metricBefore.sum) / count) * 1000 : NaN;
+  const abs = samples.map((s) => Math.abs(s.diff) * 1000);
+  const testMeanMs = figures.steady.meanMs;
+  // The test's sampling error: the spread moved within [min, max] while it looked (the server
+  // measures at other instants), and each sample's reads were uncertain by up to readErrorMs.
+  const samplingErrorMs = (Math.max(...abs) - Math.min(...abs)) / 2 + figures.steady.readErrorMs;
+  figures.steady.serverMeanMs = serverMeanMs;
+  figures.steady.serverObservations = count;
+  figures.steady.samplingErrorMs = samplingErrorMs;
+  console.log(`# server spread: mean ${serverMeanMs.toFixed(1)} ms over ${count} observations; ` +
+      `test: mean ${testMeanMs.toFixed(1)} ms ± ${samplingErrorMs.toFixed(1)} ms`);
+  if (MEASURE_ONLY) return;
+  assert.ok(count >= 10, `the server observed the spread ${count} times in 20 s`);
+  assert.ok(Math.abs(serverMeanMs - testMeanMs) <= samplingErrorMs,
+      `server mean spread ${serverMeanMs.toFixed(1)} ms, the test measured ` +
+      `${testMeanMs.toFixed(1)} ms ± ${samplingErrorMs.toFixed(1)} ms`);
+  // Each member's offset is in /status.
+  const room = (await (await fetch(server.url(`/status?roomId=${ROOM}`))).json()).rooms[0];
+  assert.equal(room.users.filter((u) => typeof u.syncOffset === 'number').length, 2,
+      JSON.stringify(room.users));
+  assert.equal(typeof room.syncSpread, 'number');
+});
+
+test('no page error', () => {
+  assert.deepEqual(consoleErrors, []);
+});
