@@ -74,6 +74,7 @@ TEST_F(SyncClusterTest, ARoundTripMeasuredOnOneNodeLeadsAStartDecidedOnAnother) 
   }));
   alice->send_json(msg::play_pause("play", 20, 1.0));
   const json::object play = alice->expect("PLAY_PAUSE");
+  ASSERT_TRUE(has(play, "startAt")) << json::serialize(play);
   const std::int64_t lead = int_of(play, "startAt") - int_of(play, "timestamp");
   EXPECT_GE(lead, 300) << json::serialize(play);
   EXPECT_LE(lead, 600) << json::serialize(play);
@@ -81,7 +82,9 @@ TEST_F(SyncClusterTest, ARoundTripMeasuredOnOneNodeLeadsAStartDecidedOnAnother) 
 
 TEST_F(SyncClusterTest, ReportsFromTwoNodesGiveTheSpreadOnEveryNode) {
   alice->send_json(msg::play_pause("play", 50, 1.0));
-  const double start_at = num(alice->expect("PLAY_PAUSE"), "startAt");
+  const json::object play = alice->expect("PLAY_PAUSE");
+  ASSERT_TRUE(has(play, "startAt")) << json::serialize(play);
+  const double start_at = num(play, "startAt");
   bob->expect("PLAY_PAUSE");
   ASSERT_TRUE(eventually([&] { return now_ms() > static_cast<std::int64_t>(start_at) + 300; }, 3s));
   const auto count = [&] {

@@ -136,6 +136,7 @@ TEST_F(SyncTest, TheServerMeasuresTheRoundTripAndLeadsTheStartByIt) {
   slow->send_json(msg::play_pause("play", 10, 1.0));
   const json::object play = slow->expect("PLAY_PAUSE");
   EXPECT_EQ(json::serialize(fast->expect("PLAY_PAUSE")), json::serialize(play));
+  ASSERT_TRUE(has(play, "startAt")) << json::serialize(play);
   const std::int64_t lead = int_of(play, "startAt") - int_of(play, "timestamp");
   // Half the slow member's round trip plus the 100 ms margin.
   EXPECT_GE(lead, 300) << json::serialize(play);
@@ -156,6 +157,7 @@ TEST_F(SyncTest, StartAtGoesOnlyToMembersThatAskedForIt) {
   host->send_json(msg::play_pause("play", 30, 1764254420331.0));
   const json::object scheduled = host->expect("PLAY_PAUSE");
   EXPECT_EQ(num(scheduled, "position"), 30);
+  ASSERT_TRUE(has(scheduled, "startAt")) << json::serialize(scheduled);
   const std::int64_t lead = int_of(scheduled, "startAt") - int_of(scheduled, "timestamp");
   EXPECT_GE(lead, 50);
   EXPECT_LE(lead, 1000);
@@ -234,6 +236,7 @@ TEST_F(SyncTest, TimedReportsGiveOffsetsAndTheSpread) {
   a->send_json(msg::play_pause("play", 100, 1.0));
   const json::object play = a->expect("PLAY_PAUSE");
   b->expect("PLAY_PAUSE");
+  ASSERT_TRUE(has(play, "startAt")) << json::serialize(play);
   const double start_at = num(play, "startAt");
   const double count_before = metric("tandem_sync_spread_seconds_count");
   const double sum_before = metric("tandem_sync_spread_seconds_sum");
