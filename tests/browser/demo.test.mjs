@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import {after, before, test} from 'node:test';
 import {join} from 'node:path';
 
-import {artifactsDir, launch, requireBrowser, serverBinary, waitUntil, watchConsole}
+import {artifactsDir, launch, newPage, requireBrowser, serverBinary, waitUntil}
     from './lib/env.mjs';
 import {Server} from './lib/server.mjs';
 
@@ -56,13 +56,6 @@ async function remoteVideoWidth(page, fromUserId) {
       fromUserId);
 }
 
-async function newPage(context, label) {
-  const page = await context.newPage();
-  page.setDefaultTimeout(10000);
-  watchConsole(page, label, consoleErrors);
-  return page;
-}
-
 before(async () => {
   await server.start();
   browser = await launch();
@@ -77,8 +70,8 @@ after(async () => {
 
 test('two pages join one room; the first is host', async () => {
   const context = await browser.newContext({viewport: {width: 1100, height: 900}});
-  alice = await newPage(context, 'alice');
-  bob = await newPage(context, 'bob');
+  alice = await newPage(context, 'alice', consoleErrors);
+  bob = await newPage(context, 'bob', consoleErrors);
   await alice.goto(demoUrl('Alice'));
   await hasText(alice, 'status', /^connected$/);
   await bob.goto(demoUrl('Bob'));
@@ -191,7 +184,7 @@ test('a page without camera or microphone still connects (receive only)', async 
     navigator.mediaDevices.getUserMedia = () =>
       Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
   });
-  carol = await newPage(context, 'carol');
+  carol = await newPage(context, 'carol', consoleErrors);
   await carol.goto(demoUrl('Carol'));
   await hasText(carol, 'status', /^connected$/);
   await hasText(carol, 'rtc', /^connected$/, 15000);

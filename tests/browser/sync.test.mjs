@@ -10,11 +10,12 @@
 //
 // TANDEM_SYNC_MEASURE=1 only measures and prints the figures (docs/SYNC.md "before" was
 // measured this way against the server and demo of before the sync work).
+// TANDEM_SYNC_DEBUG=1 also prints every sample and the pages' rate, seek and play events.
 import assert from 'node:assert/strict';
 import {after, before, test} from 'node:test';
 import {performance} from 'node:perf_hooks';
 
-import {launch, requireBrowser, serverBinary, waitUntil, watchConsole} from './lib/env.mjs';
+import {launch, newPage, requireBrowser, serverBinary, waitUntil} from './lib/env.mjs';
 import {LatencyProxy} from './lib/latency_proxy.mjs';
 import {Server} from './lib/server.mjs';
 
@@ -58,7 +59,8 @@ function check(phase, samples) {
   if (process.env.TANDEM_SYNC_DEBUG) {
     const t0 = samples[0].at;
     for (const s of samples) {
-      console.log(`#   ${((s.at - t0) / 1000).toFixed(2)} test=${s.at.toFixed(0)} a=${s.a.toFixed(3)} b=${s.b.toFixed(3)} ` +
+      console.log(`#   ${((s.at - t0) / 1000).toFixed(2)} test=${s.at.toFixed(0)} ` +
+          `a=${s.a.toFixed(3)} b=${s.b.toFixed(3)} ` +
           `diff=${(s.diff * 1000).toFixed(1)}`);
     }
   }
@@ -129,14 +131,10 @@ async function spreadMetric() {
     const line = text.split('\n').find((l) => l.startsWith(`${name} `));
     return line ? Number(line.split(' ')[1]) : 0;
   };
-  return {sum: value('tandem_sync_spread_seconds_sum'), count: value('tandem_sync_spread_seconds_count')};
-}
-
-async function newPage(context, label) {
-  const page = await context.newPage();
-  page.setDefaultTimeout(15000);
-  watchConsole(page, label, consoleErrors);
-  return page;
+  return {
+    sum: value('tandem_sync_spread_seconds_sum'),
+    count: value('tandem_sync_spread_seconds_count'),
+  };
 }
 
 before(async () => {
@@ -173,8 +171,8 @@ before(async () => {
       });
     }
   }
-  alice = await newPage(contextA, 'alice');
-  bob = await newPage(contextB, 'bob');
+  alice = await newPage(contextA, 'alice', consoleErrors, 15000);
+  bob = await newPage(contextB, 'bob', consoleErrors, 15000);
 });
 
 after(async () => {

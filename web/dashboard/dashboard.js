@@ -312,7 +312,8 @@
       const host = (room.users || []).find((u) => u.userId === room.hostUserId);
       cell(row, host ? (host.username || host.userId) : (room.hostUserId || '–'));
       cell(row, `${room.isPlaying ? 'playing' : 'paused'} ${Number(room.currentTime || 0).toFixed(0)} s`);
-      cell(row, typeof room.syncSpread === 'number' ? `${(room.syncSpread * 1000).toFixed(0)} ms` : '–');
+      const spread = room.syncSpread;
+      cell(row, typeof spread === 'number' ? `${(spread * 1000).toFixed(0)} ms` : '–');
       body.append(row);
     }
     $('#rooms-note').textContent = rooms.length > 10 ? `and ${rooms.length - 10} more`

@@ -404,10 +404,10 @@
   // in the video.
   const currentPosition = () => (state.synced ? follower.position() : null) ?? video.currentTime;
 
-  byTestId('play').addEventListener('click', () => requestControl(
-      {type: 'PLAY_PAUSE', control: 'play', currentTime: currentPosition(), eventTimestamp: serverNow()}));
-  byTestId('pause').addEventListener('click', () => requestControl(
-      {type: 'PLAY_PAUSE', control: 'pause', currentTime: currentPosition(), eventTimestamp: serverNow()}));
+  const playPause = (control) => requestControl(
+      {type: 'PLAY_PAUSE', control, currentTime: currentPosition(), eventTimestamp: serverNow()});
+  byTestId('play').addEventListener('click', () => playPause('play'));
+  byTestId('pause').addEventListener('click', () => playPause('pause'));
   byTestId('back10').addEventListener('click', () => requestSeek(video.currentTime - 10));
   byTestId('fwd10').addEventListener('click', () => requestSeek(video.currentTime + 10));
   seek.addEventListener('input', () => { seeking = true; });

@@ -98,11 +98,13 @@ window.TandemSync = (() => {
       const local = localNow();
       const want = this.best.offset;
       const a = this.applied;
-      if (!a || this.taken < CLOCK_SETTLED_AFTER || Math.abs(want - a.offset) > CLOCK_STEP_ABOVE_MS) {
+      const settled = this.taken >= CLOCK_SETTLED_AFTER;
+      if (!a || !settled || Math.abs(want - a.offset) > CLOCK_STEP_ABOVE_MS) {
         this.applied = {offset: want, at: local};
       } else {
         const step = CLOCK_SLEW_MS_PER_S * (local - a.at) / 1000;
-        this.applied = {offset: a.offset + Math.max(-step, Math.min(step, want - a.offset)), at: local};
+        const moved = Math.max(-step, Math.min(step, want - a.offset));
+        this.applied = {offset: a.offset + moved, at: local};
       }
       return local + this.applied.offset;
     }
@@ -291,7 +293,8 @@ window.TandemSync = (() => {
         return;
       }
       const line = this.target(now, true);
-      const running = !v.paused && Math.abs(this.unwrap(v.currentTime, line) - line) < REJOIN_ABOVE_S;
+      const running =
+          !v.paused && Math.abs(this.unwrap(v.currentTime, line) - line) < REJOIN_ABOVE_S;
       if (now < t.startAt && !running) {  // a scheduled start: wait at the position, start on time
         this.error = 0;
         this.holdThenStart(t, t.position, t.startAt, now);

@@ -85,3 +85,12 @@ export function watchConsole(page, label, sink) {
   });
   page.on('pageerror', (error) => sink.push(`${label}: uncaught ${error.message}`));
 }
+
+// A new page of `context` whose console errors go to `sink` (labelled), with `timeoutMs` as
+// the default for its waits.
+export async function newPage(context, label, sink, timeoutMs = 10000) {
+  const page = await context.newPage();
+  page.setDefaultTimeout(timeoutMs);
+  watchConsole(page, label, sink);
+  return page;
+}
