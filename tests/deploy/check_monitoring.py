@@ -31,7 +31,7 @@ import tempfile
 import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from live_servers import Servers, ServerError, scrape, wait_for_metric  # noqa: E402
+from live_servers import Servers, ServerError, scrape, wait_ready  # noqa: E402
 from monitoring_lib import (PromqlError, VARIABLE_VALUE, dashboard_panels,  # noqa: E402
                             expanded_queries, markdown_anchors, parse_exposition, selectors,
                             variable_list)
@@ -304,9 +304,7 @@ def scrape_servers(server):
         standalone = s.tandem(server, "standalone", {})
         redis_url, pg_url = s.redis(), s.postgres()
         node = s.tandem(server, "cluster-node", {"REDIS_URL": redis_url, "DATABASE_URL": pg_url})
-        # Both Redis links up and the store writing: the node as it runs in production.
-        wait_for_metric(node, 'tandem_redis_connected{connection="subscriber"} 1')
-        wait_for_metric(node, "tandem_store_up 1")
+        wait_ready(node)  # both Redis links up: the node as it serves clients
         for name, port in (("standalone (SQLite)", standalone),
                            ("cluster node (Redis, PostgreSQL)", node)):
             families = parse_exposition(scrape(port))

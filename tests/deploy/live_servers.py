@@ -146,7 +146,12 @@ def scrape(port, path="/metrics"):
         return response.read().decode("utf-8")
 
 
-def wait_for_metric(port, line_start, timeout=30):
-    """Waits until the exposition has a sample line starting with `line_start`."""
-    wait_until(f"{line_start} on :{port}",
-               lambda: any(l.startswith(line_start) for l in scrape(port).splitlines()), timeout)
+def wait_ready(port, timeout=30):
+    """Waits until GET /ready answers 200 (a cluster node: both Redis links up)."""
+    def ready():
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=5) as r:
+                return r.status == 200
+        except OSError:  # 503 (HTTPError) or no answer yet
+            return False
+    wait_until(f"GET /ready on :{port}", ready, timeout)
