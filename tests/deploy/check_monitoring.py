@@ -362,16 +362,26 @@ def run_metrics(source_dir, server):
         print(f"FAIL {e}", file=sys.stderr)
     if errors:
         return 1
+    missed = missed_breakages(
+        [(what, lambda w=where, o=old, n=new: mutate_text(inputs, w, o, n), expected)
+         for what, where, old, new, expected in NAME_MUTATIONS],
+        lambda broken: metric_problems(broken, exposed))
+    print(f"every metric of the rules and the dashboard exists; "
+          f"{len(NAME_MUTATIONS) - len(missed)} of {len(NAME_MUTATIONS)} misspellings caught")
+    return 1 if missed else 0
+
+
+def missed_breakages(cases, problems_of):
+    """Each (what, make_broken_inputs, expected message) must be reported by `problems_of`;
+    prints and returns the ones that were not."""
     missed = []
-    for what, where, old, new, expected in NAME_MUTATIONS:
-        found = metric_problems(mutate_text(inputs, where, old, new), exposed)
+    for what, make_broken, expected in cases:
+        found = problems_of(make_broken())
         if not any(expected in e for e in found):
             missed.append(f"{what} went unnoticed: expected {expected!r}, got {found}")
     for m in missed:
         print(f"FAIL {m}", file=sys.stderr)
-    print(f"every metric of the rules and the dashboard exists; "
-          f"{len(NAME_MUTATIONS) - len(missed)} of {len(NAME_MUTATIONS)} misspellings caught")
-    return 1 if missed else 0
+    return missed
 
 
 # --- static checks and their self-test ---------------------------------------------------------
@@ -415,7 +425,8 @@ STATIC_MUTATIONS = [
     ("no datasource variable",
      lambda i: i["dashboard"]["templating"]["list"].pop(0), "no `datasource` variable"),
     ("panel query that does not parse",
-     lambda i: _panel(i, "Rooms by node")["targets"][0].update(expr="sum by (instance) (tandem_rooms"),
+     lambda i: _panel(i, "Rooms by node")["targets"][0].update(
+         expr="sum by (instance) (tandem_rooms"),
      "'Rooms by node' query A: promtool cannot parse it"),
     ("undefined variable in a panel",
      lambda i: _panel(i, "Rooms by node")["targets"][0].update(expr='tandem_rooms{node="$node"}'),
@@ -448,15 +459,14 @@ def run_static(source_dir, promtool, self_test):
     if errors:
         print(f"FAIL not clean to begin with: {errors}", file=sys.stderr)
         return 1
-    missed = []
-    for what, mutate, expected in STATIC_MUTATIONS:
-        broken = copy.deepcopy(inputs)
-        mutate(broken)
-        found = static_problems(broken, source_dir, promtool)
-        if not any(expected in e for e in found):
-            missed.append(f"{what} went unnoticed: expected {expected!r}, got {found}")
-    for m in missed:
-        print(f"FAIL {m}", file=sys.stderr)
+    def broken(mutate):
+        out = copy.deepcopy(inputs)
+        mutate(out)
+        return out
+    missed = missed_breakages(
+        [(what, lambda m=mutate: broken(m), expected)
+         for what, mutate, expected in STATIC_MUTATIONS],
+        lambda b: static_problems(b, source_dir, promtool))
     print(f"{len(STATIC_MUTATIONS) - len(missed)} of {len(STATIC_MUTATIONS)} broken inputs "
           f"were caught")
     return 1 if missed else 0
