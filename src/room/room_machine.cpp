@@ -1,5 +1,8 @@
 #include "room/room_machine.hpp"
 
+#include "protocol/text.hpp"
+#include "room/pass_through.hpp"
+
 #include <boost/json/value.hpp>
 
 #include <algorithm>
@@ -17,7 +20,7 @@ namespace {
 constexpr std::string_view kPinFailedMessage = "Invalid or missing PIN";
 constexpr std::string_view kControlForbidden = "Only the host can control playback";
 constexpr std::string_view kReplacedReason = "replaced by a newer connection";
-constexpr std::string_view kServerUserId = "server";
+using protocol::kServerUserId;
 
 json::value optional_string(const std::optional<std::string>& s) {
   return s ? json::value(*s) : json::value(nullptr);
@@ -445,14 +448,15 @@ class Step {
     }
     json::object message = cmd.message;
     // The real sender overrides whatever the client wrote (fix): clients read userId.
-    message["from"] = member.user_id;
-    message["userId"] = member.user_id;
+    set_reserved_fields(message, PassThroughKind::relay, member.user_id, now_);
     send(Audience::user, pr::PassThroughEvent{std::move(message), false}, target->user_id);
   }
 
   void on(const Actor&, Member& member, const pr::Fallback& cmd) {
+    // A SYNC_RESPONSE from a guest would seek everyone as surely as its SEEK would.
+    if (steers_playback(cmd.type) && !may_control(member)) return;
     json::object message = cmd.message;
-    message["userId"] = member.user_id;
+    set_reserved_fields(message, PassThroughKind::broadcast, member.user_id, now_);
     send(Audience::all, pr::PassThroughEvent{std::move(message), true});
   }
 
