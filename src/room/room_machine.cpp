@@ -235,7 +235,8 @@ class Step {
       // Every JOIN into a PIN room needs the PIN, a resuming member's too: userIds are
       // visible in /status, so knowing one must not be enough to get in.
       error(pr::ErrorCode::pin_required, kPinFailedMessage);
-      record("PIN_FAILED", actor.user_id, {{"pinProvided", join.pin.has_value()}});
+      record("PIN_FAILED", actor.user_id,
+             {{"pinProvided", join.pin.has_value()}, {"address", actor.address}});
       return;
     }
     // (A pin sent to a room without one is ignored: the room stays open.)
@@ -254,6 +255,7 @@ class Step {
       member->disconnected_at = 0;
       member->last_heartbeat = now_;  // a JOIN is a message: it proves liveness
       if (join.username) member->username = join.username;
+      if (!state_.pin_hash.empty()) member->address = std::string(actor.address);
     } else {
       Member fresh;
       fresh.user_id = std::string(actor.user_id);
@@ -264,6 +266,8 @@ class Step {
       fresh.connected = true;
       fresh.joined_at = now_;
       fresh.last_heartbeat = now_;
+      // Only where a lockout can apply: an open room has no use for members' addresses.
+      if (!state_.pin_hash.empty()) fresh.address = std::string(actor.address);
       state_.members.push_back(std::move(fresh));
       member = &state_.members.back();
     }
