@@ -157,9 +157,7 @@ int run_server(const Config& config) {
     options.node_id = config.net.node_id;
     options.redis = *redis::parse_redis_url(config.redis_url);  // validated by load_config
     options.short_id_ttl = config.short_id_ttl;
-    options.pin_lockout.max_failures_per_address = config.pin_max_failures_per_address;
-    options.pin_lockout.max_failures_per_room = config.pin_max_failures_per_room;
-    options.pin_lockout.lockout = config.pin_lockout;
+    options.pin_lockout = config.pin_lockout;
     options.node_dead_after = config.node_dead_after;
     options.sweep_interval = config.cluster_sweep;
     options.journal = &journal_sink;
@@ -183,9 +181,7 @@ int run_server(const Config& config) {
     cluster::LocalRoomsOptions rooms_options;
     rooms_options.node_id = config.net.node_id;
     rooms_options.short_id_ttl = config.short_id_ttl;
-    rooms_options.pin_lockout.max_failures_per_address = config.pin_max_failures_per_address;
-    rooms_options.pin_lockout.max_failures_per_room = config.pin_max_failures_per_room;
-    rooms_options.pin_lockout.lockout = config.pin_lockout;
+    rooms_options.pin_lockout = config.pin_lockout;
     rooms_options.journal = &journal_sink;
     local_rooms = std::make_unique<cluster::LocalRooms>(io.get_executor(), outbox, machine,
                                                         registry, logger,

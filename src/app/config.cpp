@@ -231,21 +231,39 @@ std::vector<Option> make_options(Legacy& legacy) {
       [](Config& c, const std::string& v) {
         c.events_retention_days = static_cast<int>(parse_int("EVENTS_RETENTION_DAYS", v, 0, 36500));
       });
-  add("PIN_MAX_FAILURES_PER_ADDRESS", "5",
-      "Wrong PINs from one client address within 5 minutes before it is locked out",
-      [](Config& c, const std::string& v) {
-        c.pin_max_failures_per_address =
-            static_cast<std::size_t>(parse_int("PIN_MAX_FAILURES_PER_ADDRESS", v, 1, 1'000'000));
-      });
+  // PIN guessing (cluster/pin_lockout.hpp; docs/SECURITY.md works out what they allow).
+  const auto failures = [](const char* name, std::size_t cluster::PinLockoutOptions::*field) {
+    return [name, field](Config& c, const std::string& v) {
+      c.pin_lockout.*field = static_cast<std::size_t>(parse_int(name, v, 1, 1'000'000));
+    };
+  };
+  add("PIN_MAX_FAILURES_PER_ADDRESS_ROOM", "5",
+      "Wrong PINs from one client address for one room within PIN_FAILURE_WINDOW_MS before "
+      "that address is locked out of that room",
+      failures("PIN_MAX_FAILURES_PER_ADDRESS_ROOM",
+               &cluster::PinLockoutOptions::max_failures_per_address_room));
+  add("PIN_MAX_FAILURES_PER_ADDRESS", "20",
+      "Wrong PINs from one client address, all rooms together, within PIN_FAILURE_WINDOW_MS "
+      "before that address is locked out of every PIN room (members keep their rooms)",
+      failures("PIN_MAX_FAILURES_PER_ADDRESS",
+               &cluster::PinLockoutOptions::max_failures_per_address));
   add("PIN_MAX_FAILURES_PER_ROOM", "20",
-      "Wrong PINs for one room (from any address) within 5 minutes before it is locked",
-      [](Config& c, const std::string& v) {
-        c.pin_max_failures_per_room =
-            static_cast<std::size_t>(parse_int("PIN_MAX_FAILURES_PER_ROOM", v, 1, 1'000'000));
+      "Wrong PINs for one room from anywhere after which it is under attack (until a window "
+      "passes without one): each PIN check from a non-member waits PIN_ROOM_DELAY_MS, and one "
+      "wrong PIN locks that address out of the room",
+      failures("PIN_MAX_FAILURES_PER_ROOM", &cluster::PinLockoutOptions::max_failures_per_room));
+  add("PIN_FAILURE_WINDOW_MS", "300000", "Period over which wrong PINs are counted",
+      [millis](Config& c, const std::string& v) {
+        c.pin_lockout.window = millis("PIN_FAILURE_WINDOW_MS", 1'000, 24LL * 3600 * 1000)(v);
       });
   add("PIN_LOCKOUT_MS", "300000", "How long a PIN lockout lasts (ERROR PIN_LOCKED meanwhile)",
       [millis](Config& c, const std::string& v) {
-        c.pin_lockout = millis("PIN_LOCKOUT_MS", 1'000, 24LL * 3600 * 1000)(v);
+        c.pin_lockout.lockout = millis("PIN_LOCKOUT_MS", 1'000, 24LL * 3600 * 1000)(v);
+      });
+  add("PIN_ROOM_DELAY_MS", "1000",
+      "How long a PIN check into a room under attack waits before it is made (0 = no delay)",
+      [millis](Config& c, const std::string& v) {
+        c.pin_lockout.room_delay = millis("PIN_ROOM_DELAY_MS", 0, 10'000)(v);
       });
   add("JOURNAL_MEMORY_MAX_ENTRIES", "100000",
       "Durable-record entries held in memory while the database is slow or down; past this "

@@ -39,9 +39,12 @@ RoomMetrics::RoomMetrics(obs::Registry& registry)
       rooms_archived(registry.counter("tandem_rooms_archived_total", "Rooms emptied and archived")),
       pin_failures(registry.counter("tandem_pin_failures_total", "JOINs refused for a wrong or missing PIN")),
       pin_lockouts(registry.counter("tandem_pin_lockouts_total",
-                                    "Client addresses or rooms locked after too many wrong PINs")),
+                                    "Locks set after too many wrong PINs (an address out of a "
+                                    "room or of every room, a member claim)")),
       pin_locked_joins(registry.counter("tandem_pin_locked_joins_total",
                                         "JOINs refused with PIN_LOCKED")),
+      pin_delayed_checks(registry.counter("tandem_pin_delayed_checks_total",
+                                          "PIN checks delayed because their room is under attack")),
       messages_out_(registry, "tandem_messages_out_total",
                     "Frames sent to clients, by message type (one per recipient)", "type",
                     outbound_type_names(), "broadcast"),

@@ -294,6 +294,9 @@ ParseResult parse_join(const json::object& object) {
   Join join;
   join.room_id = reader.required_room_id("roomId");
   join.user_id = reader.required_user_id("userId");
+  if (is_reserved_user_id(join.user_id)) {
+    reader.fail("userId", " \"server\" is reserved for the server");
+  }
   if (const json::value* username = reader.find("username")) {
     if (username->is_string()) {
       join.username = sanitize_username(username->get_string());

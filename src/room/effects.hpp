@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tandem::room {
@@ -67,5 +68,13 @@ struct Effects {
   bool left = false;       // the sender's member was removed (unbind its connection)
   bool archived = false;   // the room is now empty and should be dropped/archived
 };
+
+// Whether the transition audits an event of `type` (e.g. "PIN_FAILED").
+inline bool has_record(const Effects& effects, std::string_view type) {
+  for (const Record& record : effects.records) {
+    if (record.event_type == type) return true;
+  }
+  return false;
+}
 
 }  // namespace tandem::room

@@ -114,6 +114,9 @@ std::optional<Member> member_from_json(const json::value& value) {
       take(m.current_time, r.number("current_time")) &&
       take(m.is_playing, r.boolean("is_playing")) && take(m.joined_at, r.integer("joined_at"));
   if (!ok) return std::nullopt;
+  // Optional: snapshots written before members kept an address have none (and an older
+  // node reading a newer snapshot ignores the key), so neither needs a codec version.
+  take(m.address, r.string("address"));
   return m;
 }
 
@@ -168,6 +171,7 @@ std::string to_json_string(const RoomState& s) {
     w.key("current_time").number(m.current_time);
     w.key("is_playing").boolean(m.is_playing);
     w.key("joined_at").integer(m.joined_at);
+    if (!m.address.empty()) w.key("address").string(m.address);
     w.end_object();
   }
   w.end_array();

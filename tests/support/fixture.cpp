@@ -129,8 +129,16 @@ ServerProcess& TandemTest::server(std::size_t index) {
 
 std::unique_ptr<WsClient> TandemTest::connect(std::string name, std::size_t server_index,
                                               std::source_location where) {
+  return connect_from(std::move(name), "", server_index, where);
+}
+
+std::unique_ptr<WsClient> TandemTest::connect_from(std::string name, std::string local_address,
+                                                   std::size_t server_index,
+                                                   std::source_location where) {
   auto client = std::make_unique<WsClient>(std::move(name));
-  const ConnectResult result = client->connect(server(server_index).port());
+  ConnectOptions options;
+  options.local_address = std::move(local_address);
+  const ConnectResult result = client->connect(server(server_index).port(), std::move(options));
   if (!result.ok) {
     fail_at(where, "[" + client->name() + "] WebSocket connect failed: " + result.error +
                        " (HTTP " + std::to_string(result.http_status) + ") " + result.body);

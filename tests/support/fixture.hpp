@@ -58,6 +58,11 @@ class TandemTest : public ::testing::Test {
   // A connected client (the handshake must succeed).
   std::unique_ptr<WsClient> connect(std::string name, std::size_t server_index = 0,
                                     std::source_location where = std::source_location::current());
+  // The same from a chosen loopback address (127.0.0.2, ...): the server sees a distinct
+  // client address (per-address limits).
+  std::unique_ptr<WsClient> connect_from(std::string name, std::string local_address,
+                                         std::size_t server_index = 0,
+                                         std::source_location where = std::source_location::current());
   // A connected client (on server(server_index)) that has joined `room_id` as `user_id`
   // (its ROOM_STATE consumed and kept in *room_state when given).
   std::unique_ptr<WsClient> joined_on(std::size_t server_index, std::string_view room_id,

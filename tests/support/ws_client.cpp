@@ -208,6 +208,15 @@ ConnectResult WsClient::connect(std::uint16_t port, ConnectOptions options) {
     stream.socket().set_option(asio::socket_base::receive_buffer_size(options.receive_buffer_bytes),
                                ec);
   }
+  if (!options.local_address.empty()) {
+    const auto local = asio::ip::make_address_v4(options.local_address, ec);
+    if (!ec) stream.socket().bind(tcp::endpoint(local, 0), ec);
+    if (ec) {
+      result.error = "bind " + options.local_address + ": " + ec.message();
+      stream.socket().close(ec);
+      return result;
+    }
+  }
   bool done = false;
   beast::error_code op_ec;
   stream.async_connect(tcp::endpoint(asio::ip::make_address_v4("127.0.0.1"), port),

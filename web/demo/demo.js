@@ -84,6 +84,12 @@
   const isHost = () => state.hostUserId === me;
   const canControl = () => isHost() || state.guestControl;
   const nameOf = (userId) => state.members.get(userId) || userId;
+  // Whether a message that steers playback comes from someone allowed to steer: the server
+  // itself (its SYNC_RESPONSE carries fromUserId "server" and no userId; no member may be
+  // called "server"), the host, or any member while guest control is on. The server refuses
+  // the others already; this page does not rely on it.
+  const fromController = (m) => (m.userId === undefined ? m.fromUserId === 'server'
+      : m.userId === state.hostUserId || (state.guestControl && state.members.has(m.userId)));
 
   function isHttpUrl(text) {
     try {
@@ -190,7 +196,9 @@
       case 'SEEK_PAUSE': return onSeekPause(m);
       case 'HOST_HEARTBEAT': return onHostHeartbeat(m);
       case 'URL_CHANGE': return followUrl(m.url);
-      case 'SYNC_RESPONSE': return applyPlayback(!!m.isPlaying, m.currentTime);
+      case 'SYNC_RESPONSE':
+        if (fromController(m)) applyPlayback(!!m.isPlaying, m.currentTime);
+        return;
       case 'OFFER': return onOffer(m);
       case 'ANSWER': return onAnswer(m);
       case 'ICE_CANDIDATE': return onCandidate(m);
