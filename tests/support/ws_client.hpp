@@ -12,6 +12,7 @@
 #include <boost/json/object.hpp>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <source_location>
@@ -27,6 +28,11 @@ struct ConnectOptions {
   // SO_RCVBUF set before connecting (0 = system default); a small one makes a client that
   // does not read fill up quickly (slow-consumer tests).
   int receive_buffer_bytes = 0;
+  // Local address to connect from (e.g. "127.0.0.2": another client address on loopback);
+  // empty = the system's choice (127.0.0.1).
+  std::string source_address{};
+  // Extra headers of the upgrade request (e.g. X-Forwarded-For).
+  std::map<std::string, std::string> headers{};
 };
 
 struct ConnectResult {
