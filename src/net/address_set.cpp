@@ -55,7 +55,13 @@ std::optional<ip::address> parse_ip(std::string_view text) {
 std::optional<AddressSet> AddressSet::parse(std::string_view text, std::string* why) {
   AddressSet set;
   const auto fail = [why](std::string_view item, std::string_view problem) {
-    if (why != nullptr) *why = "\"" + std::string(item) + "\": " + std::string(problem);
+    if (why != nullptr) {
+      // Appended piece by piece: GCC 12's -Wrestrict misfires on "literal" + std::string.
+      why->assign(1, '"');
+      why->append(item);
+      why->append("\": ");
+      why->append(problem);
+    }
     return std::nullopt;
   };
   if (trim(text).empty()) return set;
