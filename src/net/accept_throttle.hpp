@@ -21,8 +21,8 @@ class AcceptThrottle {
   using Duration = std::chrono::milliseconds;
 
   struct Step {
-    Duration delay;                     // wait this long before the next accept
-    std::optional<std::uint64_t> log;   // log a line now, reporting this many failures
+    Duration delay;                    // wait this long before the next accept
+    std::optional<std::uint64_t> log;  // log a line now, reporting this many failures
   };
 
   AcceptThrottle(Duration initial = Duration(10), Duration max = Duration(500),

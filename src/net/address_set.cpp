@@ -8,12 +8,6 @@ namespace ip = boost::asio::ip;
 
 namespace {
 
-std::string_view trim(std::string_view text) noexcept {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
 // The first `prefix` bits of a and b agree.
 bool prefix_matches(const std::uint8_t* a, const std::uint8_t* b, unsigned prefix) noexcept {
   const unsigned whole = prefix / 8;
@@ -35,6 +29,12 @@ bool host_bits_clear(const std::uint8_t* bytes, std::size_t size, unsigned prefi
 }
 
 }  // namespace
+
+std::string_view trim_ows(std::string_view text) noexcept {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
 
 ip::address unmap(const ip::address& address) {
   if (address.is_v6() && address.to_v6().is_v4_mapped()) {
@@ -64,10 +64,10 @@ std::optional<AddressSet> AddressSet::parse(std::string_view text, std::string* 
     }
     return std::nullopt;
   };
-  if (trim(text).empty()) return set;
+  if (trim_ows(text).empty()) return set;
   for (bool more = true; more;) {
     const std::size_t comma = text.find(',');
-    const std::string_view item = trim(text.substr(0, comma));
+    const std::string_view item = trim_ows(text.substr(0, comma));
     more = comma != std::string_view::npos;
     text = more ? text.substr(comma + 1) : std::string_view{};
     if (item.empty()) return fail(item, "empty item");
@@ -95,8 +95,8 @@ std::optional<AddressSet> AddressSet::parse(std::string_view text, std::string* 
       const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
       if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size() ||
           prefix > max_prefix) {
-        return fail(item, max_prefix == 128 ? "prefix length must be 0-128"
-                                            : "prefix length must be 0-32");
+        return fail(
+            item, max_prefix == 128 ? "prefix length must be 0-128" : "prefix length must be 0-32");
       }
       if (mapped) {
         if (prefix < 96) return fail(item, "an IPv4-mapped range needs a prefix of at least 96");

@@ -14,6 +14,10 @@
 
 namespace tandem::net {
 
+// `text` without the optional white space (RFC 9110 OWS: spaces and tabs) around it: the
+// items of comma-separated lists (TRUSTED_PROXIES, X-Forwarded-For).
+std::string_view trim_ows(std::string_view text) noexcept;
+
 // "1.2.3.4" or "2001:db8::1" (no brackets, no port, no zone); IPv4-mapped IPv6 comes back
 // as IPv4. nullopt when the text is not exactly one address.
 std::optional<boost::asio::ip::address> parse_ip(std::string_view text);

@@ -8,12 +8,6 @@ namespace ip = boost::asio::ip;
 
 namespace {
 
-std::string_view trim(std::string_view text) noexcept {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
 bool is_port(std::string_view digits) noexcept {
   unsigned port = 0;
   const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
@@ -24,7 +18,7 @@ bool is_port(std::string_view digits) noexcept {
 }  // namespace
 
 std::optional<ip::address> parse_forwarded_element(std::string_view text) {
-  text = trim(text);
+  text = trim_ows(text);
   if (text.empty()) return std::nullopt;
   if (text.front() == '[') {  // bracketed IPv6, optional port
     const std::size_t close = text.find(']');
@@ -51,13 +45,13 @@ ip::address resolve_client_address(const ip::address& peer, std::string_view for
   ip::address client = unmap(peer);
   if (!trusted_proxies.contains(client)) return client;
   // Right to left: each trusted hop vouches for the element before it.
-  while (!trim(forwarded_for).empty()) {
+  while (!trim_ows(forwarded_for).empty()) {
     const std::size_t comma = forwarded_for.rfind(',');
     const std::string_view element =
         comma == std::string_view::npos ? forwarded_for : forwarded_for.substr(comma + 1);
-    forwarded_for = comma == std::string_view::npos ? std::string_view{}
-                                                    : forwarded_for.substr(0, comma);
-    if (trim(element).empty()) continue;  // "a,,b": an empty list element (RFC 9110 5.6.1)
+    forwarded_for =
+        comma == std::string_view::npos ? std::string_view{} : forwarded_for.substr(0, comma);
+    if (trim_ows(element).empty()) continue;  // "a,,b": an empty list element (RFC 9110 5.6.1)
     const auto address = parse_forwarded_element(element);
     if (!address) return client;
     client = *address;

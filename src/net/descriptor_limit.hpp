@@ -25,7 +25,7 @@ struct DescriptorLimit {
   std::uint64_t after = 0;   // soft limit now
   std::uint64_t hard = 0;
   std::uint64_t needed = 0;
-  int error = 0;             // errno of a failed getrlimit/setrlimit (0 = none)
+  int error = 0;  // errno of a failed getrlimit/setrlimit (0 = none)
   bool enough() const noexcept { return after >= needed; }
   bool raised() const noexcept { return after > before; }
 };

@@ -35,8 +35,8 @@ class HttpAdmission {
     Reason reason;
   };
   struct Admit {
-    bool admitted = false;           // false: close the new connection (every one is busy)
-    std::optional<Eviction> evict;   // close this one first (already forgotten here)
+    bool admitted = false;          // false: close the new connection (every one is busy)
+    std::optional<Eviction> evict;  // close this one first (already forgotten here)
   };
 
   HttpAdmission(std::size_t max_connections, std::size_t max_waiting_per_address);
@@ -74,7 +74,7 @@ class HttpAdmission {
   std::size_t max_connections_;
   std::size_t max_waiting_per_address_;
   std::unordered_map<Id, Entry> entries_;
-  std::list<Id> evictable_;  // waiting or writing, oldest first
+  std::list<Id> evictable_;                                 // waiting or writing, oldest first
   std::unordered_map<std::string, std::list<Id>> waiting_;  // per address, oldest first
 };
 

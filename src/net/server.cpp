@@ -70,8 +70,8 @@ std::uint16_t Server::start() {
   // gave up waiting, after about the request timeout): idle connections wait in the
   // kernel's queue of half-open connections instead of in the accept queue ahead of
   // prompt clients, and cost no descriptor or session here (docs/SECURITY.md).
-  const int defer_seconds = std::max(
-      1, static_cast<int>(std::chrono::ceil<std::chrono::seconds>(config_.request_timeout).count()));
+  const auto defer = std::chrono::ceil<std::chrono::seconds>(config_.request_timeout);
+  const int defer_seconds = std::max(1, static_cast<int>(defer.count()));
   // Linux only; where it fails, the admission policy below still holds (one lost defence).
   ::setsockopt(acceptor_.native_handle(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_seconds,
                sizeof defer_seconds);

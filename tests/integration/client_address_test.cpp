@@ -14,8 +14,8 @@ class ClientAddressTest : public TandemTest {};
 // A WebSocket connection from `source` with the upgrade's extra `headers`.
 ConnectResult connect_from(WsClient& client, std::uint16_t port, std::string source,
                            std::map<std::string, std::string> headers = {}) {
-  return client.connect(port, ConnectOptions{.source_address = std::move(source),
-                                             .headers = std::move(headers)});
+  return client.connect(
+      port, ConnectOptions{.source_address = std::move(source), .headers = std::move(headers)});
 }
 
 TEST_F(ClientAddressTest, ConnectionsPerAddressAreCappedWith429) {
@@ -74,18 +74,20 @@ TEST_F(ClientAddressTest, ForwardedForFromATrustedProxyNamesTheClient) {
   ASSERT_TRUE(connect_from(b1, port(), "127.0.0.2", {{"X-Forwarded-For", "203.0.113.8"}}).ok);
   // What the client wrote left of the proxy's entry is not believed: still 203.0.113.7.
   WsClient forged("forged");
-  EXPECT_EQ(connect_from(forged, port(), "127.0.0.2",
-                         {{"X-Forwarded-For", "198.51.100.1, 203.0.113.7"}})
-                .http_status,
-            429);
+  EXPECT_EQ(
+      connect_from(forged, port(), "127.0.0.2", {{"X-Forwarded-For", "198.51.100.1, 203.0.113.7"}})
+          .http_status,
+      429);
   // The proxy itself without the header, and an untrusted peer with one, are themselves.
   WsClient direct("direct");
   ASSERT_TRUE(connect_from(direct, port(), "127.0.0.2").ok);
   WsClient untrusted1("untrusted1");
   WsClient untrusted2("untrusted2");
   WsClient untrusted3("untrusted3");
-  ASSERT_TRUE(connect_from(untrusted1, port(), "127.0.0.3", {{"X-Forwarded-For", "203.0.113.9"}}).ok);
-  ASSERT_TRUE(connect_from(untrusted2, port(), "127.0.0.3", {{"X-Forwarded-For", "203.0.113.10"}}).ok);
+  ASSERT_TRUE(
+      connect_from(untrusted1, port(), "127.0.0.3", {{"X-Forwarded-For", "203.0.113.9"}}).ok);
+  ASSERT_TRUE(
+      connect_from(untrusted2, port(), "127.0.0.3", {{"X-Forwarded-For", "203.0.113.10"}}).ok);
   EXPECT_EQ(connect_from(untrusted3, port(), "127.0.0.3", {{"X-Forwarded-For", "203.0.113.11"}})
                 .http_status,
             429);

@@ -19,7 +19,15 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class FloodTest : public TandemTest {};
+class FloodTest : public TandemTest {
+ protected:
+  // A server whose caps need 1,000 + 100 + 128 = 1,228 descriptors, started with a soft
+  // limit of 256 and `hard_limit`.
+  ServerProcess& start_needing_1228_descriptors(std::uint64_t hard_limit) {
+    return start_server_with({{"MAX_CONNECTIONS", "1000"}, {"MAX_HTTP_CONNECTIONS", "100"}}, {},
+                             ProcessOptions{.open_files_soft = 256, .open_files_hard = hard_limit});
+  }
+};
 
 // A WebSocket connection made by hand: the upgrade's answer is read, then the socket is
 // only written to.
@@ -128,7 +136,8 @@ TEST_F(FloodTest, PingFloodsFromClientsThatNeverReadAreBoundedAndClosed) {
       EXPECT_EQ(num(viewer->expect("PLAY_PAUSE", 2s), "currentTime"), probes);
       host->expect("PLAY_PAUSE", 2s);
       expect_alive(*viewer);
-      slowest_probe = std::max(slowest_probe, std::chrono::duration_cast<Millis>(Clock::now() - start));
+      slowest_probe =
+          std::max(slowest_probe, std::chrono::duration_cast<Millis>(Clock::now() - start));
       ++probes;
       next_probe = Clock::now() + 250ms;
     }
@@ -350,7 +359,8 @@ TEST_F(FloodTest, HealthAndJoinAnswerUnderTwoThousandIdleConnections) {
 TEST_F(FloodTest, HealthAndJoinAnswerUnderTwoThousandIncompleteRequests) {
   auto& server = start_server();
   flood_and_probe(server, forty_addresses(), "G", kTimeout);
-  EXPECT_GT(metric("tandem_http_connections_evicted_total", {{"reason", "max_http_connections"}}), 0);
+  EXPECT_GT(metric("tandem_http_connections_evicted_total", {{"reason", "max_http_connections"}}),
+            0);
   expect_server_healthy();
 }
 
@@ -370,9 +380,11 @@ TEST_F(FloodTest, IncompleteRequestsFromOneAddressHoldAtMostItsShare) {
   std::size_t open = 0;
   for (const auto& socket : held) open += socket.peer_closed() ? 0 : 1;
   EXPECT_EQ(open, 64u);
-  EXPECT_EQ(metric("tandem_http_connections_evicted_total", {{"reason", "max_http_connections"}}), 0);
+  EXPECT_EQ(metric("tandem_http_connections_evicted_total", {{"reason", "max_http_connections"}}),
+            0);
   // The newest are the ones kept.
-  for (std::size_t i = held.size() - 64; i < held.size(); ++i) EXPECT_FALSE(held[i].peer_closed()) << i;
+  for (std::size_t i = held.size() - 64; i < held.size(); ++i)
+    EXPECT_FALSE(held[i].peer_closed()) << i;
   EXPECT_EQ(http_get(server.port(), "/health").status, 200);
 }
 
@@ -409,9 +421,8 @@ TEST_F(FloodTest, OutOfDescriptorsNeitherSpinsNorFloodsTheLog) {
     ASSERT_EQ(warm.read_until("\r\n\r\n").rfind("HTTP/1.1 200", 0), 0u);
   }
   // Gone when /metrics counts only the connection asking.
-  ASSERT_TRUE(eventually([&] {
-    return metric_value(metrics_text(), "tandem_http_connections") == 1.0;
-  }));
+  ASSERT_TRUE(
+      eventually([&] { return metric_value(metrics_text(), "tandem_http_connections") == 1.0; }));
   const auto warning = server.wait_for_log_msg("descriptor_limit_low", 0ms);
   ASSERT_TRUE(warning.has_value()) << "no warning at start about the descriptor limit";
   EXPECT_EQ(int_of(*warning, "limit"), 64);
@@ -442,7 +453,8 @@ TEST_F(FloodTest, OutOfDescriptorsNeitherSpinsNorFloodsTheLog) {
   const auto deadline = Clock::now() + 10s;
   while (!served && Clock::now() < deadline) {
     RawSocket probe = RawSocket::connect(server.port());
-    if (probe.valid() && probe.send_all("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")) {
+    if (probe.valid() &&
+        probe.send_all("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")) {
       served = probe.read_until_closed(2s).rfind("HTTP/1.1 200", 0) == 0;
     }
   }
@@ -455,9 +467,7 @@ TEST_F(FloodTest, OutOfDescriptorsNeitherSpinsNorFloodsTheLog) {
 }
 
 TEST_F(FloodTest, TheDescriptorLimitIsRaisedAtStartWhenTheHardLimitAllows) {
-  auto& server = start_server_with({{"MAX_CONNECTIONS", "1000"}, {"MAX_HTTP_CONNECTIONS", "100"}},
-                                   {},
-                                   ProcessOptions{.open_files_soft = 256, .open_files_hard = 4096});
+  auto& server = start_needing_1228_descriptors(4096);
   const auto raised = server.wait_for_log_msg("descriptor_limit_raised", 0ms);
   ASSERT_TRUE(raised.has_value());
   EXPECT_EQ(int_of(*raised, "from"), 256);
@@ -469,9 +479,7 @@ TEST_F(FloodTest, TheDescriptorLimitIsRaisedAtStartWhenTheHardLimitAllows) {
 }
 
 TEST_F(FloodTest, ADescriptorLimitBelowMaxConnectionsIsReportedOnceAtStart) {
-  auto& server = start_server_with({{"MAX_CONNECTIONS", "1000"}, {"MAX_HTTP_CONNECTIONS", "100"}},
-                                   {},
-                                   ProcessOptions{.open_files_soft = 256, .open_files_hard = 512});
+  auto& server = start_needing_1228_descriptors(512);
   const auto low = server.wait_for_log_msg("descriptor_limit_low", 0ms);
   ASSERT_TRUE(low.has_value());
   EXPECT_EQ(str(*low, "level"), "warn");

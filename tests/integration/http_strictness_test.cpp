@@ -54,35 +54,37 @@ TEST_F(HttpStrictnessTest, ATransferCodingOtherThanChunkedIsRefused) {
   expect_refused(port(), "Transfer-Encoding: gzip",
                  "POST /status HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n" + smuggled,
                  400);
-  expect_refused(port(), "chunked, then gzip",
-                 "POST /status HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n" +
-                     smuggled,
-                 400);
+  expect_refused(
+      port(), "chunked, then gzip",
+      "POST /status HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n" + smuggled,
+      400);
   expect_refused(port(), "gzip, then chunked",
                  "POST /status HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
-                 "0\r\n\r\n" + smuggled,
+                 "0\r\n\r\n" +
+                     smuggled,
                  501);
   expect_refused(port(), "Transfer-Encoding with Content-Length",
                  "POST /status HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
-                 "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled,
+                 "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" +
+                     smuggled,
                  400);
   EXPECT_EQ(metric("tandem_http_bad_requests_total", {{"status", "400"}}), 3);
   EXPECT_EQ(metric("tandem_http_bad_requests_total", {{"status", "501"}}), 1);
   // Plain chunked is fine (no endpoint takes a body: 404 for this POST, and the connection
   // is kept alive for the next request).
   const RawAnswer chunked = send_raw_request(
-      port(), "POST /nothing HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-              "3\r\nabc\r\n0\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+      port(),
+      "POST /nothing HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3\r\nabc\r\n0\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(chunked.responses(), 2u) << chunked.bytes;
   EXPECT_NE(chunked.bytes.find("\"status\":\"ok\""), std::string::npos) << chunked.bytes;
 }
 
 TEST_F(HttpStrictnessTest, HeadersOverTheLimitGet431) {
   start_server();
-  expect_refused(port(), "16 KiB of headers",
-                 "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(16 * 1024, 'h') +
-                     "\r\n\r\n",
-                 431);
+  expect_refused(
+      port(), "16 KiB of headers",
+      "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(16 * 1024, 'h') + "\r\n\r\n", 431);
   EXPECT_EQ(metric("tandem_http_bad_requests_total", {{"status", "431"}}), 1);
 }
 
@@ -90,16 +92,16 @@ TEST_F(HttpStrictnessTest, MalformedRequestsGet400) {
   start_server();
   expect_refused(port(), "bare LF line endings", "GET /health HTTP/1.1\nHost: x\n\n", 400);
   expect_refused(port(), "the HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 400);
-  expect_refused(port(), "a TLS ClientHello",
-                 std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11) +
-                     std::string(64, '\x42'),
-                 400);
+  expect_refused(
+      port(), "a TLS ClientHello",
+      std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11) + std::string(64, '\x42'),
+      400);
   expect_refused(port(), "garbage", "HELLO THERE\r\n\r\n", 400);
   expect_refused(port(), "a space in the target", "GET /he alth HTTP/1.1\r\nHost: x\r\n\r\n", 400);
-  expect_refused(port(), "a body over 8 KiB",
-                 "POST /status HTTP/1.1\r\nHost: x\r\nContent-Length: 9000\r\n\r\n" +
-                     std::string(9000, 'b'),
-                 413);
+  expect_refused(
+      port(), "a body over 8 KiB",
+      "POST /status HTTP/1.1\r\nHost: x\r\nContent-Length: 9000\r\n\r\n" + std::string(9000, 'b'),
+      413);
   EXPECT_EQ(metric("tandem_http_bad_requests_total", {{"status", "400"}}), 5);
   EXPECT_EQ(metric("tandem_http_bad_requests_total", {{"status", "413"}}), 1);
   expect_server_healthy();

@@ -309,7 +309,8 @@ TEST_F(LimitsTest, PassThroughBytesPastTheBudgetAreRefused) {
   const auto start = Clock::now();
   std::size_t message_bytes = 0;
   for (int i = 0; i < kMessages; ++i) {
-    const std::string text = json::serialize(msg::custom("PLAYBACK_ACK", {{"seq", i}, {"pad", pad}}));
+    const std::string text =
+        json::serialize(msg::custom("PLAYBACK_ACK", {{"seq", i}, {"pad", pad}}));
     message_bytes = text.size();
     sender->send_text(text);
   }

@@ -30,7 +30,9 @@ sockaddr_in loopback(const std::string& address, std::uint16_t port) {
 
 }  // namespace
 
-RawSocket::~RawSocket() { close(); }
+RawSocket::~RawSocket() {
+  close();
+}
 
 RawSocket::RawSocket(RawSocket&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
 

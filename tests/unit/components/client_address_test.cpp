@@ -1,6 +1,6 @@
 // TRUSTED_PROXIES (AddressSet) and X-Forwarded-For resolution: pure functions, no sockets.
-#include "net/address_set.hpp"
 #include "net/client_address.hpp"
+#include "net/address_set.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,9 @@ namespace {
 
 namespace ip = boost::asio::ip;
 
-ip::address addr(const char* text) { return ip::make_address(text); }
+ip::address addr(const char* text) {
+  return ip::make_address(text);
+}
 
 AddressSet set_of(std::string_view text) {
   std::string why;
@@ -128,8 +130,7 @@ TEST(ClientAddress, BehindTrustedProxiesTheRightMostUntrustedHopIsTheClient) {
   // Forged entries on the left are never reached.
   EXPECT_EQ(resolve("10.0.0.2", "1.1.1.1, 8.8.8.8, 203.0.113.7"), "203.0.113.7");
   // Proxies in a chain are skipped, of either family, with ports.
-  EXPECT_EQ(resolve("10.0.0.2", "203.0.113.7, 10.9.9.9:8080, [2001:db8:ffff::3]"),
-            "203.0.113.7");
+  EXPECT_EQ(resolve("10.0.0.2", "203.0.113.7, 10.9.9.9:8080, [2001:db8:ffff::3]"), "203.0.113.7");
   EXPECT_EQ(resolve("10.0.0.2", "2001:db8::77, 10.1.1.1"), "2001:db8::77");
   // Several header lines joined in order, and empty list elements.
   EXPECT_EQ(resolve("10.0.0.2", "198.51.100.1,,203.0.113.8 , "), "203.0.113.8");

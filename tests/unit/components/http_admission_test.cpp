@@ -112,7 +112,7 @@ TEST(HttpAdmission, ClosedConnectionsFreeTheirPlace) {
   EXPECT_EQ(admission.waiting("x"), 0u);
   EXPECT_FALSE(admission.open(2, "x", false).evict);
   admission.busy(2);
-  admission.close(2);  // closing from any state
+  admission.close(2);   // closing from any state
   admission.close(99);  // unknown: ignored
   EXPECT_EQ(admission.size(), 0u);
 }

@@ -6,9 +6,9 @@
 #include "net/request_checks.hpp"
 #include "net/token_bucket.hpp"
 
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/core/error.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
 
 #include <gtest/gtest.h>
 
@@ -77,11 +77,11 @@ TEST(RequestChecks, ReadErrorsAreAnsweredByKind) {
             http::status::request_header_fields_too_large);
   EXPECT_EQ(refusal_for_read_error(http::error::body_limit)->status,
             http::status::payload_too_large);
-  for (const auto error : {http::error::bad_line_ending, http::error::bad_method,
-                           http::error::bad_target, http::error::bad_version,
-                           http::error::bad_field, http::error::bad_value,
-                           http::error::bad_content_length, http::error::bad_transfer_encoding,
-                           http::error::bad_chunk, http::error::multiple_content_length}) {
+  for (const auto error :
+       {http::error::bad_line_ending, http::error::bad_method, http::error::bad_target,
+        http::error::bad_version, http::error::bad_field, http::error::bad_value,
+        http::error::bad_content_length, http::error::bad_transfer_encoding, http::error::bad_chunk,
+        http::error::multiple_content_length}) {
     const auto refusal = refusal_for_read_error(error);
     ASSERT_TRUE(refusal) << boost::beast::error_code(error).message();
     EXPECT_EQ(refusal->status, http::status::bad_request);
