@@ -18,7 +18,7 @@
 //
 // The queue's bounds (bytes and frames) hold for Beast's frames as for data frames: the
 // owner refuses a data frame that does not fit (fits()); Beast's frames, pongs above all,
-// are queued (a close frame must never be lost, and each is at most 131 bytes) and the
+// are queued (a close frame must never be lost, and each is at most 127 bytes) and the
 // first one that passes a bound is reported to the listener (on_overflow, posted), which
 // closes the connection as it would for a data frame. So a client that floods pings and
 // never reads its pongs is a slow consumer like any other.
