@@ -103,8 +103,8 @@ void TandemTest::TearDown() {
   }
 }
 
-ServerProcess& TandemTest::start_server(const Env& env, std::vector<std::string> args,
-                                        std::source_location where) {
+ServerProcess& TandemTest::start_server_with(const Env& env, std::vector<std::string> args,
+                                             ProcessOptions options, std::source_location where) {
   const char* cluster = std::getenv("TANDEM_TEST_CLUSTER");
   if (cluster != nullptr && std::string_view(cluster) == "1" && !env.contains("REDIS_URL")) {
     if (!cluster_redis_) {
@@ -113,10 +113,10 @@ ServerProcess& TandemTest::start_server(const Env& env, std::vector<std::string>
     }
     Env with_redis = env;
     with_redis["REDIS_URL"] = cluster_redis_->url();
-    servers_.push_back(tandem::test::start_server(with_redis, std::move(args), where));
+    servers_.push_back(tandem::test::start_server(with_redis, std::move(args), options, where));
     return *servers_.back();
   }
-  servers_.push_back(tandem::test::start_server(env, std::move(args), where));
+  servers_.push_back(tandem::test::start_server(env, std::move(args), options, where));
   return *servers_.back();
 }
 

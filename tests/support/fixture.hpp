@@ -51,7 +51,13 @@ class TandemTest : public ::testing::Test {
 
   // Starts a server (it becomes server() if it is the first) and waits until it listens.
   ServerProcess& start_server(const Env& env = {}, std::vector<std::string> args = {},
-                              std::source_location where = std::source_location::current());
+                              std::source_location where = std::source_location::current()) {
+    return start_server_with(env, std::move(args), {}, where);
+  }
+  // The same with process options (a descriptor limit).
+  ServerProcess& start_server_with(const Env& env, std::vector<std::string> args,
+                                   ProcessOptions options,
+                                   std::source_location where = std::source_location::current());
   ServerProcess& server(std::size_t index = 0);
   std::uint16_t port(std::size_t index = 0) { return server(index).port(); }
 

@@ -242,9 +242,11 @@ ConnectResult WsClient::connect(std::uint16_t port, ConnectOptions options) {
   timeouts.keep_alive_pings = false;
   impl.ws.set_option(timeouts);
   impl.ws.auto_fragment(false);
-  impl.ws.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
-    req.set(beast::http::field::user_agent, "tandem-integration-tests");
-  }));
+  impl.ws.set_option(
+      websocket::stream_base::decorator([headers = options.headers](websocket::request_type& req) {
+        req.set(beast::http::field::user_agent, "tandem-integration-tests");
+        for (const auto& [name, value] : headers) req.set(name, value);
+      }));
 
   websocket::response_type response;
   done = false;
