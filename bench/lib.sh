@@ -52,6 +52,8 @@ start_server() {
   port=$(free_port)
   env PORT="$port" HOST=127.0.0.1 NODE_ID=bench LOG_LEVEL=warn DATA_DIR="$DATA_DIR/$name" \
     RATE_LIMIT_PER_SEC=1000000 RATE_LIMIT_BURST=1000000 \
+    RELAY_BYTES_PER_SEC=10000000000 RELAY_BYTES_BURST=10000000000 \
+    MAX_CONNECTIONS_PER_IP=250000 \
     MAX_CONNECTIONS=250000 MAX_HTTP_CONNECTIONS=8192 DRAIN_TIMEOUT_MS=2000 "${env[@]}" \
     nice -n "${NICE:-0}" taskset -c "$SERVER_CORE" "${wrapper[@]}" "$SERVER_BIN" \
     >"$RESULTS/$name.server.log" 2>&1 &

@@ -64,6 +64,7 @@ start_cluster() {
     env PORT="$port" HOST=127.0.0.1 NODE_ID="node-$i" LOG_LEVEL=warn \
       DATA_DIR="$WORK/$name/node-$i" REDIS_URL="redis://127.0.0.1:$redis_port" \
       RATE_LIMIT_PER_SEC=1000000 RATE_LIMIT_BURST=1000000 MAX_CONNECTIONS=250000 \
+      RELAY_BYTES_PER_SEC=10000000000 RELAY_BYTES_BURST=10000000000 MAX_CONNECTIONS_PER_IP=250000 \
       DRAIN_TIMEOUT_MS=2000 taskset -c "$SERVER_CORE" "$SERVER_BIN" \
       >"$RESULTS/$name.node-$i.log" 2>&1 &
     pids+=($!)

@@ -12,8 +12,8 @@ packages=(
 )
 # To test it: test frameworks, and the PostgreSQL and Redis servers the tests start
 # themselves on free loopback ports; for the deployment checks (tests/deploy), yamllint,
-# PyYAML and kubectl (whose built-in kustomize renders k8s/); the browser tests
-# (tests/browser) run Debian's chromium through playwright-core from npm.
+# PyYAML and kubectl (whose built-in kustomize renders k8s/), and promtool (below); the
+# browser tests (tests/browser) run Debian's chromium through playwright-core from npm.
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(libgtest-dev libgmock-dev libbenchmark-dev postgresql-15 redis-server chromium)
   packages+=(yamllint python3-yaml)
@@ -33,10 +33,34 @@ for p in "${packages[@]}"; do
   [[ "$status" == "install ok installed" ]] || missing+=("$p")
 done
 
+SUDO=""
+[[ $(id -u) -eq 0 ]] || SUDO="sudo"
 if ((${#missing[@]})); then
   echo "install-deps: installing ${missing[*]}"
-  SUDO=""
-  [[ $(id -u) -eq 0 ]] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# promtool (the rule and dashboard checks of tests/deploy) comes only in Debian 12's
+# `prometheus` package, whose postinst starts and enables a Prometheus daemon. The tests
+# need the tool, not a service: a policy-rc.d (invoke-rc.d's and deb-systemd-invoke's
+# "may this start?" hook; 101 = no) refuses the start during the install, unless one is in
+# place already, and the unit is disabled so that it does not start at the next boot.
+if [[ "${1:-}" == "--test" ]] && ! command -v promtool >/dev/null; then
+  echo "install-deps: installing prometheus (for promtool; its service is not started)"
+  policy=/usr/sbin/policy-rc.d
+  own_policy=""
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+    $SUDO chmod 755 "$policy"
+    own_policy=1
+  fi
+  $SUDO apt-get update -qq
+  status=0
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    prometheus || status=$?
+  [[ -z $own_policy ]] || $SUDO rm -f "$policy"
+  ((status == 0)) || exit "$status"
+  $SUDO update-rc.d prometheus disable >/dev/null 2>&1 || true
+  if command -v systemctl >/dev/null; then $SUDO systemctl disable prometheus >/dev/null 2>&1 || true; fi
 fi

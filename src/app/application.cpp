@@ -4,6 +4,7 @@
 #include "cluster/local_rooms.hpp"
 #include "cluster/pbkdf2_pin_hasher.hpp"
 #include "cluster/redis_rooms.hpp"
+#include "net/descriptor_limit.hpp"
 #include "net/http_routes.hpp"
 #include "net/server.hpp"
 #include "obs/clock.hpp"
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 
 namespace tandem::app {
@@ -82,11 +84,35 @@ boost::json::array events_to_json(const std::vector<store::StoredEvent>& events)
   return rows;
 }
 
+// Raises the open-file limit toward what the connection caps need; says once, at start,
+// when it cannot (docs/OPERATIONS.md, "Limits").
+void check_descriptor_limit(const Config& config, obs::Logger& logger) {
+  const net::DescriptorLimit limit = net::raise_descriptor_limit(
+      net::descriptors_needed(config.net.max_connections, config.net.max_http_connections));
+  if (limit.raised()) {
+    logger.info("descriptor_limit_raised",
+                {{"from", limit.before}, {"to", limit.after}, {"needed", limit.needed}});
+  }
+  if (!limit.enough()) {
+    logger.warn("descriptor_limit_low",
+                {{"limit", limit.after},
+                 {"hardLimit", limit.hard},
+                 {"needed", limit.needed},
+                 {"maxConnections", config.net.max_connections},
+                 {"maxHttpConnections", config.net.max_http_connections},
+                 {"error", limit.error != 0 ? std::strerror(limit.error) : ""},
+                 {"detail", "the open-file limit (ulimit -n) cannot cover MAX_CONNECTIONS + "
+                            "MAX_HTTP_CONNECTIONS + 128: raise the hard limit or lower "
+                            "MAX_CONNECTIONS; past the limit new connections wait"}});
+  }
+}
+
 }  // namespace
 
 int run_server(const Config& config) {
   obs::Logger logger(config.net.node_id, config.log_level);
   const bool cluster_mode = !config.redis_url.empty();
+  check_descriptor_limit(config, logger);
 
   boost::asio::io_context io{1};
   obs::Registry registry;
@@ -157,9 +183,7 @@ int run_server(const Config& config) {
     options.node_id = config.net.node_id;
     options.redis = *redis::parse_redis_url(config.redis_url);  // validated by load_config
     options.short_id_ttl = config.short_id_ttl;
-    options.pin_lockout.max_failures_per_address = config.pin_max_failures_per_address;
-    options.pin_lockout.max_failures_per_room = config.pin_max_failures_per_room;
-    options.pin_lockout.lockout = config.pin_lockout;
+    options.pin_lockout = config.pin_lockout;
     options.node_dead_after = config.node_dead_after;
     options.sweep_interval = config.cluster_sweep;
     options.journal = &journal_sink;
@@ -183,9 +207,7 @@ int run_server(const Config& config) {
     cluster::LocalRoomsOptions rooms_options;
     rooms_options.node_id = config.net.node_id;
     rooms_options.short_id_ttl = config.short_id_ttl;
-    rooms_options.pin_lockout.max_failures_per_address = config.pin_max_failures_per_address;
-    rooms_options.pin_lockout.max_failures_per_room = config.pin_max_failures_per_room;
-    rooms_options.pin_lockout.lockout = config.pin_lockout;
+    rooms_options.pin_lockout = config.pin_lockout;
     rooms_options.journal = &journal_sink;
     local_rooms = std::make_unique<cluster::LocalRooms>(io.get_executor(), outbox, machine,
                                                         registry, logger,

@@ -110,6 +110,15 @@ std::vector<Option> make_options(Legacy& legacy) {
       return static_cast<protocol::Millis>(parse_int(name, v, min, max));
     };
   };
+  // A count of the network layer (connections, queue sizes) within [min, max].
+  const auto add_net_count = [&add](std::string env, std::string def, std::string help,
+                                    std::size_t net::NetConfig::*member, long long min,
+                                    long long max) {
+    add(env, std::move(def), std::move(help),
+        [env, member, min, max](Config& c, const std::string& v) {
+          c.net.*member = static_cast<std::size_t>(parse_int(env, v, min, max));
+        });
+  };
 
   add("PORT", "4001", "TCP port for HTTP and WebSocket (0 = any free port)",
       [](Config& c, const std::string& v) {
@@ -163,14 +172,38 @@ std::vector<Option> make_options(Legacy& legacy) {
       [millis](Config& c, const std::string& v) {
         c.room.gate_timeout = millis("GATE_TIMEOUT_MS", 100, 60'000)(v);
       });
-  add("MAX_CONNECTIONS", "100000", "Most WebSocket connections this node accepts",
+  add_net_count("MAX_CONNECTIONS", "100000",
+                "Most WebSocket connections this node accepts",
+                &net::NetConfig::max_connections, 1, 10'000'000);
+  add_net_count("MAX_HTTP_CONNECTIONS", "1024",
+                "Most plain HTTP connections open at once",
+                &net::NetConfig::max_http_connections, 1, 1'000'000);
+  add_net_count("MAX_PENDING_PER_IP", "64",
+                "Plain HTTP connections of one peer address waiting for a request; one more "
+                "closes that address's oldest (trusted proxies exempt)",
+                &net::NetConfig::max_pending_per_ip, 1, 1'000'000);
+  add_net_count("MAX_CONNECTIONS_PER_IP", "256",
+                "Most WebSocket connections from one client address (behind TRUSTED_PROXIES: "
+                "the X-Forwarded-For address); past it upgrades get 429",
+                &net::NetConfig::max_connections_per_ip, 1, 10'000'000);
+  add("TRUSTED_PROXIES", "",
+      "Comma-separated IPs and CIDR ranges (IPv4, IPv6) of reverse proxies whose "
+      "X-Forwarded-For is believed; empty = nobody's",
       [](Config& c, const std::string& v) {
-        c.net.max_connections = static_cast<std::size_t>(parse_int("MAX_CONNECTIONS", v, 1, 10'000'000));
+        std::string why;
+        auto set = net::AddressSet::parse(v, &why);
+        if (!set) {
+          invalid("TRUSTED_PROXIES", v,
+                  "comma-separated IP addresses or CIDR ranges (" + why + ")");
+        }
+        c.net.trusted_proxies = std::move(*set);
       });
-  add("MAX_HTTP_CONNECTIONS", "1024", "Most plain HTTP connections open at once",
-      [](Config& c, const std::string& v) {
-        c.net.max_http_connections =
-            static_cast<std::size_t>(parse_int("MAX_HTTP_CONNECTIONS", v, 1, 1'000'000));
+  add("HTTP_REQUEST_TIMEOUT_MS", "5000",
+      "A plain HTTP connection is closed when no complete request arrives this long after it "
+      "opened or after its last response",
+      [millis](Config& c, const std::string& v) {
+        c.net.request_timeout =
+            std::chrono::milliseconds(millis("HTTP_REQUEST_TIMEOUT_MS", 100, 120'000)(v));
       });
   add("RATE_LIMIT_PER_SEC", "100", "Messages per second a connection may sustain",
       [](Config& c, const std::string& v) {
@@ -180,20 +213,27 @@ std::vector<Option> make_options(Legacy& legacy) {
       [](Config& c, const std::string& v) {
         c.net.rate_burst = parse_double("RATE_LIMIT_BURST", v, 1, 1e7);
       });
-  add("SEND_QUEUE_MAX_BYTES", "1048576",
-      "Outbound bytes queued for one connection before it is closed as too slow (1008)",
+  add("RELAY_BYTES_PER_SEC", "65536",
+      "Bytes per second a connection may pass through the server (OFFER, ANSWER, "
+      "ICE_CANDIDATE and fallback broadcasts); past it they get ERROR RATE_LIMITED",
       [](Config& c, const std::string& v) {
-        c.net.send_queue_max_bytes =
-            static_cast<std::size_t>(parse_int("SEND_QUEUE_MAX_BYTES", v, 131'072, 1LL << 30));
+        c.net.relay_bytes_per_second = parse_double("RELAY_BYTES_PER_SEC", v, 1024, 1e10);
       });
-  add("SEND_QUEUE_MAX_MESSAGES", "1024",
-      "Outbound messages queued for one connection before it is closed as too slow (1008)",
+  add("RELAY_BYTES_BURST", "262144",
+      "Pass-through bytes a connection may send at once above RELAY_BYTES_PER_SEC (at least "
+      "one 64 KiB message)",
       [](Config& c, const std::string& v) {
-        c.net.send_queue_max_messages =
-            static_cast<std::size_t>(parse_int("SEND_QUEUE_MAX_MESSAGES", v, 16, 1'000'000));
+        c.net.relay_bytes_burst = parse_double("RELAY_BYTES_BURST", v, 65'536, 1e10);
       });
+  add_net_count("SEND_QUEUE_MAX_BYTES", "1048576",
+                "Outbound bytes queued for one connection before it is closed as too slow (1008)",
+                &net::NetConfig::send_queue_max_bytes, 131'072, 1LL << 30);
+  add_net_count("SEND_QUEUE_MAX_MESSAGES", "1024",
+                "Outbound messages queued for one connection before it is closed as too slow "
+                "(1008)",
+                &net::NetConfig::send_queue_max_messages, 16, 1'000'000);
   add("HANDSHAKE_TIMEOUT_MS", "10000",
-      "Limit on reading an HTTP request, the WebSocket handshake and the closing handshake",
+      "Limit on the WebSocket opening and closing handshakes and on writing an HTTP response",
       [millis](Config& c, const std::string& v) {
         c.net.handshake_timeout =
             std::chrono::milliseconds(millis("HANDSHAKE_TIMEOUT_MS", 100, 120'000)(v));
@@ -231,21 +271,39 @@ std::vector<Option> make_options(Legacy& legacy) {
       [](Config& c, const std::string& v) {
         c.events_retention_days = static_cast<int>(parse_int("EVENTS_RETENTION_DAYS", v, 0, 36500));
       });
-  add("PIN_MAX_FAILURES_PER_ADDRESS", "5",
-      "Wrong PINs from one client address within 5 minutes before it is locked out",
-      [](Config& c, const std::string& v) {
-        c.pin_max_failures_per_address =
-            static_cast<std::size_t>(parse_int("PIN_MAX_FAILURES_PER_ADDRESS", v, 1, 1'000'000));
-      });
+  // PIN guessing (cluster/pin_lockout.hpp; docs/SECURITY.md works out what they allow).
+  const auto failures = [](const char* name, std::size_t cluster::PinLockoutOptions::*field) {
+    return [name, field](Config& c, const std::string& v) {
+      c.pin_lockout.*field = static_cast<std::size_t>(parse_int(name, v, 1, 1'000'000));
+    };
+  };
+  add("PIN_MAX_FAILURES_PER_ADDRESS_ROOM", "5",
+      "Wrong PINs from one client address for one room within PIN_FAILURE_WINDOW_MS before "
+      "that address is locked out of that room",
+      failures("PIN_MAX_FAILURES_PER_ADDRESS_ROOM",
+               &cluster::PinLockoutOptions::max_failures_per_address_room));
+  add("PIN_MAX_FAILURES_PER_ADDRESS", "20",
+      "Wrong PINs from one client address, all rooms together, within PIN_FAILURE_WINDOW_MS "
+      "before that address is locked out of every PIN room (members keep their rooms)",
+      failures("PIN_MAX_FAILURES_PER_ADDRESS",
+               &cluster::PinLockoutOptions::max_failures_per_address));
   add("PIN_MAX_FAILURES_PER_ROOM", "20",
-      "Wrong PINs for one room (from any address) within 5 minutes before it is locked",
-      [](Config& c, const std::string& v) {
-        c.pin_max_failures_per_room =
-            static_cast<std::size_t>(parse_int("PIN_MAX_FAILURES_PER_ROOM", v, 1, 1'000'000));
+      "Wrong PINs for one room from anywhere after which it is under attack (until a window "
+      "passes without one): each PIN check from a non-member waits PIN_ROOM_DELAY_MS, and one "
+      "wrong PIN locks that address out of the room",
+      failures("PIN_MAX_FAILURES_PER_ROOM", &cluster::PinLockoutOptions::max_failures_per_room));
+  add("PIN_FAILURE_WINDOW_MS", "300000", "Period over which wrong PINs are counted",
+      [millis](Config& c, const std::string& v) {
+        c.pin_lockout.window = millis("PIN_FAILURE_WINDOW_MS", 1'000, 24LL * 3600 * 1000)(v);
       });
   add("PIN_LOCKOUT_MS", "300000", "How long a PIN lockout lasts (ERROR PIN_LOCKED meanwhile)",
       [millis](Config& c, const std::string& v) {
-        c.pin_lockout = millis("PIN_LOCKOUT_MS", 1'000, 24LL * 3600 * 1000)(v);
+        c.pin_lockout.lockout = millis("PIN_LOCKOUT_MS", 1'000, 24LL * 3600 * 1000)(v);
+      });
+  add("PIN_ROOM_DELAY_MS", "1000",
+      "How long a PIN check into a room under attack waits before it is made (0 = no delay)",
+      [millis](Config& c, const std::string& v) {
+        c.pin_lockout.room_delay = millis("PIN_ROOM_DELAY_MS", 0, 10'000)(v);
       });
   add("JOURNAL_MEMORY_MAX_ENTRIES", "100000",
       "Durable-record entries held in memory while the database is slow or down; past this "

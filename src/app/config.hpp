@@ -2,6 +2,7 @@
 // Configuration: parsed and validated once into a typed struct (STYLE.md 10). Sources, in
 // increasing precedence: built-in defaults, environment variables, --flags. A flag's name
 // is its variable's, lower-cased with dashes: RECONNECT_GRACE_MS -> --reconnect-grace-ms.
+#include "cluster/pin_lockout.hpp"
 #include "net/types.hpp"
 #include "obs/logger.hpp"
 #include "room/room_machine.hpp"
@@ -24,9 +25,7 @@ struct Config {
   protocol::Millis heartbeat_timeout = 60'000;
   protocol::Millis room_ttl = 4LL * 3600 * 1000;  // idle rooms archived after this
   int events_retention_days = 30;                 // 0 = keep the audit log forever
-  std::size_t pin_max_failures_per_address = 5;
-  std::size_t pin_max_failures_per_room = 20;
-  protocol::Millis pin_lockout = 5 * 60 * 1000;
+  cluster::PinLockoutOptions pin_lockout;  // PIN_MAX_FAILURES_*, PIN_*_MS
   std::size_t journal_memory_max_entries = 100'000;
   // Cluster mode and PostgreSQL (DESIGN.md): accepted and validated here.
   std::string redis_url;

@@ -6,6 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/object.hpp>
 
+#include <algorithm>
 #include <chrono>
 
 namespace tandem::cluster {
@@ -24,6 +25,9 @@ LocalRooms::LocalRooms(boost::asio::any_io_executor executor, Outbox& outbox,
       clock_(std::move(clock)),
       short_ids_(options_.short_id_ttl, options_.max_short_ids),
       pin_lockout_(options_.pin_lockout),
+      pin_failures_(options_.pin_lockout.window, options_.pin_lockout.lockout,
+                    options_.pin_lockout.max_entries),
+      pin_delays_(executor_),
       snapshot_timer_(executor_),
       alive_(std::make_shared<LocalRooms*>(this)) {
   register_room_gauges(
@@ -112,19 +116,76 @@ void LocalRooms::forget_archived(const std::vector<std::string>& room_ids) {
   }
 }
 
-bool LocalRooms::refuse_locked_join(const ConnectionInfo& conn, const std::string& room_id,
-                                    Millis now) {
-  auto room = rooms_.find(room_id);
-  if (room == rooms_.end() || room->second.pin_hash.empty()) return false;
-  const Millis wait = pin_lockout_.locked_for(conn.remote_address, room_id, now);
-  if (wait == 0) return false;
-  metrics_.pin_locked_joins.inc();
-  send_to_sender(conn,
-                 protocol::ErrorEvent{protocol::ErrorCode::pin_locked,
-                                      "Too many wrong PINs: try again in " +
-                                          std::to_string((wait + 999) / 1000) + " s"},
-                 now);
+namespace {
+
+// The counters' keys in the standalone table (cluster mode: redis_keys.hpp).
+std::string pin_key(PinScope scope, const std::string& room_id, const std::string& address_key,
+                    const std::string& user_id) {
+  switch (scope) {
+    case PinScope::address_room:
+      return "ar " + room_id + " " + address_key;
+    case PinScope::address:
+      return "a " + address_key;
+    case PinScope::room:
+      return "r " + room_id;
+    case PinScope::member_claim:
+      return "c " + room_id + " " + user_id;
+  }
+  return {};
+}
+
+}  // namespace
+
+PinCounters LocalRooms::pin_counters(const std::string& address_key, const std::string& room_id,
+                                     const std::string& user_id, Millis now) const {
+  const auto key = [&](PinScope scope) { return pin_key(scope, room_id, address_key, user_id); };
+  PinCounters counters;
+  counters.address_room_locked_for = pin_failures_.locked_for(key(PinScope::address_room), now);
+  counters.address_locked_for = pin_failures_.locked_for(key(PinScope::address), now);
+  counters.member_claim_locked_for = pin_failures_.locked_for(key(PinScope::member_claim), now);
+  counters.room_failures = pin_failures_.failures(key(PinScope::room), now);
+  return counters;
+}
+
+bool LocalRooms::admit_pin_check(const ConnectionInfo& conn, protocol::Command& command,
+                                 const PinAttempt& attempt, const PinCounters& counters,
+                                 Millis now) {
+  const PinVerdict verdict = pin_lockout_.decide(attempt, counters);
+  if (verdict.action == PinVerdict::Action::delay) {
+    // Armed only when no other check of this address waits (decide() saw none).
+    pin_delays_.start(conn.id, pin_address_key(conn.remote_address), verdict.wait,
+                      [this, conn, delayed = std::move(command)]() mutable {
+                        join(conn, std::move(delayed), true);
+                      });
+    metrics_.pin_delayed_checks.inc();
+    return false;
+  }
+  if (verdict.action == PinVerdict::Action::refuse) {
+    metrics_.pin_locked_joins.inc();
+    send_to_sender(conn, pin_locked_error(verdict.wait), now);
+    return false;
+  }
   return true;
+}
+
+void LocalRooms::count_pin_failure(const ConnectionInfo& conn, const std::string& room_id,
+                                   const std::string& user_id, const PinAttempt& attempt,
+                                   const PinCounters& counters, room::Effects& effects,
+                                   Millis now) {
+  const std::string address_key = pin_address_key(conn.remote_address);
+  for (const PinCount& count : pin_lockout_.on_failure(attempt, counters)) {
+    if (!pin_failures_.fail(pin_key(count.scope, room_id, address_key, user_id), count.limit,
+                            count.sliding, now)) {
+      continue;
+    }
+    metrics_.pin_lockouts.inc();
+    logger_.warn("pin_lockout", {{"room", room_id},
+                                 {"remote", conn.remote_address},
+                                 {"scope", to_string(count.scope)}});
+    effects.records.push_back(room::Record{
+        "PIN_LOCKOUT", user_id,
+        boost::json::object{{"address", conn.remote_address}, {"scope", to_string(count.scope)}}});
+  }
 }
 
 const room::RoomState* LocalRooms::find(const std::string& room_id) const {
@@ -172,8 +233,9 @@ void LocalRooms::on_command(const ConnectionInfo& conn, protocol::Command&& comm
   }
 }
 
-void LocalRooms::join(const ConnectionInfo& conn, protocol::Command&& command) {
+void LocalRooms::join(const ConnectionInfo& conn, protocol::Command&& command, bool delay_served) {
   const Millis now = clock_();
+  if (!delay_served) pin_delays_.cancel(conn.id);  // a newer JOIN replaces one still waiting
   const auto& request = std::get<protocol::Join>(command);
   const std::string room_id = request.room_id;
   const std::string user_id = request.user_id;
@@ -185,27 +247,30 @@ void LocalRooms::join(const ConnectionInfo& conn, protocol::Command&& command) {
     }
   }
 
-  if (refuse_locked_join(conn, room_id, now)) return;
+  // A JOIN into an existing PIN room passes the lockout first (a new room has no PIN yet).
+  std::optional<PinAttempt> attempt;
+  PinCounters counters;
+  const std::string address_key = pin_address_key(conn.remote_address);
+  if (auto existing = rooms_.find(room_id); existing != rooms_.end()) {
+    attempt = PinLockout::attempt(existing->second, request, conn.peer_id, conn.remote_address,
+                                  delay_served, pin_delays_.in_flight(address_key));
+  }
+  if (attempt) {
+    counters = pin_counters(address_key, room_id, user_id, now);
+    if (!admit_pin_check(conn, command, *attempt, counters, now)) return;
+  }
   auto [room, created] = rooms_.try_emplace(room_id);
   if (created) {
     room->second.id = room_id;
     room->second.created_at = now;
   }
-  room::Effects effects =
-      machine_.apply(room->second, room::Actor{user_id, conn.peer_id, options_.node_id}, command,
-                     now);
+  room::Effects effects = machine_.apply(
+      room->second, room::Actor{user_id, conn.peer_id, options_.node_id, conn.remote_address},
+      command, now);
   if (!effects.joined) {
-    for (auto& record : effects.records) {
-      if (record.event_type != "PIN_FAILED") continue;
+    if (room::has_record(effects, "PIN_FAILED")) {
       metrics_.pin_failures.inc();
-      record.data["address"] = conn.remote_address;
-      if (pin_lockout_.failed(conn.remote_address, room_id, now)) {
-        metrics_.pin_lockouts.inc();
-        logger_.warn("pin_lockout", {{"room", room_id}, {"remote", conn.remote_address}});
-        effects.records.push_back(room::Record{"PIN_LOCKOUT", user_id,
-                                               boost::json::object{{"address", conn.remote_address}}});
-        break;
-      }
+      if (attempt) count_pin_failure(conn, room_id, user_id, *attempt, counters, effects, now);
     }
     execute(room_id, std::move(effects), &conn, now);
     if (auto it = rooms_.find(room_id); it != rooms_.end() && it->second.members.empty()) {
@@ -236,6 +301,7 @@ void LocalRooms::join(const ConnectionInfo& conn, protocol::Command&& command) {
 }
 
 void LocalRooms::on_close(const ConnectionInfo& conn, CloseKind kind) {
+  pin_delays_.cancel(conn.id);
   auto bound = bindings_.find(conn.id);
   if (bound == bindings_.end()) return;
   const Binding binding = bound->second;

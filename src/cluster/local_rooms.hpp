@@ -1,6 +1,8 @@
 #pragma once
 // Standalone mode: every room lives in this process's memory and events reach members by
 // direct in-process delivery. Single-threaded: only the event-loop thread calls it.
+#include "cluster/pin_delays.hpp"
+#include "cluster/pin_failure_table.hpp"
 #include "cluster/pin_lockout.hpp"
 #include "cluster/room_journal.hpp"
 #include "cluster/room_metrics.hpp"
@@ -71,7 +73,8 @@ class LocalRooms final : public Rooms {
     std::string user_id;
   };
 
-  void join(const ConnectionInfo& conn, protocol::Command&& command);
+  // `delay_served`: the JOIN comes back from its room's PIN delay (PinDelays).
+  void join(const ConnectionInfo& conn, protocol::Command&& command, bool delay_served = false);
   // Carries out a transition's effects; may erase the room (archived).
   void execute(const std::string& room_id, room::Effects&& effects, const ConnectionInfo* sender,
                protocol::Millis now);
@@ -83,8 +86,15 @@ class LocalRooms final : public Rooms {
   void unbind(ConnId conn, const std::string& peer_id);
   void journal(const std::string& room_id, const room::Effects& effects, protocol::Millis now);
   void arm_snapshot_timer();
-  bool refuse_locked_join(const ConnectionInfo& conn, const std::string& room_id,
-                          protocol::Millis now);
+  PinCounters pin_counters(const std::string& address_key, const std::string& room_id,
+                           const std::string& user_id, protocol::Millis now) const;
+  // Carries out the lockout's verdict on a JOIN's PIN check: true to check it now.
+  bool admit_pin_check(const ConnectionInfo& conn, protocol::Command& command,
+                       const PinAttempt& attempt, const PinCounters& counters,
+                       protocol::Millis now);
+  void count_pin_failure(const ConnectionInfo& conn, const std::string& room_id,
+                         const std::string& user_id, const PinAttempt& attempt,
+                         const PinCounters& counters, room::Effects& effects, protocol::Millis now);
 
   boost::asio::any_io_executor executor_;
   Outbox& outbox_;
@@ -95,6 +105,8 @@ class LocalRooms final : public Rooms {
   Clock clock_;
   ShortIds short_ids_;
   PinLockout pin_lockout_;
+  PinFailureTable pin_failures_;
+  PinDelays pin_delays_;
   std::unordered_set<std::string> dirty_;  // rooms with unjournaled high-rate changes
   boost::asio::steady_timer snapshot_timer_;
 

@@ -17,10 +17,24 @@ inline std::string room_tag(std::string_view room_id) {
 inline std::string room_state(std::string_view room_id) { return room_tag(room_id) + ":state"; }
 inline std::string room_channel(std::string_view room_id) { return room_tag(room_id) + ":events"; }
 inline std::string room_short(std::string_view room_id) { return room_tag(room_id) + ":short"; }
-// Failure counter and lock of the room's PIN (per-room lockout).
+// PIN failure counters and locks (cluster/pin_lockout.hpp), as counter/lock pairs. In the
+// room's slot: the room's recent failures (never locked: the lock key is only named), an
+// address's failures for the room, a member claim's. In the address's own slot: the
+// address's failures across rooms. Addresses are pin_address_key()s.
 inline std::string pin_room_fails(std::string_view room_id) { return room_tag(room_id) + ":pinfails"; }
 inline std::string pin_room_lock(std::string_view room_id) { return room_tag(room_id) + ":pinlock"; }
-// Failure counter and lock of a client address.
+inline std::string pin_addr_room_fails(std::string_view room_id, std::string_view address) {
+  return room_tag(room_id) + ":pinfails:addr:" + std::string(address);
+}
+inline std::string pin_addr_room_lock(std::string_view room_id, std::string_view address) {
+  return room_tag(room_id) + ":pinlock:addr:" + std::string(address);
+}
+inline std::string pin_claim_fails(std::string_view room_id, std::string_view user_id) {
+  return room_tag(room_id) + ":pinfails:user:" + std::string(user_id);
+}
+inline std::string pin_claim_lock(std::string_view room_id, std::string_view user_id) {
+  return room_tag(room_id) + ":pinlock:user:" + std::string(user_id);
+}
 inline std::string pin_addr_fails(std::string_view address) {
   return "tandem:{addr:" + std::string(address) + "}:pinfails";
 }

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <set>
 
 namespace tandem::cluster {
@@ -42,17 +43,25 @@ redis.call('PUBLISH', ARGV[4], ARGV[5])
 return {1, tonumber(ARGV[2])}
 )lua";
 
-// Counts a wrong PIN in one scope (KEYS[1] counter, KEYS[2] lock). ARGV: window ms,
-// limit, lockout ms. Returns 1 when this failure locked the scope.
+// Counts a wrong PIN in each scope given as a (counter, lock) key pair, as PinFailureTable
+// does in standalone mode. ARGV[1] window ms, ARGV[2] lockout ms, then per pair: the limit
+// (0: never locks) and '1' when the window restarts with every failure. Returns one 0/1
+// per pair: 1 when this failure locked that scope. (One call per hash slot.)
 constexpr const char* kPinFailScript = R"lua(
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-if n >= tonumber(ARGV[2]) then
-  redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
-  redis.call('DEL', KEYS[1])
-  return 1
+local out = {}
+for i = 1, #KEYS / 2 do
+  local counter, lock = KEYS[2 * i - 1], KEYS[2 * i]
+  local limit = tonumber(ARGV[2 * i + 1])
+  local n = redis.call('INCR', counter)
+  if n == 1 or ARGV[2 * i + 2] == '1' then redis.call('PEXPIRE', counter, ARGV[1]) end
+  out[i] = 0
+  if limit > 0 and n >= limit then
+    redis.call('SET', lock, '1', 'PX', ARGV[2])
+    redis.call('DEL', counter)
+    out[i] = 1
+  end
 end
-return 0
+return out
 )lua";
 
 constexpr int kInternalRetries = 120;  // internal operations: retried this often, 1 s apart
@@ -183,6 +192,8 @@ RedisRooms::RedisRooms(boost::asio::any_io_executor executor, Outbox& outbox,
       clock_(std::move(clock)),
       cas_script_(kCasScript),
       pin_fail_script_(kPinFailScript),
+      pin_lockout_(options_.pin_lockout),
+      pin_delays_(executor_),
       cluster_metrics_(std::make_unique<ClusterMetrics>(registry)),
       liveness_timer_(executor_),
       sweep_timer_(executor_),
@@ -778,7 +789,8 @@ void RedisRooms::on_command(const ConnectionInfo& conn, protocol::Command&& comm
   enqueue(binding.room_id, std::move(op));
 }
 
-void RedisRooms::join(const ConnectionInfo& conn, protocol::Command&& command) {
+void RedisRooms::join(const ConnectionInfo& conn, protocol::Command&& command, bool delay_served) {
+  if (!delay_served) pin_delays_.cancel(conn.id);  // a newer JOIN replaces one still waiting
   const auto& request = std::get<protocol::Join>(command);
   const std::string room_id = request.room_id;
   const std::string user_id = request.user_id;
@@ -789,41 +801,33 @@ void RedisRooms::join(const ConnectionInfo& conn, protocol::Command&& command) {
 
   auto op = std::make_shared<Op>();
   auto shared_command = std::make_shared<protocol::Command>(std::move(command));
-  auto locked_for = std::make_shared<Millis>(0);
-  auto refused_locked = std::make_shared<bool>(false);
+  // The lockout's counters (read before the JOIN), what it made of the JOIN (in apply, with
+  // the room's state) and its verdict, carried out in done.
+  auto counters = std::make_shared<PinCounters>();
+  auto attempt = std::make_shared<std::optional<PinAttempt>>();
+  auto verdict = std::make_shared<PinVerdict>();
   op->sender = conn;
   op->batchable = false;  // its connection becomes a member through the channel (message.sender)
-  // PIN lockouts are shared by every node: ask Redis before the JOIN is applied.
-  op->prepare = [this, conn, room_id, locked_for](std::function<void(bool)> next) {
-    auto replies = std::make_shared<int>(0);
-    auto ok = std::make_shared<bool>(true);
-    auto shared_next = std::make_shared<std::function<void(bool)>>(std::move(next));
-    auto on_reply = [replies, ok, locked_for, shared_next](redis::Reply reply) {
-      if (reply.is_integer()) {
-        *locked_for = std::max<Millis>(*locked_for, reply.integer);
-      } else {
-        *ok = false;
-      }
-      if (++*replies == 2) (*shared_next)(*ok);
-    };
-    redis_->command({"PTTL", keys::pin_addr_lock(conn.remote_address)}, on_reply);
-    redis_->command({"PTTL", keys::pin_room_lock(room_id)}, on_reply);
+  op->prepare = [this, conn, room_id, user_id, counters](std::function<void(bool)> next) {
+    fetch_pin_counters(conn, room_id, user_id, counters, std::move(next));
   };
-  op->apply = [this, conn, user_id, locked_for, shared_command, refused_locked](
+  op->apply = [this, conn, user_id, delay_served, shared_command, counters, attempt, verdict](
                   room::RoomState& state, Millis now) {
-    *refused_locked = false;
-    if (!state.pin_hash.empty() && *locked_for > 0) {
-      *refused_locked = true;
-      room::Effects effects;
-      effects.deliveries.push_back(room::Delivery{
-          room::Audience::sender, {},
-          protocol::ErrorEvent{protocol::ErrorCode::pin_locked,
-                               "Too many wrong PINs: try again in " +
-                                   std::to_string((*locked_for + 999) / 1000) + " s"}});
+    *attempt = PinLockout::attempt(state, std::get<protocol::Join>(*shared_command), conn.peer_id,
+                                   conn.remote_address, delay_served,
+                                   pin_delays_.in_flight(pin_address_key(conn.remote_address)));
+    *verdict = *attempt ? pin_lockout_.decide(**attempt, *counters) : PinVerdict{};
+    room::Effects effects;
+    if (verdict->action == PinVerdict::Action::refuse) {
+      effects.deliveries.push_back(
+          room::Delivery{room::Audience::sender, {}, pin_locked_error(verdict->wait)});
       return effects;
     }
-    return machine_.apply(state, room::Actor{user_id, conn.peer_id, options_.node_id},
-                          *shared_command, now);
+    // A delayed check waits off the room's queue (done), then comes back as a new JOIN.
+    if (verdict->action == PinVerdict::Action::delay) return effects;
+    return machine_.apply(
+        state, room::Actor{user_id, conn.peer_id, options_.node_id, conn.remote_address},
+        *shared_command, now);
   };
   // Whatever the outcome, the JOIN is no longer pending.
   auto settle = [this, conn, room_id, user_id]() -> bool {
@@ -841,87 +845,187 @@ void RedisRooms::join(const ConnectionInfo& conn, protocol::Command&& command) {
   // changed the room (one Redis had lost) reaches it through the channel, perhaps after
   // the commit's own reply.
   op->failed = [settle] { settle(); };
-  op->done = [this, conn, room_id, user_id, capabilities, refused_locked, settle](
+  op->done = [this, conn, room_id, user_id, capabilities, shared_command, counters, attempt, verdict, settle](
                  const room::RoomState&, const room::Effects& effects) {
     const bool still_open = settle();
-    if (*refused_locked) metrics_.pin_locked_joins.inc();
+    if (verdict->action == PinVerdict::Action::refuse) {
+      metrics_.pin_locked_joins.inc();
+      return;
+    }
+    if (verdict->action == PinVerdict::Action::delay) {
+      if (still_open) delay_join(conn, *shared_command, verdict->wait);
+      return;
+    }
     if (!effects.joined) {
-      for (const auto& record : effects.records) {
-        if (record.event_type == "PIN_FAILED") {
-          metrics_.pin_failures.inc();
-          count_pin_failure(conn, room_id, user_id);
-          break;
-        }
+      if (room::has_record(effects, "PIN_FAILED")) {
+        metrics_.pin_failures.inc();
+        if (*attempt) count_pin_failure(conn, room_id, user_id, **attempt, *counters);
       }
       return;  // refused: the connection stays where it was (bound elsewhere, or nowhere)
     }
-    redis_->command({"SADD", keys::node_rooms(options_.node_id), room_id}, [](redis::Reply) {});
-    if (!still_open) {
-      // Closed while joining: now a member with no connection, like any drop.
-      auto drop = std::make_shared<Op>();
-      drop->internal = true;
-      drop->apply = [this, user_id, peer = conn.peer_id](room::RoomState& state, Millis now) {
-        return machine_.disconnect(state, user_id, peer, now);
-      };
-      enqueue(room_id, std::move(drop));
-      return;
-    }
-    std::optional<Binding> previous;
-    if (auto bound = bindings_.find(conn.id); bound != bindings_.end()) {
-      if (bound->second.room_id != room_id || bound->second.user_id != user_id) {
-        previous = bound->second;
-      }
-      if (auto old = rooms_.find(bound->second.room_id); old != rooms_.end()) {
-        old->second.local.erase(conn.id);
-      }
-    }
-    bindings_[conn.id] = Binding{room_id, user_id};
-    peers_[conn.peer_id] = conn.id;
-    rooms_[room_id].local[conn.id] = RoomEntry::LocalMember{user_id, conn.peer_id, capabilities};
-    logger_.debug("joined", {{"room", room_id}, {"user", user_id}, {"peer", conn.peer_id}});
-    if (previous) {
-      // Moved to another room (or identity): the old membership ends now that the new
-      // one exists, so a refused JOIN leaves it where it was.
-      auto leave = std::make_shared<Op>();
-      leave->internal = true;
-      leave->apply = [this, previous, peer = conn.peer_id](room::RoomState& state, Millis now) {
-        const room::Member* member = state.find_member(previous->user_id);
-        if (member == nullptr || member->peer_id != peer) return room::Effects{};
-        return machine_.remove_member(state, previous->user_id, room::LeaveReason::left, now);
-      };
-      enqueue(previous->room_id, std::move(leave));
-    }
+    bind_joined(conn, room_id, user_id, capabilities, still_open);
   };
   enqueue(room_id, std::move(op));
 }
 
-void RedisRooms::count_pin_failure(const ConnectionInfo& conn, const std::string& room_id,
-                                   const std::string& user_id) {
-  const auto& lock = options_.pin_lockout;
-  std::weak_ptr<RedisRooms*> alive = alive_;
-  auto on_reply = [alive, room_id, user_id, address = conn.remote_address](redis::Reply reply) {
-    auto self = alive.lock();
-    if (!self || !reply.is_integer() || reply.integer != 1) return;
-    RedisRooms& rooms = **self;
-    rooms.metrics_.pin_lockouts.inc();
-    rooms.logger_.warn("pin_lockout", {{"room", room_id}, {"remote", address}});
-    if (rooms.options_.journal != nullptr) {
-      rooms.options_.journal->append(store::AuditEvent{
-          room_id, "PIN_LOCKOUT", user_id, json::object{{"address", address}}, rooms.clock_()});
+void RedisRooms::delay_join(const ConnectionInfo& conn, const protocol::Command& command,
+                            Millis wait) {
+  const bool armed = pin_delays_.start(conn.id, pin_address_key(conn.remote_address), wait,
+                                       [this, conn, delayed = command]() mutable {
+                                         join(conn, std::move(delayed), true);
+                                       });
+  if (armed) {
+    metrics_.pin_delayed_checks.inc();
+    return;
+  }
+  // Another check from this address started waiting meanwhile: what decide() says then.
+  metrics_.pin_locked_joins.inc();
+  const protocol::Event locked = pin_locked_error(wait);
+  outbox_.send(conn.id, protocol::encode_frame(locked, clock_(), options_.node_id));
+  metrics_.delivered(locked, 1);
+}
+
+void RedisRooms::bind_joined(const ConnectionInfo& conn, const std::string& room_id,
+                             const std::string& user_id, protocol::Capabilities capabilities,
+                             bool still_open) {
+  redis_->command({"SADD", keys::node_rooms(options_.node_id), room_id}, [](redis::Reply) {});
+  if (!still_open) {
+    // Closed while joining: now a member with no connection, like any drop.
+    auto drop = std::make_shared<Op>();
+    drop->internal = true;
+    drop->apply = [this, user_id, peer = conn.peer_id](room::RoomState& state, Millis now) {
+      return machine_.disconnect(state, user_id, peer, now);
+    };
+    enqueue(room_id, std::move(drop));
+    return;
+  }
+  std::optional<Binding> previous;
+  if (auto bound = bindings_.find(conn.id); bound != bindings_.end()) {
+    if (bound->second.room_id != room_id || bound->second.user_id != user_id) {
+      previous = bound->second;
     }
+    if (auto old = rooms_.find(bound->second.room_id); old != rooms_.end()) {
+      old->second.local.erase(conn.id);
+    }
+  }
+  bindings_[conn.id] = Binding{room_id, user_id};
+  peers_[conn.peer_id] = conn.id;
+  rooms_[room_id].local[conn.id] = RoomEntry::LocalMember{user_id, conn.peer_id, capabilities};
+  logger_.debug("joined", {{"room", room_id}, {"user", user_id}, {"peer", conn.peer_id}});
+  if (previous) {
+    // Moved to another room (or identity): the old membership ends now that the new
+    // one exists, so a refused JOIN leaves it where it was.
+    auto leave = std::make_shared<Op>();
+    leave->internal = true;
+    leave->apply = [this, previous, peer = conn.peer_id](room::RoomState& state, Millis now) {
+      const room::Member* member = state.find_member(previous->user_id);
+      if (member == nullptr || member->peer_id != peer) return room::Effects{};
+      return machine_.remove_member(state, previous->user_id, room::LeaveReason::left, now);
+    };
+    enqueue(previous->room_id, std::move(leave));
+  }
+}
+
+void RedisRooms::fetch_pin_counters(const ConnectionInfo& conn, const std::string& room_id,
+                                    const std::string& user_id,
+                                    std::shared_ptr<PinCounters> counters,
+                                    std::function<void(bool ok)> done) {
+  struct Pending {
+    int replies = 0;
+    bool ok = true;
+    std::function<void(bool)> done;
   };
-  redis_->eval_sha(pin_fail_script_,
-                   {keys::pin_addr_fails(conn.remote_address), keys::pin_addr_lock(conn.remote_address)},
-                   {std::to_string(lock.window), std::to_string(lock.max_failures_per_address),
-                    std::to_string(lock.lockout)},
-                   on_reply);
-  redis_->eval_sha(pin_fail_script_, {keys::pin_room_fails(room_id), keys::pin_room_lock(room_id)},
-                   {std::to_string(lock.window), std::to_string(lock.max_failures_per_room),
-                    std::to_string(lock.lockout)},
-                   on_reply);
+  auto pending = std::make_shared<Pending>();
+  pending->done = std::move(done);
+  constexpr int kReads = 4;
+  // PTTL: milliseconds left, or -2 (no lock).
+  const auto lock_into = [pending, counters](Millis PinCounters::*field) {
+    return [pending, counters, field](redis::Reply reply) {
+      if (reply.is_integer()) {
+        (*counters).*field = std::max<Millis>(0, reply.integer);
+      } else {
+        pending->ok = false;
+      }
+      if (++pending->replies == kReads) pending->done(pending->ok);
+    };
+  };
+  const std::string address = pin_address_key(conn.remote_address);
+  redis_->command({"PTTL", keys::pin_addr_room_lock(room_id, address)},
+                  lock_into(&PinCounters::address_room_locked_for));
+  redis_->command({"PTTL", keys::pin_addr_lock(address)},
+                  lock_into(&PinCounters::address_locked_for));
+  redis_->command({"PTTL", keys::pin_claim_lock(room_id, user_id)},
+                  lock_into(&PinCounters::member_claim_locked_for));
+  redis_->command({"GET", keys::pin_room_fails(room_id)}, [pending, counters](redis::Reply reply) {
+    if (reply.is_string()) {
+      counters->room_failures = static_cast<std::size_t>(std::strtoull(reply.str.c_str(), nullptr, 10));
+    } else if (!reply.is_nil()) {
+      pending->ok = false;
+    }
+    if (++pending->replies == kReads) pending->done(pending->ok);
+  });
+}
+
+void RedisRooms::count_pin_failure(const ConnectionInfo& conn, const std::string& room_id,
+                                   const std::string& user_id, const PinAttempt& attempt,
+                                   const PinCounters& counters) {
+  const auto& options = pin_lockout_.options();
+  const std::string address = pin_address_key(conn.remote_address);
+  // One script call per hash slot: the room's keys, then the address's.
+  struct Call {
+    std::vector<std::string> keys;
+    std::vector<std::string> args;
+    std::vector<PinScope> scopes;
+  };
+  Call in_room{{}, {std::to_string(options.window), std::to_string(options.lockout)}, {}};
+  Call in_address = in_room;
+  for (const PinCount& count : pin_lockout_.on_failure(attempt, counters)) {
+    Call& call = count.scope == PinScope::address ? in_address : in_room;
+    switch (count.scope) {
+      case PinScope::address_room:
+        call.keys.insert(call.keys.end(), {keys::pin_addr_room_fails(room_id, address),
+                                           keys::pin_addr_room_lock(room_id, address)});
+        break;
+      case PinScope::address:
+        call.keys.insert(call.keys.end(), {keys::pin_addr_fails(address), keys::pin_addr_lock(address)});
+        break;
+      case PinScope::room:
+        call.keys.insert(call.keys.end(), {keys::pin_room_fails(room_id), keys::pin_room_lock(room_id)});
+        break;
+      case PinScope::member_claim:
+        call.keys.insert(call.keys.end(), {keys::pin_claim_fails(room_id, user_id),
+                                           keys::pin_claim_lock(room_id, user_id)});
+        break;
+    }
+    call.args.insert(call.args.end(), {std::to_string(count.limit), count.sliding ? "1" : "0"});
+    call.scopes.push_back(count.scope);
+  }
+  std::weak_ptr<RedisRooms*> alive = alive_;
+  for (Call* call : {&in_room, &in_address}) {
+    if (call->scopes.empty()) continue;
+    auto on_reply = [alive, room_id, user_id, address = conn.remote_address,
+                     scopes = call->scopes](redis::Reply reply) {
+      auto self = alive.lock();
+      if (!self || !reply.is_array()) return;
+      RedisRooms& rooms = **self;
+      for (std::size_t i = 0; i < reply.elements.size() && i < scopes.size(); ++i) {
+        if (!reply.elements[i].is_integer() || reply.elements[i].integer != 1) continue;
+        rooms.metrics_.pin_lockouts.inc();
+        rooms.logger_.warn("pin_lockout",
+                           {{"room", room_id}, {"remote", address}, {"scope", to_string(scopes[i])}});
+        if (rooms.options_.journal != nullptr) {
+          rooms.options_.journal->append(store::AuditEvent{
+              room_id, "PIN_LOCKOUT", user_id,
+              json::object{{"address", address}, {"scope", to_string(scopes[i])}}, rooms.clock_()});
+        }
+      }
+    };
+    redis_->eval_sha(pin_fail_script_, call->keys, call->args, on_reply);
+  }
 }
 
 void RedisRooms::on_close(const ConnectionInfo& conn, CloseKind kind) {
+  pin_delays_.cancel(conn.id);
   pending_joins_.erase(conn.id);  // its JOIN, if queued, sees the connection gone
   auto bound = bindings_.find(conn.id);
   if (bound == bindings_.end()) {

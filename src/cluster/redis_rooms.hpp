@@ -27,6 +27,7 @@
 // If Redis lost a room (restarted empty), the first access re-creates it from this node's
 // last copy, or else from the durable record.
 #include "cluster/cluster_message.hpp"
+#include "cluster/pin_delays.hpp"
 #include "cluster/pin_lockout.hpp"
 #include "cluster/room_journal.hpp"
 #include "cluster/room_metrics.hpp"
@@ -145,9 +146,21 @@ class RedisRooms final : public Rooms {
                     const room::RoomState& state, protocol::Millis now) const;
 
   // Commands.
-  void join(const ConnectionInfo& conn, protocol::Command&& command);
+  // `delay_served`: the JOIN comes back from its room's PIN delay (PinDelays).
+  void join(const ConnectionInfo& conn, protocol::Command&& command, bool delay_served = false);
+  // A JOIN whose PIN check waits its room's delay (node-local), off the room's queue.
+  void delay_join(const ConnectionInfo& conn, const protocol::Command& command,
+                  protocol::Millis wait);
+  // Binds a connection whose JOIN committed (or drops the member if it closed meanwhile).
+  void bind_joined(const ConnectionInfo& conn, const std::string& room_id,
+                   const std::string& user_id, protocol::Capabilities capabilities,
+                   bool still_open);
+  void fetch_pin_counters(const ConnectionInfo& conn, const std::string& room_id,
+                          const std::string& user_id, std::shared_ptr<PinCounters> counters,
+                          std::function<void(bool ok)> done);
   void count_pin_failure(const ConnectionInfo& conn, const std::string& room_id,
-                         const std::string& user_id);
+                         const std::string& user_id, const PinAttempt& attempt,
+                         const PinCounters& counters);
   void send_error(const ConnectionInfo& conn, protocol::ErrorCode code, std::string message);
 
   // Channel side.
@@ -180,6 +193,8 @@ class RedisRooms final : public Rooms {
   std::unique_ptr<redis::RedisSubscriber> subscriber_;
   redis::LuaScript cas_script_;
   redis::LuaScript pin_fail_script_;
+  PinLockout pin_lockout_;
+  PinDelays pin_delays_;
   struct ClusterMetrics;
   std::unique_ptr<ClusterMetrics> cluster_metrics_;
 

@@ -31,9 +31,12 @@ RoomMetrics::RoomMetrics(obs::Registry& registry)
       rooms_archived(registry.counter("tandem_rooms_archived_total", "Rooms emptied and archived")),
       pin_failures(registry.counter("tandem_pin_failures_total", "JOINs refused for a wrong or missing PIN")),
       pin_lockouts(registry.counter("tandem_pin_lockouts_total",
-                                    "Client addresses or rooms locked after too many wrong PINs")),
+                                    "Locks set after too many wrong PINs (an address out of a "
+                                    "room or of every room, a member claim)")),
       pin_locked_joins(registry.counter("tandem_pin_locked_joins_total",
                                         "JOINs refused with PIN_LOCKED")),
+      pin_delayed_checks(registry.counter("tandem_pin_delayed_checks_total",
+                                          "PIN checks delayed because their room is under attack")),
       // 0.04 s is one frame at 25 fps, the goal; the alert of docs/SYNC.md reads that bucket.
       sync_spread(registry.histogram(
           "tandem_sync_spread_seconds",

@@ -26,9 +26,10 @@ class RoomMetrics {
   obs::Counter& rooms_created;
   obs::Counter& rooms_archived;
   obs::Counter& pin_failures;
-  obs::Counter& pin_lockouts;      // an address or room got locked
-  obs::Counter& pin_locked_joins;  // JOINs refused with PIN_LOCKED
-  obs::Histogram& sync_spread;     // tandem_sync_spread_seconds (docs/SYNC.md)
+  obs::Counter& pin_lockouts;        // a lock set (address+room, address, member claim)
+  obs::Counter& pin_locked_joins;    // JOINs refused with PIN_LOCKED
+  obs::Counter& pin_delayed_checks;  // PIN checks that waited (room under attack)
+  obs::Histogram& sync_spread;       // tandem_sync_spread_seconds (docs/SYNC.md)
 
  private:
   obs::CounterSet messages_out_;

@@ -79,6 +79,18 @@ void FrameSocket::push(Entry entry) {
   flush();
 }
 
+void FrameSocket::check_bounds() {
+  if (overflow_reported_ || (queued_frames() <= max_frames_ && queued_bytes_ <= max_bytes_)) {
+    return;
+  }
+  overflow_reported_ = true;
+  // Posted: this runs inside Beast's write, which the listener's close would re-enter.
+  asio::post(socket_.get_executor(), [this, owner = owner_] {
+    const std::shared_ptr<void> keep = owner.lock();
+    if (keep && listener_ != nullptr && !error_) listener_->on_overflow();
+  });
+}
+
 // Up to kMaxFramesPerWrite frames from the head of the queue (resuming inside the first
 // if a write stopped there) into `gather`; their headers go into `headers`. Returns the
 // bytes gathered and how many frames they complete.

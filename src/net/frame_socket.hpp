@@ -15,6 +15,13 @@
 // Beast's writes are copied into the queue and completed at once (posted), so Beast never
 // waits on a data frame and never sees a partial write. The closing handshake's teardown
 // (shutdown after the close frame) waits until the queue has been written out.
+//
+// The queue's bounds (bytes and frames) hold for Beast's frames as for data frames: the
+// owner refuses a data frame that does not fit (fits()); Beast's frames, pongs above all,
+// are queued (a close frame must never be lost, and each is at most 127 bytes) and the
+// first one that passes a bound is reported to the listener (on_overflow, posted), which
+// closes the connection as it would for a data frame. So a client that floods pings and
+// never reads its pongs is a slow consumer like any other.
 #include "net/types.hpp"
 #include "protocol/event.hpp"
 
@@ -47,6 +54,8 @@ class FrameSocket {
   class Listener {
    public:
     virtual void on_written(beast::error_code ec, std::size_t frames, std::size_t bytes) = 0;
+    // One of Beast's frames took the queue past a bound (reported once, from a handler).
+    virtual void on_overflow() = 0;
 
    protected:
     ~Listener() = default;
@@ -63,6 +72,16 @@ class FrameSocket {
   void set_listener(Listener* listener, std::weak_ptr<void> owner) {
     listener_ = listener;
     owner_ = std::move(owner);
+  }
+
+  // Bounds of the queue (unbounded until set).
+  void set_limits(std::size_t max_bytes, std::size_t max_frames) noexcept {
+    max_bytes_ = max_bytes;
+    max_frames_ = max_frames;
+  }
+  // A data frame of `payload` bytes can be queued within the bounds.
+  bool fits(std::size_t payload) const noexcept {
+    return queued_frames() < max_frames_ && queued_bytes_ + payload <= max_bytes_;
   }
 
   executor_type get_executor() noexcept { return socket_.get_executor(); }
@@ -95,6 +114,7 @@ class FrameSocket {
             std::string bytes(size, '\0');
             asio::buffer_copy(asio::buffer(bytes), data);
             push(Entry{std::make_shared<const std::string>(std::move(bytes)), false});
+            check_bounds();
           }
           asio::post(socket_.get_executor(),
                      beast::bind_handler(std::move(handler), ec, ec ? std::size_t{0} : size));
@@ -139,6 +159,7 @@ class FrameSocket {
   struct Gather;
 
   void push(Entry entry);
+  void check_bounds();
   std::size_t gather(char* headers, Gather& gather, std::size_t& frames) const;
   void flush();
   void mark_recent();
@@ -159,6 +180,9 @@ class FrameSocket {
   std::size_t queued_bytes_ = 0;
   beast::error_code error_;
   std::unique_ptr<Teardown> teardown_;
+  std::size_t max_bytes_ = static_cast<std::size_t>(-1);
+  std::size_t max_frames_ = static_cast<std::size_t>(-1);
+  bool overflow_reported_ = false;
   bool writing_ = false;
   bool recent_ = false;  // written to in this pass of the loop: more frames wait for its end
 };

@@ -137,6 +137,10 @@ HttpResponse HttpRoutes::refuse_upgrade(const HttpRequest& request, http::status
   return res;
 }
 
+HttpResponse HttpRoutes::refuse(http::status status, std::string_view why) const {
+  return refuse_upgrade(HttpRequest{http::verb::get, "/", 11}, status, why);
+}
+
 void HttpRoutes::status(const HttpRequest& req, std::string_view target,
                         std::function<void(HttpResponse)> respond) {
   const NetConfig& config = server_.config();

@@ -42,6 +42,9 @@ class HttpRoutes {
   // Answer for an upgrade that cannot be accepted (server full, draining, wrong path).
   HttpResponse refuse_upgrade(const HttpRequest& request, beast::http::status status,
                               std::string_view why) const;
+  // Answer to a request that was not read whole or is not served (request_checks.hpp):
+  // HTTP/1.1, JSON {"error": why}, Connection: close.
+  HttpResponse refuse(beast::http::status status, std::string_view why) const;
 
  private:
   // GET /status (and the dashboard's copy of it): `target` carries the ?roomId= filter.

@@ -1,10 +1,15 @@
 #include "net/server.hpp"
 
+#include "net/client_address.hpp"
 #include "net/http_routes.hpp"
 #include "net/http_session.hpp"
 #include "net/ws_session.hpp"
 
 #include <boost/asio/ip/address.hpp>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <stdexcept>
@@ -39,6 +44,8 @@ Server::Server(Executor executor, NetConfig config, cluster::Rooms& rooms,
       metrics_(registry),
       routes_(std::make_unique<HttpRoutes>(*this, registry)),
       acceptor_(executor),
+      admission_(config_.max_http_connections, config_.max_pending_per_ip),
+      accept_timer_(executor),
       drain_timer_(executor),
       idle_timer_(executor),
       idle_period_(tick_period(config_.idle_timeout)),
@@ -59,6 +66,15 @@ std::uint16_t Server::start() {
                              std::to_string(config_.port) + ": " + ec.message());
   }
   acceptor_.listen(asio::socket_base::max_listen_connections);
+  // A connection reaches accept() only once its first bytes have arrived (or the kernel
+  // gave up waiting, after about the request timeout): idle connections wait in the
+  // kernel's queue of half-open connections instead of in the accept queue ahead of
+  // prompt clients, and cost no descriptor or session here (docs/SECURITY.md).
+  const auto defer = std::chrono::ceil<std::chrono::seconds>(config_.request_timeout);
+  const int defer_seconds = std::max(1, static_cast<int>(defer.count()));
+  // Linux only; where it fails, the admission policy below still holds (one lost defence).
+  ::setsockopt(acceptor_.native_handle(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_seconds,
+               sizeof defer_seconds);
   do_accept();
   idle_timer_.expires_after(idle_period_);
   arm_idle_tick();
@@ -68,21 +84,94 @@ std::uint16_t Server::start() {
 }
 
 void Server::do_accept() {
-  acceptor_.async_accept([this](beast::error_code ec,
-                                                              tcp::socket socket) {
-    if (ec) {
-      if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-      // EMFILE and friends: keep serving the connections we have, try again shortly.
-      logger_.warn("accept_failed", {{"error", ec.message()}});
-    } else if (http_sessions_.size() >= config_.max_http_connections) {
-      beast::error_code ignored;
-      socket.close(ignored);
-    } else {
-      socket.set_option(tcp::no_delay(true), ec);
-      std::make_shared<HttpSession>(std::move(socket), *this)->run();
+  acceptor_.async_accept(
+      [this](beast::error_code ec, tcp::socket socket) { on_accept(ec, std::move(socket)); });
+}
+
+void Server::on_accept(beast::error_code ec, tcp::socket socket) {
+  if (ec) {
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+    // EMFILE and friends: keep serving the connections we have; the connection waits in
+    // the backlog while accepting pauses (AcceptThrottle: no busy loop, few log lines).
+    metrics_.accept_failures.inc();
+    const AcceptThrottle::Step step = accept_throttle_.on_failure(AcceptThrottle::Clock::now());
+    if (step.log) {
+      logger_.warn("accept_failed", {{"error", ec.message()},
+                                     {"failures", *step.log},
+                                     {"retryMs", step.delay.count()}});
     }
+    accept_timer_.expires_after(step.delay);
+    accept_timer_.async_wait([this](beast::error_code wait_ec) {
+      if (!wait_ec && acceptor_.is_open()) do_accept();
+    });
+    return;
+  }
+  accept_throttle_.on_success();
+  beast::error_code peer_ec;
+  const tcp::endpoint peer = socket.remote_endpoint(peer_ec);
+  if (peer_ec) {  // already reset by the peer
     if (acceptor_.is_open()) do_accept();
-  });
+    return;
+  }
+  const asio::ip::address address = unmap(peer.address());
+  const std::uint64_t id = next_http_id_++;
+  const HttpAdmission::Admit admit =
+      admission_.open(id, address.to_string(), config_.trusted_proxies.contains(address));
+  if (admit.evict) evict_http(*admit.evict);
+  if (!admit.admitted) {
+    metrics_.http_refused.inc();
+    beast::error_code ignored;
+    socket.close(ignored);
+  } else {
+    socket.set_option(tcp::no_delay(true), ec);
+    auto session = std::make_shared<HttpSession>(std::move(socket), *this, id, address);
+    http_sessions_.emplace(id, session.get());
+    metrics_.http_connections.set(static_cast<double>(http_sessions_.size()));
+    session->run();
+  }
+  if (acceptor_.is_open()) do_accept();
+}
+
+void Server::evict_http(const HttpAdmission::Eviction& eviction) {
+  if (eviction.reason == HttpAdmission::Reason::per_address) {
+    metrics_.http_evicted_per_ip.inc();
+  } else {
+    metrics_.http_evicted_full.inc();
+  }
+  // The session's pending operation fails; it is destroyed when that completes.
+  if (auto it = http_sessions_.find(eviction.id); it != http_sessions_.end()) it->second->abort();
+}
+
+void Server::http_waiting_request(std::uint64_t id) {
+  if (auto evict = admission_.wait_request(id)) evict_http(*evict);
+}
+
+void Server::http_writing(std::uint64_t id) { admission_.wait_write(id); }
+
+void Server::http_busy(std::uint64_t id) { admission_.busy(id); }
+
+void Server::http_closed(std::uint64_t id) {
+  admission_.close(id);
+  http_sessions_.erase(id);
+  metrics_.http_connections.set(static_cast<double>(http_sessions_.size()));
+}
+
+std::string Server::client_address(const asio::ip::address& peer,
+                                   std::string_view forwarded_for) const {
+  return resolve_client_address(peer, forwarded_for, config_.trusted_proxies).to_string();
+}
+
+bool Server::reserve_client(const std::string& address) {
+  const auto it = clients_.find(address);
+  if (it != clients_.end() && it->second >= config_.max_connections_per_ip) return false;
+  ++clients_[address];
+  return true;
+}
+
+void Server::release_client(const std::string& address) {
+  const auto it = clients_.find(address);
+  if (it == clients_.end()) return;
+  if (--it->second == 0) clients_.erase(it);
 }
 
 bool Server::can_accept_session() const noexcept {
@@ -117,6 +206,7 @@ void Server::drain(std::function<void()> done) {
   drained_ = std::move(done);
   beast::error_code ignored;
   acceptor_.close(ignored);
+  accept_timer_.cancel();
   logger_.info("draining", {{"connections", sessions_.size()}});
   // Copy the ids: closing may complete synchronously and remove sessions.
   std::vector<cluster::ConnId> ids;
@@ -136,11 +226,12 @@ void Server::abort_all() {
   draining_ = true;
   beast::error_code ignored;
   acceptor_.close(ignored);
+  accept_timer_.cancel();
   drain_timer_.cancel();
   idle_timer_.cancel();
   drained_ = nullptr;
   for (const auto& [id, session] : sessions_) session->abort();
-  for (HttpSession* session : http_sessions_) session->abort();
+  for (const auto& [id, session] : http_sessions_) session->abort();
 }
 
 void Server::watch_idle(cluster::ConnId id) {

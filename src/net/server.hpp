@@ -3,6 +3,8 @@
 // the room layer can reach connections by id. Runs on the single event-loop thread.
 #include "cluster/outbox.hpp"
 #include "cluster/rooms.hpp"
+#include "net/accept_throttle.hpp"
+#include "net/http_admission.hpp"
 #include "net/idle_wheel.hpp"
 #include "net/net_metrics.hpp"
 #include "net/types.hpp"
@@ -13,7 +15,8 @@
 
 #include <functional>
 #include <memory>
-#include <unordered_set>
+#include <string>
+#include <unordered_map>
 
 namespace tandem::net {
 
@@ -58,8 +61,23 @@ class Server final : public cluster::Outbox {
   // per tick, IdleWheel): a connection costs an id in one slot, not a timer of its own.
   void watch_idle(cluster::ConnId id);
   std::uint64_t idle_tick() const noexcept { return idle_wheel_.now(); }
-  void http_opened(HttpSession* session) { http_sessions_.insert(session); }
-  void http_closed(HttpSession* session) { http_sessions_.erase(session); }
+
+  // Plain HTTP connections (HttpAdmission): what each is waiting for. A session is admitted
+  // by the accept, evicted (aborted) when the admission policy says so, and reports the
+  // state changes of its connection.
+  void http_waiting_request(std::uint64_t id);
+  void http_writing(std::uint64_t id);
+  void http_busy(std::uint64_t id);
+  void http_closed(std::uint64_t id);
+
+  // The client address of a request arriving from `peer` (TRUSTED_PROXIES and
+  // X-Forwarded-For; docs/SECURITY.md).
+  std::string client_address(const asio::ip::address& peer,
+                             std::string_view forwarded_for) const;
+  // WebSocket sessions per client address: false when `address` has MAX_CONNECTIONS_PER_IP
+  // already (nothing is counted then). Each true is matched by one release_client.
+  bool reserve_client(const std::string& address);
+  void release_client(const std::string& address);
 
   const NetConfig& config() const noexcept { return config_; }
   cluster::Rooms& rooms() noexcept { return rooms_; }
@@ -70,6 +88,8 @@ class Server final : public cluster::Outbox {
 
  private:
   void do_accept();
+  void on_accept(beast::error_code ec, tcp::socket socket);
+  void evict_http(const HttpAdmission::Eviction& eviction);
   void check_drained();
   void arm_idle_tick();
   void on_idle_tick();
@@ -83,7 +103,12 @@ class Server final : public cluster::Outbox {
   tcp::acceptor acceptor_;
   boost::unordered_flat_map<cluster::ConnId, WsSession*> sessions_;  // one lookup per delivery
   cluster::ConnId next_id_ = 1;
-  std::unordered_set<HttpSession*> http_sessions_;
+  std::unordered_map<std::uint64_t, HttpSession*> http_sessions_;
+  std::uint64_t next_http_id_ = 1;
+  HttpAdmission admission_;
+  boost::unordered_flat_map<std::string, std::size_t> clients_;  // WebSocket sessions per address
+  AcceptThrottle accept_throttle_;
+  asio::steady_timer accept_timer_;  // the pause after a failed accept
   bool draining_ = false;
   std::function<void()> drained_;
   asio::steady_timer drain_timer_;

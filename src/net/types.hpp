@@ -1,6 +1,8 @@
 #pragma once
 // One place names the executor and socket types, so moving to a loop per core later is a
 // local change (STYLE.md 7).
+#include "net/address_set.hpp"
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -25,10 +27,24 @@ struct NetConfig {
   std::string public_url;     // base of short URLs
   std::size_t max_connections = 100'000;     // WebSocket sessions
   std::size_t max_http_connections = 1'024;  // plain HTTP connections (probes, /status)
+  // Plain HTTP connections of one peer address waiting for a request (HttpAdmission).
+  std::size_t max_pending_per_ip = 64;
+  // WebSocket sessions per client address (after TRUSTED_PROXIES resolution).
+  std::size_t max_connections_per_ip = 256;
+  // Peers whose X-Forwarded-For is believed (empty: nobody's).
+  AddressSet trusted_proxies;
+  // A plain HTTP connection must deliver a complete request this long after it starts
+  // waiting for one (accepted, or kept alive after a response).
+  std::chrono::milliseconds request_timeout{5'000};
+  // WebSocket opening and closing handshakes; writing an HTTP response.
   std::chrono::milliseconds handshake_timeout{10'000};
   std::chrono::milliseconds idle_timeout{120'000};  // 2 x heartbeat timeout
   double rate_per_second = 100;  // token bucket per connection
   double rate_burst = 200;
+  // Pass-through byte budget per connection (OFFER/ANSWER/ICE_CANDIDATE and fallback
+  // broadcasts): bytes per second, and the burst (at least one 64 KiB message).
+  double relay_bytes_per_second = 64 * 1024;
+  double relay_bytes_burst = 256 * 1024;
   std::size_t send_queue_max_bytes = 1 << 20;
   std::size_t send_queue_max_messages = 1'024;
   std::chrono::milliseconds drain_timeout{10'000};

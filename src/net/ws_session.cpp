@@ -43,18 +43,22 @@ std::string code_label(std::uint16_t code) { return std::to_string(code); }
 
 }  // namespace
 
-WsSession::WsSession(tcp::socket&& socket, Server& server, std::string remote_address)
+WsSession::WsSession(tcp::socket&& socket, Server& server, std::string client_address)
     : ws_(std::move(socket)),
       server_(server),
       server_alive_(server.liveness()),
       bucket_(server.config().rate_per_second, server.config().rate_burst,
-              TokenBucket::Clock::now()) {
+              TokenBucket::Clock::now()),
+      relay_bucket_(server.config().relay_bytes_per_second, server.config().relay_bytes_burst,
+                    TokenBucket::Clock::now()) {
   info_.peer_id = make_peer_id();
-  info_.remote_address = std::move(remote_address);
+  info_.remote_address = std::move(client_address);
 }
 
 WsSession::~WsSession() {
-  if (registered_ && !server_alive_.expired()) server_.remove_session(info_.id);
+  if (server_alive_.expired()) return;
+  if (registered_) server_.remove_session(info_.id);
+  server_.release_client(info_.remote_address);
 }
 
 void WsSession::abort() {
@@ -65,6 +69,11 @@ void WsSession::abort() {
 void WsSession::run(Request request) {
   const NetConfig& config = server_.config();
   ws_.next_layer().set_listener(this, weak_from_this());
+  ws_.next_layer().set_limits(config.send_queue_max_bytes, config.send_queue_max_messages);
+  // Pings and pongs cost a token like messages (Beast answers pings inside the read, so a
+  // ping flood never reaches on_message). Called only inside a read, which holds the session.
+  ws_.control_callback(
+      [this](websocket::frame_type kind, beast::string_view) { on_control(kind); });
   // Beast times the opening and closing handshakes; silence once open is the Server's
   // idle wheel (Beast's idle timeout would keep a timer per connection and re-arm it for
   // every message read).
@@ -169,24 +178,7 @@ void WsSession::on_message(std::string_view text) {
     return;
   }
   const auto now = TokenBucket::Clock::now();
-  if (bucket_.take(now)) {
-    handle_text(text);
-  } else {
-    // Refusals are counted per window, not per streak: a flood that the bucket lets
-    // through a message now and then is still a flood. One ERROR per window; more than
-    // a burst's worth of refusals in one window closes the connection.
-    server_.metrics().rate_limited.inc();
-    if (now - refusal_window_start_ >= kRefusalWindow) {
-      refusal_window_start_ = now;
-      refused_in_window_ = 0;
-    }
-    ++refused_in_window_;
-    if (refused_in_window_ == 1) {
-      send_error(protocol::ErrorCode::rate_limited, "Too many messages: slow down");
-    } else if (refused_in_window_ > server_.config().rate_burst) {
-      close(1008, "rate limit exceeded");
-    }
-  }
+  if (take_token(now, false)) handle_text(text, now);
   // Back-pressure: a client that does not read its own answers stops being read.
   if (ws_.next_layer().queued_bytes() <= server_.config().send_queue_max_bytes / 2) {
     do_read();
@@ -195,7 +187,42 @@ void WsSession::on_message(std::string_view text) {
   }
 }
 
-void WsSession::handle_text(std::string_view text) {
+// A ping or pong frame (a close frame is Beast's business). Not activity for the idle
+// timeout: only messages are.
+void WsSession::on_control(websocket::frame_type kind) {
+  if (kind == websocket::frame_type::close) return;
+  server_.metrics().control_in[kind == websocket::frame_type::ping ? "ping" : "pong"].inc();
+  if (closing_ || finished_) return;
+  take_token(TokenBucket::Clock::now(), true);
+}
+
+// Refusals are counted per window, not per streak: a flood that the bucket lets through a
+// message now and then is still a flood. One ERROR per window; more than a burst's worth
+// of refusals in one window closes the connection.
+bool WsSession::take_token(TokenBucket::Clock::time_point now, bool control_frame) {
+  if (bucket_.take(now)) return true;
+  server_.metrics().rate_limited.inc();
+  if (now - refusal_window_start_ >= kRefusalWindow) {
+    refusal_window_start_ = now;
+    refused_in_window_ = 0;
+  }
+  ++refused_in_window_;
+  if (refused_in_window_ == 1) {
+    send_error(protocol::ErrorCode::rate_limited, "Too many messages: slow down");
+  } else if (refused_in_window_ > server_.config().rate_burst) {
+    if (control_frame) {
+      // Inside Beast's read: start the closing handshake from a handler of its own.
+      asio::post(ws_.get_executor(), [self = shared_from_this()] {
+        self->close(1008, "rate limit exceeded");
+      });
+    } else {
+      close(1008, "rate limit exceeded");
+    }
+  }
+  return false;
+}
+
+void WsSession::handle_text(std::string_view text, TokenBucket::Clock::time_point now) {
   auto result = protocol::parse_command(text);
   if (auto* error = std::get_if<protocol::ProtocolError>(&result)) {
     server_.metrics().messages_in["invalid"].inc();
@@ -205,6 +232,16 @@ void WsSession::handle_text(std::string_view text) {
   auto& command = std::get<protocol::Command>(result);
   server_.metrics().messages_in[protocol::command_type(command)].inc();
   if (!clock_sync(command)) return;
+  // What this server forwards as sent (relays, fallback broadcasts) is paid for in bytes, so
+  // that one member cannot fill the others' send queues (docs/SECURITY.md).
+  const bool pass_through = std::holds_alternative<protocol::Relay>(command) ||
+                            std::holds_alternative<protocol::Fallback>(command);
+  if (pass_through && !relay_bucket_.take(now, static_cast<double>(text.size()))) {
+    server_.metrics().relay_refused.inc();
+    send_error(protocol::ErrorCode::rate_limited,
+               "Too much relayed data: slow down (nothing was delivered)");
+    return;
+  }
   server_.rooms().on_command(info_, std::move(command));
 }
 
@@ -231,22 +268,27 @@ void WsSession::send_error(protocol::ErrorCode code, std::string message) {
 
 void WsSession::send(const protocol::Frame& frame) {
   if (closing_ || finished_) return;
-  const NetConfig& config = server_.config();
   FrameSocket& out = ws_.next_layer();
-  if (out.queued_frames() >= config.send_queue_max_messages ||
-      out.queued_bytes() + frame->size() > config.send_queue_max_bytes) {
-    server_.metrics().queue_overflows.inc();
-    server_.logger().info("slow_consumer_closed",
-                          {{"peer", info_.peer_id},
-                           {"remote", info_.remote_address},
-                           {"queuedBytes", out.queued_bytes()},
-                           {"queuedMessages", out.queued_frames()}});
-    // Keep only what is being written; the client is closed, not silently skipped over.
-    out.discard_unsent();
-    close(1008, "client too slow: send queue limit exceeded");
+  if (!out.fits(frame->size())) {
+    on_overflow();
     return;
   }
   out.write_text(frame);
+}
+
+// The outbound queue passed a bound: with a data frame (send) or one of Beast's (a pong).
+void WsSession::on_overflow() {
+  if (closing_ || finished_) return;
+  FrameSocket& out = ws_.next_layer();
+  server_.metrics().queue_overflows.inc();
+  server_.logger().info("slow_consumer_closed",
+                        {{"peer", info_.peer_id},
+                         {"remote", info_.remote_address},
+                         {"queuedBytes", out.queued_bytes()},
+                         {"queuedMessages", out.queued_frames()}});
+  // Keep only what is being written; the client is closed, not silently skipped over.
+  out.discard_unsent();
+  close(1008, "client too slow: send queue limit exceeded");
 }
 
 void WsSession::on_written(beast::error_code ec, std::size_t frames, std::size_t bytes) {

@@ -27,7 +27,8 @@ class WsSession : public std::enable_shared_from_this<WsSession>, private FrameS
  public:
   using Request = beast::http::request<beast::http::string_body>;
 
-  WsSession(tcp::socket&& socket, Server& server, std::string remote_address);
+  // `client_address`: reserved with Server::reserve_client; released when the session ends.
+  WsSession(tcp::socket&& socket, Server& server, std::string client_address);
   ~WsSession();
   WsSession(const WsSession&) = delete;
   WsSession& operator=(const WsSession&) = delete;
@@ -57,10 +58,13 @@ class WsSession : public std::enable_shared_from_this<WsSession>, private FrameS
   void on_read_rest(beast::error_code ec, std::size_t bytes);
   void on_read_error(beast::error_code ec);
   void on_message(std::string_view text);
-  void handle_text(std::string_view text);
+  void on_control(beast::websocket::frame_type kind);
+  bool take_token(TokenBucket::Clock::time_point now, bool control_frame);
+  void handle_text(std::string_view text, TokenBucket::Clock::time_point now);
   bool clock_sync(protocol::Command& command);
   void send_error(protocol::ErrorCode code, std::string message);
   void on_written(beast::error_code ec, std::size_t frames, std::size_t bytes) override;
+  void on_overflow() override;
   void do_close();
   void finish(cluster::CloseKind kind, std::uint16_t code);
   cluster::CloseKind end_kind() const noexcept;
@@ -75,7 +79,8 @@ class WsSession : public std::enable_shared_from_this<WsSession>, private FrameS
   static constexpr std::size_t kSmallMessageBytes = 256;
   std::array<char, kSmallMessageBytes> small_;
   beast::flat_buffer buffer_;
-  TokenBucket bucket_;
+  TokenBucket bucket_;        // messages and ping/pong frames
+  TokenBucket relay_bucket_;  // bytes of pass-through messages (relays, fallback broadcasts)
   // Clock sync (docs/SYNC.md): answered here, timed from when the read completed.
   room::ClockExchange clock_;
   double read_wall_ms_ = 0;

@@ -272,6 +272,9 @@ ParseResult parse(json::object& object, std::type_identity<Join> /*unused*/) {
   Join join;
   join.room_id = reader.required_room_id("roomId");
   join.user_id = reader.required_user_id("userId");
+  if (is_reserved_user_id(join.user_id)) {
+    reader.fail("userId", " \"server\" is reserved for the server");
+  }
   if (const json::value* username = reader.find("username")) {
     if (username->is_string()) {
       join.username = sanitize_username(username->get_string());

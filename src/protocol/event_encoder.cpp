@@ -2,6 +2,7 @@
 // for the fixed-shape events, and the pass-through object is walked once without copying.
 #include "protocol/event.hpp"
 #include "protocol/json_writer.hpp"
+#include "protocol/text.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/string.hpp>
@@ -185,7 +186,7 @@ class Encoder {
   std::string operator()(const SyncResponseEvent& e) const {
     JsonWriter w(160 + e.url.size());
     w.begin_object("SYNC_RESPONSE");
-    w.key("fromUserId").string("server");
+    w.key("fromUserId").string(kServerUserId);
     w.key("currentTime").number(e.current_time);
     w.key("isPlaying").boolean(e.is_playing);
     w.key("url").string_or_null(e.url);

@@ -9,6 +9,7 @@ inline constexpr std::size_t kMaxFrameBytes = std::size_t{64} * 1024;  // larger
 inline constexpr std::size_t kMaxRoomIdLength = 50;        // [A-Za-z0-9_-]{1,50}
 inline constexpr std::size_t kMaxUserIdLength = 100;       // [A-Za-z0-9_-]{1,100}
 inline constexpr std::size_t kMaxUsernameChars = 50;       // code points, after trimming
+inline constexpr std::size_t kMaxStackedMarks = 3;         // consecutive Mn/Me marks kept per base
 inline constexpr std::size_t kMinPinDigits = 4;
 inline constexpr std::size_t kMaxPinDigits = 12;
 inline constexpr std::size_t kMaxUrlLength = 2048;

@@ -1,6 +1,7 @@
 #include "protocol/text.hpp"
 
 #include "protocol/limits.hpp"
+#include "protocol/unicode_tables.hpp"
 
 namespace tandem::protocol {
 namespace {
@@ -26,25 +27,25 @@ bool starts_with_ignore_case(std::string_view text, std::string_view prefix) noe
   return true;
 }
 
-// C0, DEL and C1: invisible, and some of them (newlines, bidi-neutral controls) let a name
-// break the layout of every other member's sidebar.
-bool is_control(char32_t cp) noexcept {
-  return cp <= 0x1F || (cp >= 0x7F && cp <= 0x9F);
+// Removed from usernames wherever they are. C0, DEL and C1 controls, and the line and
+// paragraph separators: some (newlines) break the layout of every other member's sidebar.
+// Format characters (Cf): bidi overrides and isolates reorder what follows them (a name
+// that ends in U+202E shows the next text backwards), zero-width ones make look-alike names.
+bool is_invisible(char32_t cp) noexcept {
+  return cp <= 0x1F || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 ||
+         is_format_character(cp);
 }
 
 // What JavaScript's String.prototype.trim() removes (WhiteSpace and LineTerminator),
-// minus the controls, which are removed anyway.
+// minus the invisible characters, which are removed anyway.
 bool is_white_space(char32_t cp) noexcept {
   switch (cp) {
     case 0x20:
     case 0xA0:
     case 0x1680:
-    case 0x2028:
-    case 0x2029:
     case 0x202F:
     case 0x205F:
     case 0x3000:
-    case 0xFEFF:
       return true;
     default:
       return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x2000 && cp <= 0x200A);
@@ -162,15 +163,20 @@ bool is_valid_url(std::string_view text) noexcept {
   return true;
 }
 
+bool is_reserved_user_id(std::string_view text) noexcept {
+  return text == kServerUserId;
+}
+
 std::optional<std::string> sanitize_username(std::string_view text) {
-  // One pass: controls are dropped, leading white space is skipped, code points are
-  // appended until kMaxUsernameChars, and `content_end` remembers where the last
-  // non-white-space code point ended so trailing white space (including white space the
-  // cut exposed) is trimmed at the end.
+  // One pass: invisible characters are dropped, leading white space is skipped, marks past
+  // the cap are dropped, code points are appended until kMaxUsernameChars, and
+  // `content_end` remembers where the last non-white-space code point ended so trailing
+  // white space (including white space the cut exposed) is trimmed at the end.
   std::string out;
   out.reserve(text.size() < kMaxUsernameChars * 4 ? text.size() : kMaxUsernameChars * 4);
   std::size_t content_end = 0;
   std::size_t count = 0;
+  std::size_t marks = 0;  // consecutive stacking marks kept since the last other character
   std::size_t pos = 0;
   while (pos < text.size() && count < kMaxUsernameChars) {
     const Decoded decoded = decode_utf8(text, pos);
@@ -180,8 +186,15 @@ std::optional<std::string> sanitize_username(std::string_view text) {
     }
     const std::string_view sequence = text.substr(pos, decoded.length);
     pos += decoded.length;
-    if (is_control(decoded.code_point)) {
-      continue;
+    if (is_invisible(decoded.code_point)) {
+      continue;  // a dropped character does not end a run of marks around it
+    }
+    if (is_stacking_mark(decoded.code_point)) {
+      // A mark needs a base; past the cap a run is a stack that overflows the line.
+      if (out.empty() || marks >= kMaxStackedMarks) continue;
+      ++marks;
+    } else {
+      marks = 0;
     }
     const bool white = is_white_space(decoded.code_point);
     if (white && out.empty()) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tandem::room {
@@ -71,5 +72,13 @@ struct Effects {
   // (tandem_sync_spread_seconds).
   std::optional<double> sync_spread;
 };
+
+// Whether the transition audits an event of `type` (e.g. "PIN_FAILED").
+inline bool has_record(const Effects& effects, std::string_view type) {
+  for (const Record& record : effects.records) {
+    if (record.event_type == type) return true;
+  }
+  return false;
+}
 
 }  // namespace tandem::room

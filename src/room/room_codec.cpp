@@ -132,6 +132,9 @@ std::optional<Member> member_from_json(const json::value& value) {
       take(m.current_time, r.number("current_time")) &&
       take(m.is_playing, r.boolean("is_playing")) && take(m.joined_at, r.integer("joined_at"));
   if (!ok) return std::nullopt;
+  // Optional: snapshots written before members kept an address have none (and an older
+  // node reading a newer snapshot ignores the key), so neither needs a codec version.
+  take(m.address, r.string("address"));
   return optional_member_fields(r, m) ? std::optional<Member>(std::move(m)) : std::nullopt;
 }
 
@@ -197,6 +200,7 @@ std::string to_json_string(const RoomState& s) {
     w.end_array();
     w.key("rtt_ms").number(m.rtt_ms);
     w.key("position_sampled_at").integer(m.position_sampled_at);
+    if (!m.address.empty()) w.key("address").string(m.address);
     w.end_object();
   }
   w.end_array();

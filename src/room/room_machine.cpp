@@ -1,5 +1,7 @@
 #include "room/room_machine.hpp"
 
+#include "protocol/text.hpp"
+#include "room/pass_through.hpp"
 #include "room/sync_spread.hpp"
 
 #include <boost/json/value.hpp>
@@ -19,7 +21,7 @@ namespace {
 constexpr std::string_view kPinFailedMessage = "Invalid or missing PIN";
 constexpr std::string_view kControlForbidden = "Only the host can control playback";
 constexpr std::string_view kReplacedReason = "replaced by a newer connection";
-constexpr std::string_view kServerUserId = "server";
+using protocol::kServerUserId;
 
 json::value optional_string(const std::optional<std::string>& s) {
   return s ? json::value(*s) : json::value(nullptr);
@@ -238,7 +240,8 @@ class Step {
       // Every JOIN into a PIN room needs the PIN, a resuming member's too: userIds are
       // visible in /status, so knowing one must not be enough to get in.
       error(pr::ErrorCode::pin_required, kPinFailedMessage);
-      record("PIN_FAILED", actor.user_id, {{"pinProvided", join.pin.has_value()}});
+      record("PIN_FAILED", actor.user_id,
+             {{"pinProvided", join.pin.has_value()}, {"address", actor.address}});
       return;
     }
     // (A pin sent to a room without one is ignored: the room stays open.)
@@ -261,6 +264,7 @@ class Step {
       // trip not measured yet keeps the old one, a better guess for the lead than none.
       member->capabilities = join.capabilities & ~pr::kAnnounced;
       if (join.server_rtt_ms) member->rtt_ms = *join.server_rtt_ms;
+      if (!state_.pin_hash.empty()) member->address = std::string(actor.address);
     } else {
       Member fresh;
       fresh.user_id = std::string(actor.user_id);
@@ -273,6 +277,8 @@ class Step {
       fresh.last_heartbeat = now_;
       fresh.capabilities = join.capabilities & ~pr::kAnnounced;
       fresh.rtt_ms = join.server_rtt_ms.value_or(0);
+      // Only where a lockout can apply: an open room has no use for members' addresses.
+      if (!state_.pin_hash.empty()) fresh.address = std::string(actor.address);
       state_.members.push_back(std::move(fresh));
       member = &state_.members.back();
     }
@@ -502,14 +508,15 @@ class Step {
     }
     json::object message = cmd.message;
     // The real sender overrides whatever the client wrote (fix): clients read userId.
-    message["from"] = member.user_id;
-    message["userId"] = member.user_id;
+    set_reserved_fields(message, PassThroughKind::relay, member.user_id, now_);
     send(Audience::user, pr::PassThroughEvent{std::move(message), false}, target->user_id);
   }
 
   void on(const Actor&, Member& member, const pr::Fallback& cmd) {
+    // A SYNC_RESPONSE from a guest would seek everyone as surely as its SEEK would.
+    if (steers_playback(cmd.type) && !may_control(member)) return;
     json::object message = cmd.message;
-    message["userId"] = member.user_id;
+    set_reserved_fields(message, PassThroughKind::broadcast, member.user_id, now_);
     send(Audience::all, pr::PassThroughEvent{std::move(message), true});
   }
 

@@ -20,11 +20,13 @@ struct RoomConfig {
 };
 
 // Who sent a command: the identity its connection joined with (for JOIN: the JOIN's own
-// userId), the connection's peer id, and the node holding that connection.
+// userId), the connection's peer id, the node holding that connection, and the client's
+// address (audited with a wrong PIN; PIN rooms keep their members' last one).
 struct Actor {
   std::string_view user_id;
   std::string_view peer_id;
   std::string_view node_id;
+  std::string_view address = {};
 };
 
 enum class LeaveReason {

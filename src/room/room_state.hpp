@@ -18,6 +18,9 @@ struct Member {
   std::uint64_t join_seq = 0;     // order of joining; the host successor is the lowest
   std::string peer_id;            // the member's current connection (UUID); survives a disconnect
   std::string node_id;            // node that holds that connection
+  // PIN rooms only: the client address it last joined from. A JOIN under this userId from
+  // the same address is the member coming back (cluster/pin_lockout.hpp).
+  std::string address;
   bool connected = true;          // false while inside the reconnect grace period
   Millis disconnected_at = 0;     // when `connected` went false
   Millis last_heartbeat = 0;      // last PING/heartbeat/position from this member

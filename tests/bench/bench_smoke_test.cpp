@@ -94,8 +94,13 @@ const json::object& member(const json::object& object, std::string_view key) {
 class BenchSmokeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    // As bench/lib.sh starts it: the per-connection rate limit out of the generator's way.
-    server_ = start_server({{"RATE_LIMIT_PER_SEC", "1000000"}, {"RATE_LIMIT_BURST", "1000000"}});
+    // As bench/lib.sh starts it: the per-connection and per-address limits out of the
+    // generator's way (it is one client on a few loopback addresses).
+    server_ = start_server({{"RATE_LIMIT_PER_SEC", "1000000"},
+                            {"RATE_LIMIT_BURST", "1000000"},
+                            {"RELAY_BYTES_PER_SEC", "10000000000"},
+                            {"RELAY_BYTES_BURST", "10000000000"},
+                            {"MAX_CONNECTIONS_PER_IP", "250000"}});
     ASSERT_TRUE(server_);
   }
 

@@ -173,6 +173,56 @@ test('a seek goes through the ready gate', async () => {
   assert.ok(drift < 0.5, `positions differ by ${drift.toFixed(2)} s after the gate`);
 });
 
+// The server refuses a guest's SYNC_RESPONSE, so to see what the page itself does, a
+// fourth page's WebSocket is routed through Playwright, which forwards everything (the JOIN
+// without its capabilities) and adds two messages of its own: a guest's (ignored), then the
+// host's (applied).
+test('the page applies a steering message only from a member allowed to control', async () => {
+  const context = await browser.newContext({viewport: {width: 1100, height: 900}});
+  let socket = null;
+  const dave = await newPage(context, 'dave', consoleErrors);
+  // Without capabilities Dave steers by the extension's messages, as an old client does; a
+  // page that follows the server's timeline takes only the server's own SYNC_RESPONSE.
+  await dave.routeWebSocket(/\/ws$/, (ws) => {
+    const server = ws.connectToServer();
+    ws.onMessage((text) => {
+      const message = JSON.parse(text);
+      if (message.type === 'JOIN') delete message.capabilities;
+      server.send(JSON.stringify(message));
+    });
+    socket = ws;
+  });
+  await dave.goto(demoUrl('Dave'));
+  try {
+    await hasText(dave, 'status', /^connected$/);
+    await hasText(dave, 'playback', /^playing/, 5000);
+    const aliceId = await userIdOf(alice);
+    const bobId = await userIdOf(bob);
+    // Every text the playback status takes, so a state that did not last is still seen.
+    await dave.evaluate(() => {
+      const status = document.querySelector('[data-testid="playback"]');
+      window.playbackTexts = [];
+      new MutationObserver(() => window.playbackTexts.push(status.textContent))
+          .observe(status, {childList: true, characterData: true, subtree: true});
+    });
+    const sync = (userId, currentTime) => socket.send(JSON.stringify({
+      type: 'SYNC_RESPONSE', currentTime, isPlaying: false, url: null, userId,
+      fromUserId: userId, nodeId: 'test', timestamp: Date.now(),
+    }));
+    sync(bobId, 17.5);   // bob is a guest, and guest control is off
+    sync(aliceId, 4.25);  // alice is the host
+    await hasText(dave, 'playback', /^paused 4\.\d$/, 5000);
+    const seen = await dave.evaluate(() => window.playbackTexts);
+    assert.ok(!seen.some((text) => text.startsWith('paused 17.')),
+        `the guest's SYNC_RESPONSE was applied: ${JSON.stringify(seen)}`);
+  } finally {
+    // Dave leaves whatever happened: the next steps count the members.
+    await dave.getByTestId('leave').click();
+    await hasText(dave, 'status', /^left$/);
+    await context.close();
+  }
+});
+
 test('screenshots of the demo', async () => {
   await alice.screenshot({path: join(artifactsDir, 'demo-alice.png'), fullPage: true});
   await bob.screenshot({path: join(artifactsDir, 'demo-bob.png'), fullPage: true});

@@ -320,7 +320,7 @@ TEST_F(ClusterTest, ConcurrentSeeksAndReadiesFireExactlyOneGate) {
 }
 
 TEST_F(ClusterTest, ShortIdsAndPinLockoutsAreSharedByEveryNode) {
-  start_nodes(3, {{"PIN_MAX_FAILURES_PER_ADDRESS", "3"}});
+  start_nodes(3, {{"PIN_MAX_FAILURES_PER_ADDRESS_ROOM", "3"}});
   json::object state;
   auto host = joined_on(0, "secret", "host", std::nullopt, std::string("4321"), &state);
   // A short id made on node 0 resolves on node 2, and node 1 hands out the same one.
@@ -345,6 +345,11 @@ TEST_F(ClusterTest, ShortIdsAndPinLockoutsAreSharedByEveryNode) {
     EXPECT_EQ(str(guess->expect("ERROR"), "code"), "PIN_LOCKED") << "node " << node;
   }
   host->expect_no_message(50ms);
+  // The host shares the guesser's address (127.0.0.1) and is still not locked out of its
+  // own room, on any node: its new connection replaces the old one.
+  auto host_again = connect("host-again", 2);
+  join(*host_again, "secret", "host", std::nullopt, std::string("4321"));
+  EXPECT_EQ(host->wait_closed(), 1000);
 }
 
 }  // namespace

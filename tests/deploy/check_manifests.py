@@ -19,9 +19,12 @@ import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from deploy_lib import CheckError, load_schema, quantity, render_overlay, selector_matches  # noqa: E402
+import monitoring_wiring  # noqa: E402
 
 # What the issue asks of each overlay: server replicas and LOG_LEVEL.
 OVERLAYS = {"dev": (1, "debug"), "staging": (2, "info"), "prod": (5, "warn")}
+# Overlays that must include the monitoring component (ServiceMonitor, PrometheusRule).
+MONITORED = {"prod"}
 
 # docs/BENCHMARKS.md: 7,246 B of server RSS per joined connection (18,900 connections,
 # the most measured), and the idle process measured at ~14 MB RSS (Release build).
@@ -143,8 +146,9 @@ def effective(values, schema, name):
 
 # --- the checks of one rendered overlay ---------------------------------------------------
 
-def check_overlay(overlay, docs, schema, image_uid):
-    """Every problem of one rendered overlay, as a list of messages."""
+def check_overlay(overlay, docs, schema, image_uid, files):
+    """Every problem of one rendered overlay, as a list of messages. `files`: the parsed
+    deploy/monitoring files (monitoring_wiring.load_files)."""
     errors = []
 
     def err(msg):
@@ -467,6 +471,9 @@ def check_overlay(overlay, docs, schema, image_uid):
         sizes = [t["spec"]["resources"]["requests"]["storage"] for t in claims]
         if sizes != [size]:
             err(f"StatefulSet {store}: volumeClaimTemplates {sizes}, expected [{size}]")
+
+    errors += monitoring_wiring.check_k8s_monitoring(
+        overlay, docs, files, port, overlay in MONITORED, lambda p: resolve_port(container, p))
     return errors
 
 
@@ -486,7 +493,15 @@ def duration_seconds(text):
     return total
 
 
-def check_compose(compose, source_dir, schema):
+def check_compose(compose, source_dir, schema, files):
+    """The stack (server, stores, load balancer) and the monitoring profile."""
+    port = int(compose_env((compose.get("services") or {}).get("server") or {}).get(
+        "PORT") or schema["PORT"])
+    return check_compose_stack(compose, source_dir, schema) + \
+        monitoring_wiring.check_compose_monitoring(compose, files, source_dir, port)
+
+
+def check_compose_stack(compose, source_dir, schema):
     errors = []
 
     def err(msg):
@@ -540,7 +555,9 @@ def check_compose(compose, source_dir, schema):
 
     # The load balancer in front: publishes PORT, checks /ready, keeps WebSockets open.
     port = int(env.get("PORT") or schema["PORT"])
-    lbs = [(n, s) for n, s in services.items() if n not in ("server", "redis", "postgres")]
+    # Services in a profile (monitoring) are optional: not part of the stack checked here.
+    lbs = [(n, s) for n, s in services.items()
+           if n not in ("server", "redis", "postgres") and not s.get("profiles")]
     if len(lbs) != 1:
         return errors + [f"compose: expected one load balancer service, found {len(lbs)}"]
     lb_name, lb = lbs[0]
@@ -718,32 +735,41 @@ COMPOSE_MUTATIONS = [
 ]
 
 
-def self_test(rendered, compose, source_dir, schema, image_uid):
+def self_test(rendered, compose, source_dir, schema, image_uid, files):
     failures = []
+
+    def expect(where, what, errors, expected):
+        if not any(expected in e for e in errors):
+            failures.append(f"{where}: breaking it ({what}) went unnoticed; "
+                            f"expected an error with {expected!r}, got {errors}")
+
+    count = 0
     for overlay, docs in rendered.items():
-        baseline = check_overlay(overlay, docs, schema, image_uid)
+        baseline = check_overlay(overlay, docs, schema, image_uid, files)
         if baseline:
             failures.append(f"{overlay}: not clean to begin with: {baseline}")
             continue
-        for what, mutate, expected in MUTATIONS:
+        mutations = MUTATIONS + (monitoring_wiring.K8S_MUTATIONS if overlay in MONITORED else [])
+        for what, mutate, expected in mutations:
             broken = copy.deepcopy(docs)
             mutate(broken)
-            errors = check_overlay(overlay, broken, schema, image_uid)
-            if not any(expected in e for e in errors):
-                failures.append(f"{overlay}: breaking it ({what}) went unnoticed; "
-                                f"expected an error with {expected!r}, got {errors}")
-    compose_baseline = check_compose(compose, source_dir, schema) if compose is not None else []
+            expect(overlay, what, check_overlay(overlay, broken, schema, image_uid, files),
+                   expected)
+            count += 1
+    compose_baseline = check_compose(compose, source_dir, schema, files) if compose else []
     if compose_baseline:
         failures.append(f"compose: not clean to begin with: {compose_baseline}")
     elif compose is not None:
         for what, mutate, expected in COMPOSE_MUTATIONS:
             broken = copy.deepcopy(compose)
             mutate(broken)
-            errors = check_compose(broken, source_dir, schema)
-            if not any(expected in e for e in errors):
-                failures.append(f"compose: breaking it ({what}) went unnoticed; "
-                                f"expected {expected!r}, got {errors}")
-    count = len(rendered) * len(MUTATIONS) + (len(COMPOSE_MUTATIONS) if compose else 0)
+            expect("compose", what, check_compose(broken, source_dir, schema, files), expected)
+        for what, mutate, expected in monitoring_wiring.COMPOSE_MUTATIONS:
+            broken, broken_files = copy.deepcopy(compose), copy.deepcopy(files)
+            mutate(broken, broken_files)
+            expect("compose", what, check_compose(broken, source_dir, schema, broken_files),
+                   expected)
+        count += len(COMPOSE_MUTATIONS) + len(monitoring_wiring.COMPOSE_MUTATIONS)
     return failures, count
 
 
@@ -760,6 +786,7 @@ def main():
     try:
         schema = load_schema(args.server)
         image_uid = dockerfile_uid(args.source_dir)
+        files = monitoring_wiring.load_files(args.source_dir)
         rendered = {}
         if args.only in (None, "kustomize"):
             for overlay in args.overlay or sorted(OVERLAYS):
@@ -774,7 +801,7 @@ def main():
         return 1
 
     if args.self_test:
-        failures, count = self_test(rendered, compose, args.source_dir, schema, image_uid)
+        failures, count = self_test(rendered, compose, args.source_dir, schema, image_uid, files)
         for f in failures:
             print(f"FAIL {f}", file=sys.stderr)
         print(f"{count - len(failures)} of {count} broken manifests were caught")
@@ -782,10 +809,10 @@ def main():
 
     errors = []
     for overlay, docs in rendered.items():
-        errors += check_overlay(overlay, docs, schema, image_uid)
+        errors += check_overlay(overlay, docs, schema, image_uid, files)
         print(f"{overlay}: {len(docs)} objects checked")
     if compose is not None:
-        errors += check_compose(compose, args.source_dir, schema)
+        errors += check_compose(compose, args.source_dir, schema, files)
         print("docker-compose.yml checked")
     for e in errors:
         print(f"FAIL {e}", file=sys.stderr)

@@ -1,8 +1,11 @@
 // Limits: frame size, binary frames, UTF-8, the per-connection rate limit, slow consumers,
-// MAX_CONNECTIONS and the handshake timeout.
+// MAX_CONNECTIONS and the HTTP request timeout.
 #include "support/fixture.hpp"
 
 #include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <iostream>
 
 namespace tandem::test {
 namespace {
@@ -179,6 +182,8 @@ TEST_F(LimitsTest, SlowConsumerIsClosedWhileOthersGetEverything) {
                 {"SEND_QUEUE_MAX_MESSAGES", "16"},
                 {"RATE_LIMIT_PER_SEC", "100000"},
                 {"RATE_LIMIT_BURST", "100000"},
+                {"RELAY_BYTES_PER_SEC", "1000000000"},
+                {"RELAY_BYTES_BURST", "1000000000"},
                 {"HANDSHAKE_TIMEOUT_MS", "1000"}});
   auto sender = joined("room", "sender");
   auto observer = joined("room", "observer");
@@ -261,8 +266,8 @@ TEST_F(LimitsTest, MaxConnectionsRefusesTheNextUpgradeWith503) {
   EXPECT_TRUE(admitted);
 }
 
-TEST_F(LimitsTest, SilentOrIncompleteRequestsAreDroppedAfterTheHandshakeTimeout) {
-  start_server({{"HANDSHAKE_TIMEOUT_MS", "300"}});
+TEST_F(LimitsTest, SilentOrIncompleteRequestsAreDroppedAfterTheRequestTimeout) {
+  start_server({{"HTTP_REQUEST_TIMEOUT_MS", "300"}});
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"silent TCP connection", ""},
       {"half an HTTP request", "GET /status HTTP/1.1\r\nHost: x\r\n"},
@@ -285,6 +290,100 @@ TEST_F(LimitsTest, HttpHeadersOver8KiBAreRefused) {
       "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(16 * 1024, 'h') + "\r\n\r\n", 5s);
   ASSERT_TRUE(closed_after.has_value()) << "an oversized request kept the connection open";
   EXPECT_EQ(http_get(port(), "/health").status, 200);
+}
+
+// The pass-through byte budget (RELAY_BYTES_PER_SEC / RELAY_BYTES_BURST, defaults 64 KiB/s
+// and 256 KiB): a member bursting large fallback broadcasts gets RATE_LIMITED past it and
+// nothing more is delivered, so a member that reads slowly is not pushed past its send
+// queue's bound (1 MiB by default) and closed.
+TEST_F(LimitsTest, PassThroughBytesPastTheBudgetAreRefused) {
+  start_server();
+  auto sender = joined("room", "sender");
+  auto slow = std::make_unique<WsClient>("slow");  // reads nothing until the burst is over
+  ASSERT_TRUE(slow->connect(port(), ConnectOptions{.receive_buffer_bytes = 4096}).ok);
+  join(*slow, "room", "slow");
+  sender->expect("USER_JOINED");
+
+  constexpr int kMessages = 150;
+  const std::string pad(60 * 1000, 'p');  // ~60 KB each: 9 MB in all
+  const auto start = Clock::now();
+  std::size_t message_bytes = 0;
+  for (int i = 0; i < kMessages; ++i) {
+    const std::string text =
+        json::serialize(msg::custom("PLAYBACK_ACK", {{"seq", i}, {"pad", pad}}));
+    message_bytes = text.size();
+    sender->send_text(text);
+  }
+  std::vector<std::int64_t> delivered;
+  int refused = 0;
+  while (static_cast<int>(delivered.size()) + refused < kMessages) {
+    const json::object reply = sender->next();
+    if (type_of(reply) == "ERROR") {
+      EXPECT_EQ(str(reply, "code"), "RATE_LIMITED");
+      ++refused;
+    } else {
+      ASSERT_EQ(type_of(reply), "PLAYBACK_ACK");
+      delivered.push_back(int_of(reply, "seq"));
+    }
+  }
+  // What the budget allows while the server received them: 256 KiB at once, then 64 KiB/s.
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  const auto allowed =
+      static_cast<std::size_t>((262'144 + seconds * 65'536) / static_cast<double>(message_bytes));
+  std::cout << "[figure] byte budget: " << delivered.size() << " of " << kMessages
+            << " messages of " << message_bytes << " bytes delivered in " << seconds
+            << " s (the budget allows " << allowed << ")\n";
+  EXPECT_GE(delivered.size(), 4u);  // the burst holds 4
+  EXPECT_LE(delivered.size(), allowed);
+  EXPECT_TRUE(std::is_sorted(delivered.begin(), delivered.end()));
+  EXPECT_EQ(metric("tandem_relay_budget_refused_total"), refused);
+  // The slow member gets exactly what was delivered, in order, and stays connected.
+  for (const std::int64_t seq : delivered) {
+    EXPECT_EQ(int_of(slow->expect("PLAYBACK_ACK"), "seq"), seq);
+  }
+  slow->expect_no_message();
+  expect_alive(*slow);
+  EXPECT_EQ(metric("tandem_send_queue_overflows_total"), 0);
+}
+
+// The defaults never get in the way of a real negotiation: a newcomer in a 12-member room
+// answers every member's OFFER and trickles ICE candidates to each, twice in a row (a
+// renegotiation), with the extension's own SDP and candidate (../shared/examples). Five
+// candidates per peer keep the 132 messages under the message rate limit's burst (200).
+TEST_F(LimitsTest, TheDefaultBudgetCoversAFullMeshNegotiation) {
+  start_server();
+  constexpr int kMembers = 11;
+  std::vector<std::unique_ptr<WsClient>> members;
+  for (int i = 0; i < kMembers; ++i) {
+    members.push_back(joined("mesh", "member" + std::to_string(i)));
+  }
+  auto newcomer = joined("mesh", "newcomer");
+  const json::object& answer = obj(client_example("ANSWER"), "answer");
+  const json::value& candidate = client_example("ICE_CANDIDATE").at("candidate");
+  std::size_t bytes = 0;
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < kMembers; ++i) {
+      const std::string to = "member" + std::to_string(i);
+      const json::object message = msg::answer(to, answer);
+      bytes += json::serialize(message).size();
+      newcomer->send_json(message);
+      for (int k = 0; k < 5; ++k) {
+        const json::object ice = msg::ice_candidate(to, candidate);
+        bytes += json::serialize(ice).size();
+        newcomer->send_json(ice);
+      }
+    }
+  }
+  for (auto& member : members) {
+    for (int round = 0; round < 2; ++round) {
+      member->wait_for("ANSWER");
+      for (int k = 0; k < 5; ++k) member->expect("ICE_CANDIDATE");
+    }
+  }
+  std::cout << "[figure] a 12-member mesh negotiation, twice: " << bytes
+            << " bytes relayed by the newcomer\n";
+  newcomer->expect_no_message(kQuiet, {"USER_JOINED"});
+  EXPECT_EQ(metric("tandem_relay_budget_refused_total"), 0);
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // The durable record end to end: restarts (SIGTERM and SIGKILL) keep rooms, for SQLite and
 // for a real PostgreSQL 15 started by the test; a PostgreSQL outage under steady traffic
-// loses nothing; the events API; PIN lockout.
+// loses nothing; the events API.
 #include "store/postgres_server.hpp"
 #include "common/test_os.hpp"
 #include "support/fixture.hpp"
@@ -302,26 +302,6 @@ TEST_F(EventsApiTest, AbsentWithoutAnAdminToken) {
   auto& server = start_server();
   EXPECT_EQ(http_get(server.port(), "/api/rooms/any/events",
                      {{"Authorization", "Bearer "}}).status, 404);
-}
-
-class PinLockoutTest : public TandemTest {};
-
-TEST_F(PinLockoutTest, WrongPinsLockTheClientOut) {
-  start_server({{"PIN_MAX_FAILURES_PER_ADDRESS", "3"}});
-  auto owner = connect("owner");
-  join(*owner, "vault", "owner", "Owner", "1234");
-  for (int i = 0; i < 3; ++i) {
-    auto guesser = connect("guesser");
-    guesser->send_json(msg::join("vault", "guesser" + std::to_string(i), "G", std::string("0000")));
-    EXPECT_EQ(str(guesser->expect("ERROR"), "code"), "PIN_REQUIRED");
-  }
-  auto late = connect("late");
-  late->send_json(msg::join("vault", "late", "L", std::string("1234")));
-  const auto error = late->expect("ERROR");
-  EXPECT_EQ(str(error, "code"), "PIN_LOCKED");
-  EXPECT_EQ(metric("tandem_pin_lockouts_total"), 1);
-  EXPECT_GE(metric("tandem_pin_failures_total"), 3);
-  expect_alive(*late);
 }
 
 }  // namespace

@@ -33,6 +33,9 @@ TEST_F(RelayTest, OfferReachesOnlyItsTargetWithTheRealSender) {
   offer["from"] = "mallory";    // forged
   offer["userId"] = "mallory";  // forged: the client reads userId first
   offer["nodeId"] = "evil-node";
+  offer["fromUserId"] = "server";  // forged
+  offer["timestamp"] = 5;          // a relay carries the server's time, never the client's
+  const std::int64_t before = now_ms();
   alice->send_json(offer);
 
   const json::object got = bob->expect("OFFER");
@@ -40,6 +43,8 @@ TEST_F(RelayTest, OfferReachesOnlyItsTargetWithTheRealSender) {
   EXPECT_EQ(str(got, "userId"), kAlice);
   EXPECT_EQ(str(got, "to"), kBob);
   EXPECT_EQ(str(got, "nodeId"), server().node_id());
+  EXPECT_EQ(str(got, "fromUserId"), kAlice);
+  EXPECT_GE(int_of(got, "timestamp"), before);
   EXPECT_EQ(str(got, "roomId"), "movie-night-42");  // the rest is relayed as sent
   // The SDP arrives byte for byte.
   EXPECT_EQ(json::serialize(obj(got, "offer")),
@@ -192,23 +197,55 @@ TEST_F(RelayTest, UnknownTypesAreBroadcastToEveryoneIncludingTheSender) {
   EXPECT_EQ(seen[0].size(), ack.size());
 }
 
-TEST_F(RelayTest, FallbackOverwritesAForgedUserId) {
-  json::object sync =
-      msg::custom("SYNC_PLAYBACK", {{"userId", kAlice},
-                                    {"currentTime", 12.5},
-                                    {"nested", json::object{{"a", json::array{1, 2, 3}}}}});
-  carol->send_json(sync);  // carol pretends to be alice
+TEST_F(RelayTest, FallbackOverwritesForgedIdentities) {
+  // carol (a guest) poses as alice, and as the server, in a broadcast any member may send.
+  json::object ack = msg::custom("PLAYBACK_ACK", {{"userId", kAlice},
+                                                  {"from", kAlice},
+                                                  {"fromUserId", "server"},
+                                                  {"currentTime", 12.5},
+                                                  {"nested", json::object{{"a", json::array{1, 2, 3}}}}});
+  carol->send_json(ack);
   for (auto* c : {alice.get(), bob.get(), carol.get()}) {
-    const json::object got = c->expect("SYNC_PLAYBACK");
+    const json::object got = c->expect("PLAYBACK_ACK");
     EXPECT_EQ(str(got, "userId"), "carol");
+    EXPECT_EQ(str(got, "from"), "carol");
+    EXPECT_EQ(str(got, "fromUserId"), "carol");
     EXPECT_EQ(num(got, "currentTime"), 12.5);
     EXPECT_EQ(json::serialize(obj(got, "nested")), R"({"a":[1,2,3]})");
   }
-  // Even a SYNC_RESPONSE from a client is only a fallback broadcast.
-  alice->send_json(msg::custom("SYNC_RESPONSE", {{"currentTime", 3}}));
+  // The host's SYNC_RESPONSE is a fallback broadcast too: it cannot pass for the server's.
+  alice->send_json(msg::custom("SYNC_RESPONSE", {{"currentTime", 3}, {"fromUserId", "server"}}));
   for (auto* c : {alice.get(), bob.get(), carol.get()}) {
-    EXPECT_EQ(str(c->expect("SYNC_RESPONSE"), "userId"), kAlice);
+    const json::object got = c->expect("SYNC_RESPONSE");
+    EXPECT_EQ(str(got, "userId"), kAlice);
+    EXPECT_EQ(str(got, "fromUserId"), kAlice);
   }
+}
+
+// Issue 24 finding 5: a guest's SYNC_RESPONSE {fromUserId:"server", url: evil} reached every
+// member and steered the demo. Steering types obey guest control like PLAY_PAUSE.
+TEST_F(RelayTest, AGuestsSteeringBroadcastIsRefusedAndReachesNobody) {
+  for (const char* type : {"SYNC_RESPONSE", "SYNC_PLAYBACK"}) {
+    carol->send_json(msg::custom(type, {{"fromUserId", "server"},
+                                        {"url", "https://evil.example/"},
+                                        {"currentTime", 999},
+                                        {"isPlaying", true}}));
+    const json::object error = carol->expect("ERROR");
+    EXPECT_EQ(str(error, "code"), "FORBIDDEN") << type;
+  }
+  alice->expect_no_message(100ms);
+  bob->expect_no_message(50ms);
+  carol->expect_no_message(50ms);
+  // With guest control on the same message goes through, as PLAY_PAUSE would.
+  alice->send_json(msg::toggle_guest_control(true));
+  for (auto* c : {alice.get(), bob.get(), carol.get()}) c->expect("GUEST_CONTROL");
+  carol->send_json(msg::custom("SYNC_PLAYBACK", {{"currentTime", 42}}));
+  for (auto* c : {alice.get(), bob.get(), carol.get()}) {
+    const json::object got = c->expect("SYNC_PLAYBACK");
+    EXPECT_EQ(str(got, "userId"), "carol");
+    EXPECT_EQ(num(got, "currentTime"), 42);
+  }
+  EXPECT_EQ(metric("tandem_errors_total", {{"code", "FORBIDDEN"}}), 2);
 }
 
 TEST_F(RelayTest, FallbackTypeNamesAreChecked) {

@@ -61,6 +61,19 @@ TEST(RoomCodec, IgnoresUnknownKeys) {
   EXPECT_EQ(*back, full_room("r"));
 }
 
+// Members' addresses came later: a snapshot without them (an older node's) still reads, and
+// a member without one writes no key.
+TEST(RoomCodec, AMembersAddressIsOptional) {
+  auto o = room::to_json(full_room("r"));
+  EXPECT_EQ(o["members"].as_array()[0].as_object()["address"], "203.0.113.7");
+  EXPECT_FALSE(o["members"].as_array()[1].as_object().contains("address"));
+  o["members"].as_array()[0].as_object().erase("address");
+  const auto back = room::room_state_from_json(json::serialize(o));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->members[0].address, "");
+  EXPECT_EQ(back->members[0].user_id, "alice");
+}
+
 TEST(RoomCodec, RejectsInvalidInput) {
   const auto valid = room::to_json(full_room("r"));
   auto broken = [&](const std::function<void(json::object&)>& change) {

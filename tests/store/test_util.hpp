@@ -56,6 +56,7 @@ inline room::RoomState full_room(std::string id, std::uint64_t version = 7) {
   s.guest_control_enabled = true;
   s.pin_hash = "pbkdf2-sha256$20000$c2FsdA==$aGFzaA==";
   s.members.push_back(member("alice", 1));
+  s.members.back().address = "203.0.113.7";  // a PIN room keeps members' last addresses
   auto bob = member("bob", 2, false);
   bob.username.reset();
   s.members.push_back(bob);

@@ -103,8 +103,8 @@ void TandemTest::TearDown() {
   }
 }
 
-ServerProcess& TandemTest::start_server(const Env& env, std::vector<std::string> args,
-                                        std::source_location where) {
+ServerProcess& TandemTest::start_server_with(const Env& env, std::vector<std::string> args,
+                                             ProcessOptions options, std::source_location where) {
   const char* cluster = std::getenv("TANDEM_TEST_CLUSTER");
   if (cluster != nullptr && std::string_view(cluster) == "1" && !env.contains("REDIS_URL")) {
     if (!cluster_redis_) {
@@ -113,10 +113,10 @@ ServerProcess& TandemTest::start_server(const Env& env, std::vector<std::string>
     }
     Env with_redis = env;
     with_redis["REDIS_URL"] = cluster_redis_->url();
-    servers_.push_back(tandem::test::start_server(with_redis, std::move(args), where));
+    servers_.push_back(tandem::test::start_server(with_redis, std::move(args), options, where));
     return *servers_.back();
   }
-  servers_.push_back(tandem::test::start_server(env, std::move(args), where));
+  servers_.push_back(tandem::test::start_server(env, std::move(args), options, where));
   return *servers_.back();
 }
 
@@ -129,8 +129,16 @@ ServerProcess& TandemTest::server(std::size_t index) {
 
 std::unique_ptr<WsClient> TandemTest::connect(std::string name, std::size_t server_index,
                                               std::source_location where) {
+  return connect_from(std::move(name), "", server_index, where);
+}
+
+std::unique_ptr<WsClient> TandemTest::connect_from(std::string name, std::string local_address,
+                                                   std::size_t server_index,
+                                                   std::source_location where) {
   auto client = std::make_unique<WsClient>(std::move(name));
-  const ConnectResult result = client->connect(server(server_index).port());
+  ConnectOptions options;
+  options.local_address = std::move(local_address);
+  const ConnectResult result = client->connect(server(server_index).port(), std::move(options));
   if (!result.ok) {
     fail_at(where, "[" + client->name() + "] WebSocket connect failed: " + result.error +
                        " (HTTP " + std::to_string(result.http_status) + ") " + result.body);

@@ -51,13 +51,24 @@ class TandemTest : public ::testing::Test {
 
   // Starts a server (it becomes server() if it is the first) and waits until it listens.
   ServerProcess& start_server(const Env& env = {}, std::vector<std::string> args = {},
-                              std::source_location where = std::source_location::current());
+                              std::source_location where = std::source_location::current()) {
+    return start_server_with(env, std::move(args), {}, where);
+  }
+  // The same with process options (a descriptor limit).
+  ServerProcess& start_server_with(const Env& env, std::vector<std::string> args,
+                                   ProcessOptions options,
+                                   std::source_location where = std::source_location::current());
   ServerProcess& server(std::size_t index = 0);
   std::uint16_t port(std::size_t index = 0) { return server(index).port(); }
 
   // A connected client (the handshake must succeed).
   std::unique_ptr<WsClient> connect(std::string name, std::size_t server_index = 0,
                                     std::source_location where = std::source_location::current());
+  // The same from a chosen loopback address (127.0.0.2, ...): the server sees a distinct
+  // client address (per-address limits).
+  std::unique_ptr<WsClient> connect_from(std::string name, std::string local_address,
+                                         std::size_t server_index = 0,
+                                         std::source_location where = std::source_location::current());
   // A connected client (on server(server_index)) that has joined `room_id` as `user_id`
   // (its ROOM_STATE consumed and kept in *room_state when given).
   std::unique_ptr<WsClient> joined_on(std::size_t server_index, std::string_view room_id,

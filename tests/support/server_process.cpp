@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +17,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <system_error>
 
 #ifndef TANDEM_SERVER_BINARY
@@ -43,7 +46,8 @@ std::string ExitStatus::describe() const {
   return "killed by signal " + std::to_string(signal) + " (" + strsignal(signal) + ")";
 }
 
-ServerProcess::ServerProcess(const Env& overrides, std::vector<std::string> args) {
+ServerProcess::ServerProcess(const Env& overrides, std::vector<std::string> args,
+                             ProcessOptions options) {
   node_id_ = "test-" + std::to_string(next_node.fetch_add(1));
   data_dir_ = make_temp_dir("tandem-it").string();
 
@@ -103,6 +107,13 @@ ServerProcess::ServerProcess(const Env& overrides, std::vector<std::string> args
     // the server would keep a "closed" connection open) may leak into the server.
     if (::close_range(3, ~0U, 0) != 0) {
       for (int fd = 3; fd < 4096; ++fd) ::close(fd);
+    }
+    if (options.open_files_soft != 0) {
+      const rlimit limit{static_cast<rlim_t>(options.open_files_soft),
+                         static_cast<rlim_t>(options.open_files_hard != 0
+                                                 ? options.open_files_hard
+                                                 : options.open_files_soft)};
+      if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) ::_exit(126);
     }
     ::execve(argv[0], argv.data(), envp.data());
     const char message[] = "tandem test harness: execve of the server failed\n";
@@ -257,6 +268,31 @@ bool ServerProcess::running() const {
   return !exit_.has_value();
 }
 
+std::optional<std::uint64_t> ServerProcess::rss_bytes() const {
+  std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;  // "... kB"
+  }
+  return std::nullopt;
+}
+
+std::optional<double> ServerProcess::cpu_seconds() const {
+  std::ifstream stat("/proc/" + std::to_string(pid_) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  // The command name (field 2) may hold spaces; fields after its ')' are plain: utime and
+  // stime are fields 14 and 15, the 12th and 13th after field 2.
+  const std::size_t paren = text.rfind(')');
+  if (paren == std::string::npos) return std::nullopt;
+  std::istringstream fields(text.substr(paren + 1));
+  std::string skip;
+  for (int i = 0; i < 11; ++i) fields >> skip;
+  unsigned long long utime = 0;
+  unsigned long long stime = 0;
+  if (!(fields >> utime >> stime)) return std::nullopt;
+  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
 std::optional<boost::json::object> ServerProcess::wait_for_log(
     const std::function<bool(const boost::json::object&)>& match, Millis timeout) {
   std::unique_lock lock(mutex_);
@@ -323,8 +359,8 @@ std::string ServerProcess::output(std::size_t last_lines) const {
 }
 
 std::unique_ptr<ServerProcess> start_server(const Env& overrides, std::vector<std::string> args,
-                                            std::source_location where) {
-  auto server = std::make_unique<ServerProcess>(overrides, std::move(args));
+                                            ProcessOptions options, std::source_location where) {
+  auto server = std::make_unique<ServerProcess>(overrides, std::move(args), options);
   if (!server->wait_listening()) {
     fail_at(where, "the server did not report \"listening\"; its output:\n" + server->output());
   }

@@ -35,6 +35,13 @@ struct ExitStatus {
   std::string describe() const;
 };
 
+// How the child is started beyond its environment and arguments.
+struct ProcessOptions {
+  // RLIMIT_NOFILE of the child (soft and hard), set between fork and exec; 0 = inherited.
+  std::uint64_t open_files_soft = 0;
+  std::uint64_t open_files_hard = 0;
+};
+
 struct LogLine {
   bool from_stderr = false;
   std::string text;
@@ -46,7 +53,8 @@ class ServerProcess {
   // Spawns TANDEM_SERVER_BINARY with PATH (and sanitizer options) inherited, PORT=0,
   // HOST=127.0.0.1, LOG_LEVEL=info, NODE_ID=test-<n>, DATA_DIR=<fresh temp dir>, then
   // `overrides`, and `args` as command-line arguments. Does not wait for anything.
-  explicit ServerProcess(const Env& overrides = {}, std::vector<std::string> args = {});
+  explicit ServerProcess(const Env& overrides = {}, std::vector<std::string> args = {},
+                         ProcessOptions options = {});
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
@@ -65,6 +73,10 @@ class ServerProcess {
   // waiting up to `timeout`.
   std::optional<ExitStatus> wait_exit(Millis timeout);
   bool running() const;
+
+  // From /proc while it runs: resident memory (VmRSS) and CPU time used (user + system).
+  std::optional<std::uint64_t> rss_bytes() const;
+  std::optional<double> cpu_seconds() const;
 
   // The first JSON log line (already printed or printed within `timeout`) matching.
   std::optional<boost::json::object> wait_for_log(
@@ -98,7 +110,7 @@ class ServerProcess {
 
 // Starts a server and waits until it listens; fails the test (and stops it) otherwise.
 std::unique_ptr<ServerProcess> start_server(
-    const Env& overrides = {}, std::vector<std::string> args = {},
+    const Env& overrides = {}, std::vector<std::string> args = {}, ProcessOptions options = {},
     std::source_location where = std::source_location::current());
 
 }  // namespace tandem::test

@@ -208,6 +208,15 @@ ConnectResult WsClient::connect(std::uint16_t port, ConnectOptions options) {
     stream.socket().set_option(asio::socket_base::receive_buffer_size(options.receive_buffer_bytes),
                                ec);
   }
+  if (!options.local_address.empty()) {
+    const auto local = asio::ip::make_address_v4(options.local_address, ec);
+    if (!ec) stream.socket().bind(tcp::endpoint(local, 0), ec);
+    if (ec) {
+      result.error = "bind " + options.local_address + ": " + ec.message();
+      stream.socket().close(ec);
+      return result;
+    }
+  }
   bool done = false;
   beast::error_code op_ec;
   stream.async_connect(tcp::endpoint(asio::ip::make_address_v4("127.0.0.1"), port),
@@ -233,9 +242,11 @@ ConnectResult WsClient::connect(std::uint16_t port, ConnectOptions options) {
   timeouts.keep_alive_pings = false;
   impl.ws.set_option(timeouts);
   impl.ws.auto_fragment(false);
-  impl.ws.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
-    req.set(beast::http::field::user_agent, "tandem-integration-tests");
-  }));
+  impl.ws.set_option(
+      websocket::stream_base::decorator([headers = options.headers](websocket::request_type& req) {
+        req.set(beast::http::field::user_agent, "tandem-integration-tests");
+        for (const auto& [name, value] : headers) req.set(name, value);
+      }));
 
   websocket::response_type response;
   done = false;

@@ -12,6 +12,7 @@
 #include <boost/json/object.hpp>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <source_location>
@@ -27,6 +28,11 @@ struct ConnectOptions {
   // SO_RCVBUF set before connecting (0 = system default); a small one makes a client that
   // does not read fill up quickly (slow-consumer tests).
   int receive_buffer_bytes = 0;
+  // The client's own address (bound before connecting; "" = the system's choice, 127.0.0.1).
+  // Any of 127.0.0.0/8 works on Linux, so tests play clients from several addresses.
+  std::string local_address = {};
+  // Extra headers of the upgrade request (e.g. X-Forwarded-For).
+  std::map<std::string, std::string> headers{};
 };
 
 struct ConnectResult {

@@ -90,6 +90,12 @@
   const isHost = () => state.hostUserId === me;
   const canControl = () => isHost() || state.guestControl;
   const nameOf = (userId) => state.members.get(userId) || userId;
+  // Whether a message that steers playback comes from someone allowed to steer: the server
+  // itself (its SYNC_RESPONSE carries fromUserId "server" and no userId; no member may be
+  // called "server"), the host, or any member while guest control is on. The server refuses
+  // the others already; this page does not rely on it.
+  const fromController = (m) => (m.userId === undefined ? m.fromUserId === 'server'
+      : m.userId === state.hostUserId || (state.guestControl && state.members.has(m.userId)));
 
   function isHttpUrl(text) {
     try {
@@ -200,7 +206,13 @@
       case 'HOST_HEARTBEAT': return onHostHeartbeat(m);
       case 'URL_CHANGE': return followUrl(m.url);
       case 'SYNC_RESPONSE':
-        if (followTimeline(m)) return;
+        if (!fromController(m)) return;
+        // Following the room's timeline, only the server's own answer counts (a member's
+        // SYNC_RESPONSE is relayed as it was sent, timeline keys included if it made some).
+        if (state.synced) {
+          if (m.userId === undefined) followTimeline(m);
+          return;
+        }
         return applyPlayback(!!m.isPlaying, m.currentTime);
       case 'CLOCK_REPLY': return clock.onReply(m);
       case 'OFFER': return onOffer(m);

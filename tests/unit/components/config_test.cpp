@@ -73,6 +73,44 @@ TEST(Config, InvalidValuesNameTheVariable) {
             std::string::npos);
 }
 
+TEST(Config, ClientAndConnectionLimits) {
+  const Config d = load({});
+  EXPECT_TRUE(d.net.trusted_proxies.empty());
+  EXPECT_EQ(d.net.max_connections_per_ip, 256u);
+  EXPECT_EQ(d.net.max_pending_per_ip, 64u);
+  EXPECT_EQ(d.net.request_timeout, std::chrono::milliseconds(5'000));
+  EXPECT_EQ(d.net.relay_bytes_per_second, 65'536);
+  EXPECT_EQ(d.net.relay_bytes_burst, 262'144);
+  const Config c = load({{"TRUSTED_PROXIES", "10.0.0.0/8, fd00::/8"},
+                         {"MAX_CONNECTIONS_PER_IP", "10"},
+                         {"MAX_PENDING_PER_IP", "4"},
+                         {"HTTP_REQUEST_TIMEOUT_MS", "2000"},
+                         {"RELAY_BYTES_PER_SEC", "10000"},
+                         {"RELAY_BYTES_BURST", "100000"}});
+  EXPECT_TRUE(c.net.trusted_proxies.contains(boost::asio::ip::make_address("10.1.2.3")));
+  EXPECT_TRUE(c.net.trusted_proxies.contains(boost::asio::ip::make_address("fd00::1")));
+  EXPECT_FALSE(c.net.trusted_proxies.contains(boost::asio::ip::make_address("11.0.0.1")));
+  EXPECT_EQ(c.net.max_connections_per_ip, 10u);
+  EXPECT_EQ(c.net.max_pending_per_ip, 4u);
+  EXPECT_EQ(c.net.request_timeout, std::chrono::milliseconds(2'000));
+  EXPECT_EQ(c.net.relay_bytes_per_second, 10'000);
+  EXPECT_EQ(c.net.relay_bytes_burst, 100'000);
+  try {
+    load({{"TRUSTED_PROXIES", "10.0.0.1/8"}});
+    ADD_FAILURE() << "accepted";
+  } catch (const ConfigError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("TRUSTED_PROXIES"), std::string::npos) << what;
+    EXPECT_NE(what.find("10.0.0.1/8"), std::string::npos) << what;
+  }
+  EXPECT_THROW(load({{"TRUSTED_PROXIES", "proxy.internal"}}), ConfigError);
+  EXPECT_THROW(load({{"MAX_CONNECTIONS_PER_IP", "0"}}), ConfigError);
+  EXPECT_THROW(load({{"MAX_PENDING_PER_IP", "0"}}), ConfigError);
+  EXPECT_THROW(load({{"HTTP_REQUEST_TIMEOUT_MS", "50"}}), ConfigError);
+  // A burst smaller than one maximum-size message would refuse that message forever.
+  EXPECT_THROW(load({{"RELAY_BYTES_BURST", "65535"}}), ConfigError);
+}
+
 TEST(Config, UnknownFlagIsAnError) {
   EXPECT_THROW(load({}, {"--no-such-option=1"}), ConfigError);
   EXPECT_THROW(load({}, {"--port"}), ConfigError);

@@ -34,6 +34,10 @@ class ServerSide : public FrameSocket::Listener, public std::enable_shared_from_
     bytes += byte_count;
     if (ec) error = ec;
   }
+  void on_overflow() override {
+    ++overflows;
+    queued_at_overflow = ws.next_layer().queued_frames();
+  }
   // Keeps one read pending so Beast answers pings and sees the close reply.
   void read_forever() {
     ws.async_read(buffer, [self = shared_from_this()](beast::error_code ec, std::size_t) {
@@ -53,6 +57,8 @@ class ServerSide : public FrameSocket::Listener, public std::enable_shared_from_
   std::size_t bytes = 0;
   beast::error_code error;
   beast::error_code read_error;
+  int overflows = 0;
+  std::size_t queued_at_overflow = 0;
 };
 
 struct Received {
@@ -252,6 +258,36 @@ TEST_F(FrameSocketTest, PongsQueueBehindDataWithoutInterleaving) {
   for (std::size_t i = 0; i < sent.size(); ++i) ASSERT_EQ(got.messages[i], *sent[i]) << i;
   EXPECT_EQ(got.pongs, kPings);
   EXPECT_EQ(got.reason.code, websocket::close_code::normal);
+}
+
+// Beast's pongs count against the queue's bounds like data frames: a client that pings and
+// never reads takes the queue past its bound once, and the listener is told once (its
+// owner then closes the connection; here the test does).
+TEST_F(FrameSocketTest, PongsPastTheBoundAreReportedOnce) {
+  std::promise<void> overflowed;
+  auto may_read = overflowed.get_future();
+  Received got;
+  constexpr int kPings = 2'000;  // 262 KB of pongs: more than the two 32 KB buffers hold
+  connect([&](auto& ws) {
+    for (int i = 0; i < kPings; ++i) ws.ping(websocket::ping_data(std::string(125, 'p')));
+    may_read.wait();
+    got = read_all(ws);
+  }, /*small_buffers=*/true);
+  FrameSocket& out = server_->ws.next_layer();
+  constexpr std::size_t kMaxFrames = 16;
+  out.set_limits(1 << 20, kMaxFrames);
+  EXPECT_TRUE(out.fits(1000));
+  run_until([&] { return server_->overflows > 0; });
+  // Reported by the pong that passed the bound, before anything else of this connection ran.
+  EXPECT_EQ(server_->queued_at_overflow, kMaxFrames + 1);
+  EXPECT_FALSE(out.fits(1)) << "a data frame would be refused now";
+  out.discard_unsent();
+  server_->ws.async_close(websocket::close_code::policy_error, [](beast::error_code) {});
+  overflowed.set_value();
+  finish_client();
+  EXPECT_EQ(server_->overflows, 1);
+  EXPECT_LT(got.pongs, kPings) << "every pong was written: nothing was bounded";
+  EXPECT_EQ(got.reason.code, websocket::close_code::policy_error);
 }
 
 TEST_F(FrameSocketTest, DiscardKeepsTheWriteInFlightWholeThenCloses) {

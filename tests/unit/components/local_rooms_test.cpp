@@ -8,6 +8,8 @@
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <functional>
 #include <map>
 
 namespace tandem::cluster {
@@ -62,7 +64,7 @@ protocol::Command parse(const std::string& text) {
 
 class LocalRoomsTest : public ::testing::Test {
  protected:
-  void make(Millis grace = 10'000) {
+  void make(Millis grace = 10'000, std::size_t room_failures = 100) {
     room::RoomConfig config;
     config.reconnect_grace = grace;
     config.gate_timeout = 7'000;
@@ -70,8 +72,10 @@ class LocalRoomsTest : public ::testing::Test {
     LocalRoomsOptions options;
     options.node_id = "n1";
     options.journal = &journal_;
-    options.pin_lockout.max_failures_per_address = 3;
-    options.pin_lockout.max_failures_per_room = 100;
+    options.pin_lockout.max_failures_per_address_room = 3;
+    options.pin_lockout.max_failures_per_address = 100;
+    options.pin_lockout.max_failures_per_room = room_failures;
+    options.pin_lockout.room_delay = 20;
     rooms_ = std::make_unique<LocalRooms>(io_.get_executor(), outbox_, *machine_, registry_,
                                           logger_, options, [this] { return now_; });
   }
@@ -79,6 +83,21 @@ class LocalRoomsTest : public ::testing::Test {
     return ConnectionInfo{id, "peer-" + std::to_string(id), std::move(address)};
   }
   void send(const ConnectionInfo& c, const std::string& json) { rooms_->on_command(c, parse(json)); }
+  // What connection `id` got first: an ERROR's code, or the type ("" when nothing yet).
+  std::string first_reply(ConnId id) {
+    const auto& frames = outbox_.frames[id];
+    if (frames.empty()) return "";
+    const auto& f = frames.front();
+    return std::string(f.at("type") == "ERROR" ? f.at("code").as_string() : f.at("type").as_string());
+  }
+  // Runs the loop until `done` holds (bounded: the snapshot timer keeps it busy for good).
+  bool run_until(const std::function<bool()>& done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      io_.run_one_for(std::chrono::milliseconds(10));
+    }
+    return done();
+  }
   void join(const ConnectionInfo& c, const std::string& room, const std::string& user,
             const std::string& extra = "") {
     send(c, R"({"type":"JOIN","roomId":")" + room + R"(","userId":")" + user + "\"" + extra + "}");
@@ -185,24 +204,117 @@ TEST_F(LocalRoomsTest, RestoredMembersThatDoNotComeBackLeaveWhenGraceEnds) {
   ASSERT_FALSE(journal_.of<store::RoomArchived>().empty());
 }
 
-TEST_F(LocalRoomsTest, WrongPinsLockTheAddressOut) {
+TEST_F(LocalRoomsTest, WrongPinsLockTheGuessersAddressOutOfThatRoom) {
   make();
   join(conn(1), "vault", "owner", R"(,"pin":"1234")");
+  join(conn(10), "other-vault", "owner2", R"(,"pin":"5678")");
   for (ConnId id = 2; id <= 4; ++id) join(conn(id, "6.6.6.6"), "vault", "guess" + std::to_string(id), R"(,"pin":"0000")");
   for (ConnId id = 2; id <= 4; ++id) {
     ASSERT_EQ(outbox_.frames[id].size(), 1u);
-    EXPECT_EQ(outbox_.frames[id][0].at("code"), "PIN_REQUIRED");
+    EXPECT_EQ(first_reply(id), "PIN_REQUIRED");
   }
-  // Locked now: even the right PIN is not checked from that address...
+  // Locked now: even the right PIN is not checked from that address for that room...
   join(conn(5, "6.6.6.6"), "vault", "guess5", R"(,"pin":"1234")");
-  EXPECT_EQ(outbox_.frames[5][0].at("code"), "PIN_LOCKED");
-  // ...while another address is unaffected.
+  EXPECT_EQ(first_reply(5), "PIN_LOCKED");
+  // ...while another address is unaffected, and so is another room from that address.
   join(conn(6, "7.7.7.7"), "vault", "friend", R"(,"pin":"1234")");
   EXPECT_EQ(outbox_.types(6), std::vector<std::string>{"ROOM_STATE"});
+  join(conn(7, "6.6.6.6"), "other-vault", "guess7", R"(,"pin":"5678")");
+  EXPECT_EQ(outbox_.types(7), std::vector<std::string>{"ROOM_STATE"});
   EXPECT_EQ(registry_.sample("tandem_pin_lockouts_total"), 1);
-  bool audited = false;
-  for (const auto& e : journal_.of<store::AuditEvent>()) audited |= e.event_type == "PIN_LOCKOUT";
-  EXPECT_TRUE(audited);
+  EXPECT_EQ(registry_.sample("tandem_pin_failures_total"), 3);
+  EXPECT_EQ(registry_.sample("tandem_pin_locked_joins_total"), 1);
+  std::size_t failed = 0;
+  const store::AuditEvent* lockout = nullptr;
+  const auto audits = journal_.of<store::AuditEvent>();
+  for (const auto& e : audits) {
+    if (e.event_type == "PIN_FAILED") {
+      ++failed;
+      EXPECT_EQ(e.data.at("address"), "6.6.6.6");
+    }
+    if (e.event_type == "PIN_LOCKOUT") lockout = &e;
+  }
+  EXPECT_EQ(failed, 3u);
+  ASSERT_NE(lockout, nullptr);
+  EXPECT_EQ(lockout->data.at("address"), "6.6.6.6");
+  EXPECT_EQ(lockout->data.at("scope"), "address_room");
+  // The lock ends with its lockout period (the clock the rules read is the room's).
+  now_ += 5 * 60 * 1000;
+  join(conn(8, "6.6.6.6"), "vault", "guess8", R"(,"pin":"1234")");
+  EXPECT_EQ(outbox_.types(8), std::vector<std::string>{"ROOM_STATE"});
+}
+
+TEST_F(LocalRoomsTest, MembersAreNeverLockedOutOfTheirRoom) {
+  make();
+  const auto owner = conn(1, "6.6.6.6");  // shares its address with the guesser (one NAT)
+  join(owner, "vault", "owner", R"(,"pin":"1234")");
+  join(conn(2, "7.7.7.7"), "vault", "friend", R"(,"pin":"1234")");
+  for (ConnId id = 3; id <= 5; ++id) join(conn(id, "6.6.6.6"), "vault", "guess", R"(,"pin":"0000")");
+  join(conn(6, "6.6.6.6"), "vault", "guess", R"(,"pin":"1234")");
+  ASSERT_EQ(first_reply(6), "PIN_LOCKED");
+
+  // The host re-joining on its own connection.
+  join(owner, "vault", "owner", R"(,"pin":"1234")");
+  EXPECT_EQ(outbox_.types(1).back(), "ROOM_STATE");
+  // The friend drops and resumes from its address; the host does the same from the locked one.
+  rooms_->on_close(conn(2, "7.7.7.7"), CloseKind::network);
+  join(conn(12, "7.7.7.7"), "vault", "friend", R"(,"pin":"1234")");
+  EXPECT_EQ(outbox_.types(12), std::vector<std::string>{"ROOM_STATE"});
+  rooms_->on_close(owner, CloseKind::network);
+  join(conn(11, "6.6.6.6"), "vault", "owner", R"(,"pin":"1234")");
+  ASSERT_EQ(outbox_.types(11), std::vector<std::string>{"ROOM_STATE"});
+  EXPECT_EQ(outbox_.frames[11][0].at("hostUserId"), "owner");
+  EXPECT_EQ(rooms_->find("vault")->members.size(), 2u);
+}
+
+TEST_F(LocalRoomsTest, AClaimedMemberIdGetsOnlyASmallBudget) {
+  make();
+  join(conn(1, "6.6.6.6"), "vault", "owner", R"(,"pin":"1234")");
+  rooms_->on_close(conn(1, "6.6.6.6"), CloseKind::network);  // in its grace period
+  // A guesser behind the owner's address claims its userId (public in /status): three
+  // wrong PINs are its budget (they lock the address out of the room too)...
+  for (ConnId id = 2; id <= 4; ++id) {
+    join(conn(id, "6.6.6.6"), "vault", "owner", R"(,"pin":"000)" + std::to_string(id) + "\"");
+    ASSERT_EQ(first_reply(id), "PIN_REQUIRED") << id;
+  }
+  // ...after which the claim is a stranger's, locked out like any guesser.
+  join(conn(5, "6.6.6.6"), "vault", "owner", R"(,"pin":"0005")");
+  EXPECT_EQ(first_reply(5), "PIN_LOCKED");
+  EXPECT_EQ(registry_.sample("tandem_pin_lockouts_total"), 2);  // the claim and the address
+}
+
+TEST_F(LocalRoomsTest, ARoomUnderAttackDelaysChecksButLetsTheRightPinIn) {
+  make(10'000, /*room_failures=*/4);
+  join(conn(1), "vault", "owner", R"(,"pin":"1234")");
+  for (ConnId id = 2; id <= 5; ++id) {
+    join(conn(id, "6.6.6." + std::to_string(id)), "vault", "g", R"(,"pin":"0000")");
+    ASSERT_EQ(first_reply(id), "PIN_REQUIRED");
+  }
+  // Under attack: a newcomer's check waits (nothing yet), then its right PIN gets in.
+  join(conn(6, "9.9.9.9"), "vault", "newcomer", R"(,"pin":"1234")");
+  // A guesser's parallel connection from one address does not wait in parallel.
+  join(conn(7, "8.8.8.8"), "vault", "g7", R"(,"pin":"0000")");
+  join(conn(8, "8.8.8.8"), "vault", "g8", R"(,"pin":"0001")");
+  // A waiting connection that closes is never answered.
+  join(conn(9, "5.5.5.5"), "vault", "g9", R"(,"pin":"0002")");
+  rooms_->on_close(conn(9, "5.5.5.5"), CloseKind::network);
+  EXPECT_TRUE(outbox_.frames[6].empty());
+  EXPECT_TRUE(outbox_.frames[7].empty());
+  ASSERT_EQ(outbox_.types(8), std::vector<std::string>{"ERROR"});
+  EXPECT_EQ(first_reply(8), "PIN_LOCKED");
+  EXPECT_EQ(registry_.sample("tandem_pin_delayed_checks_total"), 3);
+
+  ASSERT_TRUE(run_until([&] { return !outbox_.frames[6].empty() && !outbox_.frames[7].empty(); }));
+  EXPECT_EQ(outbox_.types(6), std::vector<std::string>{"ROOM_STATE"});
+  ASSERT_EQ(outbox_.types(7), std::vector<std::string>{"ERROR"});
+  EXPECT_EQ(first_reply(7), "PIN_REQUIRED");
+  EXPECT_TRUE(outbox_.frames[9].empty());
+  // Under attack one wrong PIN locked 8.8.8.8 out of the room.
+  join(conn(10, "8.8.8.8"), "vault", "g10", R"(,"pin":"1234")");
+  EXPECT_EQ(first_reply(10), "PIN_LOCKED");
+  // Members are not delayed.
+  join(conn(11), "vault", "owner", R"(,"pin":"1234")");
+  EXPECT_EQ(outbox_.types(11), std::vector<std::string>{"ROOM_STATE"});
 }
 
 TEST_F(LocalRoomsTest, SwitchingRoomsLeavesTheOldOneOnlyAfterJoiningTheNew) {

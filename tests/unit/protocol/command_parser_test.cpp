@@ -255,6 +255,24 @@ TEST(ParseJoin, UserIdRules) {
   expect_bad_request(R"({"type":"JOIN","roomId":"r"})", "userId");
 }
 
+// "server" speaks for the server (the ready gate's PLAY_PAUSE, SYNC_RESPONSE's fromUserId):
+// a member by that name could pass its own messages off as the server's.
+TEST(ParseJoin, TheServersUserIdIsReserved) {
+  expect_bad_request(R"({"type":"JOIN","roomId":"r","userId":"server"})", "reserved");
+  EXPECT_TRUE(parse_as<Join>(R"({"type":"JOIN","roomId":"r","userId":"Server"})"));
+  EXPECT_TRUE(parse_as<Join>(R"({"type":"JOIN","roomId":"r","userId":"server2"})"));
+}
+
+TEST(ParseJoin, UsernameFormatCharactersAndMarkStacksAreRemoved) {
+  // As JSON escapes: U+202E, U+200B, U+2066/U+2069, and 100 combining marks.
+  std::string marks;
+  for (int i = 0; i < 100; ++i) marks += "\\u0301";
+  const auto join = parse_as<Join>(
+      join_with(R"(,"username":"\u2066B\u202eo\u200bb\u2069 Z)" + marks + R"(")"));
+  ASSERT_TRUE(join);
+  EXPECT_EQ(join->username, "Bob Z\u0301\u0301\u0301");
+}
+
 TEST(ParseJoin, UsernameIsSanitized) {
   const auto join = parse_as<Join>(join_with(R"(,"username":"\u0000 \t B\u0007ob \u3000")"));
   ASSERT_TRUE(join);

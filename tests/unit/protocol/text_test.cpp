@@ -2,9 +2,11 @@
 
 #include "parse_helpers.hpp"
 #include "protocol/limits.hpp"
+#include "protocol/unicode_tables.hpp"
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
 
 namespace tandem::protocol {
@@ -113,8 +115,8 @@ TEST(Username, TrimsAsciiAndUnicodeWhiteSpace) {
   EXPECT_EQ(sanitize_username(" \u2005 \u2009Bob\u00a0 \u3000"), "Bob");
   // Inner Unicode white space stays.
   EXPECT_EQ(sanitize_username("Bob\u00a0Jr"), "Bob\u00a0Jr");
-  // U+200B (zero width space) is not white space for trim() in JavaScript: kept.
-  EXPECT_EQ(sanitize_username("\u200bBob"), "\u200bBob");
+  // U+200B (zero width space) is not white space but a format character: removed.
+  EXPECT_EQ(sanitize_username("\u200bBob"), "Bob");
 }
 
 TEST(Username, RemovesControlCharactersEverywhere) {
@@ -140,10 +142,90 @@ TEST(Username, UnicodeNamesSurviveIntact) {
   EXPECT_EQ(sanitize_username(hebrew_mixed), hebrew_mixed);
   const std::string cjk = "\xe7\x94\xb0\xe4\xb8\xad";  // 田中
   EXPECT_EQ(sanitize_username(cjk), cjk);
-  // ZWJ family emoji: several code points forming one glyph.
+  // A ZWJ family emoji loses its joiners (U+200D is a format character): its three people
+  // show side by side.
   const std::string family =
       "\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7";
-  EXPECT_EQ(sanitize_username(family), family);
+  EXPECT_EQ(sanitize_username(family), "\xf0\x9f\x91\xa8\xf0\x9f\x91\xa9\xf0\x9f\x91\xa7");
+  // Emoji presentation (U+FE0F, a mark) and keycaps (U+20E3, an enclosing mark) stay.
+  EXPECT_EQ(sanitize_username("\u2764\ufe0f 1\ufe0f\u20e3"), "\u2764\ufe0f 1\ufe0f\u20e3");
+  // Marks that legitimately combine: Vietnamese (decomposed), pointed Hebrew (3 marks).
+  EXPECT_EQ(sanitize_username("Vie\u0323\u0302t"), "Vie\u0323\u0302t");
+  EXPECT_EQ(sanitize_username("\u05e9\u05c1\u05bc\u05b8"), "\u05e9\u05c1\u05bc\u05b8");
+}
+
+// The attack strings of issue 24: a name must not reorder or hide the text around it.
+TEST(Username, FormatCharactersAreRemovedEverywhere) {
+  // U+202E RIGHT-TO-LEFT OVERRIDE: "Bob\u202Egnp.exe" shows as "Bobexe.png".
+  EXPECT_EQ(sanitize_username("Bob\u202egnp.exe"), "Bobgnp.exe");
+  // U+200B ZERO WIDTH SPACE: a look-alike of "Admin".
+  EXPECT_EQ(sanitize_username("Ad\u200bmin"), "Admin");
+  // U+2066 LEFT-TO-RIGHT ISOLATE ... U+2069 POP DIRECTIONAL ISOLATE.
+  EXPECT_EQ(sanitize_username("\u2066Bob\u2069"), "Bob");
+  EXPECT_EQ(sanitize_username("A\u2067B\u2068C\u2069D"), "ABCD");
+  // Every other bidi control, the other zero-width characters, the BOM, word joiner,
+  // invisible operators, soft hyphen, Arabic letter mark, tags.
+  for (const std::string_view invisible :
+       {"\u200c"sv, "\u200d"sv, "\u200e"sv, "\u200f"sv, "\u202a"sv, "\u202b"sv, "\u202c"sv,
+        "\u202d"sv, "\u2060"sv, "\u2061"sv, "\u2064"sv, "\u206f"sv, "\ufeff"sv, "\u00ad"sv,
+        "\u061c"sv, "\U000e0001"sv, "\U000e0041"sv, "\U000e007f"sv, "\u2028"sv, "\u2029"sv}) {
+    EXPECT_EQ(sanitize_username("Al" + std::string(invisible) + "ice"), "Alice")
+        << code_points(invisible);
+  }
+  // Nothing but format characters: no name.
+  EXPECT_EQ(sanitize_username("\u202e\u200b\u2066\u2069"), std::nullopt);
+  // They do not use up the 50 code points.
+  std::string padded;
+  for (int i = 0; i < 60; ++i) padded += "a\u200b";
+  EXPECT_EQ(sanitize_username(padded), std::string(50, 'a'));
+}
+
+TEST(Username, CombiningMarksStackAtMostThreeDeep) {
+  const std::string acute = "\u0301";
+  std::string zalgo = "Z";
+  for (int i = 0; i < 100; ++i) zalgo += acute;
+  EXPECT_EQ(sanitize_username(zalgo), "Z" + acute + acute + acute);
+  // Each base character gets its own three.
+  std::string two = "a";
+  for (int i = 0; i < 5; ++i) two += acute;
+  two += "b";
+  for (int i = 0; i < 5; ++i) two += "\u20dd";  // U+20DD COMBINING ENCLOSING CIRCLE (Me)
+  EXPECT_EQ(sanitize_username(two), "a" + acute + acute + acute + "b\u20dd\u20dd\u20dd");
+  // A removed character between marks does not start a new run.
+  std::string split = "a";
+  for (int i = 0; i < 5; ++i) split += acute + "\u200b";
+  EXPECT_EQ(sanitize_username(split), "a" + acute + acute + acute);
+  // Marks with nothing to stand on are dropped (they would stack on the text before).
+  EXPECT_EQ(sanitize_username(acute + acute + "a"), "a");
+  EXPECT_EQ(sanitize_username("  " + acute + "a"), "a");
+  EXPECT_EQ(sanitize_username(acute), std::nullopt);
+  // Spacing marks (Mc) take room of their own: not capped.
+  EXPECT_EQ(sanitize_username("\u0915\u093e\u093e\u093e\u093e"),
+            "\u0915\u093e\u093e\u093e\u093e");
+}
+
+TEST(UnicodeTables, FormatCharactersAndStackingMarks) {
+  for (const char32_t cp : {0x00AD, 0x0600, 0x200B, 0x200F, 0x202A, 0x202E, 0x2060, 0x2064, 0x2066,
+                            0x2069, 0xFEFF, 0xFFF9, 0x1D173, 0xE0001, 0xE0020, 0xE007F}) {
+    EXPECT_TRUE(is_format_character(cp)) << std::hex << static_cast<std::uint32_t>(cp);
+  }
+  for (const char32_t cp : {0x0041, 0x00A0, 0x0301, 0x2028, 0x2065, 0xFFFD, 0xE0080, 0x10FFFF}) {
+    EXPECT_FALSE(is_format_character(cp)) << std::hex << static_cast<std::uint32_t>(cp);
+  }
+  for (const char32_t cp : {0x0300, 0x036F, 0x0489, 0x05BC, 0x20DD, 0xFE0F, 0x1D167, 0xE0100}) {
+    EXPECT_TRUE(is_stacking_mark(cp)) << std::hex << static_cast<std::uint32_t>(cp);
+  }
+  for (const char32_t cp : {0x0041, 0x02FF, 0x0370, 0x0903, 0x200D, 0xE01F0}) {
+    EXPECT_FALSE(is_stacking_mark(cp)) << std::hex << static_cast<std::uint32_t>(cp);
+  }
+  EXPECT_FALSE(unicode_tables_version().empty());
+}
+
+TEST(Identifier, TheServersOwnUserIdIsReserved) {
+  EXPECT_TRUE(is_reserved_user_id("server"));
+  for (const std::string_view other : {"Server"sv, "server1"sv, "the-server"sv, ""sv}) {
+    EXPECT_FALSE(is_reserved_user_id(other)) << other;
+  }
 }
 
 TEST(Username, KeepsAtMost50CodePoints) {

@@ -169,6 +169,37 @@ TEST_F(JoinTest, ResumingMemberStillNeedsThePin) {
   EXPECT_TRUE(member("bob").connected);
 }
 
+// The lockout (cluster/pin_lockout.hpp) tells a member coming back from a guesser by the
+// address the member last joined from; a wrong PIN is audited with the guesser's address.
+TEST_F(JoinTest, PinRoomsKeepTheAddressEachMemberLastJoinedFrom) {
+  const auto join_from = [&](const std::string& user, const std::string& address,
+                             std::optional<std::string> pin, const std::string& peer, Millis now) {
+    return machine().apply(state_, Actor{user, peer, "node-a", address},
+                           pr::Join{state_.id, user, std::nullopt, std::move(pin)}, now);
+  };
+  ASSERT_TRUE(join_from("alice", "198.51.100.1", "1234", "peer-a", kT0).joined);
+  ASSERT_TRUE(join_from("bob", "198.51.100.2", "1234", "peer-b", kT0 + 1).joined);
+  EXPECT_EQ(member("alice").address, "198.51.100.1");
+  EXPECT_EQ(member("bob").address, "198.51.100.2");
+
+  const Effects wrong = join_from("mallory", "203.0.113.9", "0000", "peer-m", kT0 + 2);
+  const Record& failed = must_record(wrong, "PIN_FAILED");
+  EXPECT_EQ(failed.data.at("address"), "203.0.113.9");
+  EXPECT_EQ(failed.data.at("pinProvided"), true);
+
+  // A resume from elsewhere (another network) moves the member's address with it.
+  drop("bob", kT0 + 3);
+  ASSERT_TRUE(join_from("bob", "192.0.2.44", "1234", "peer-b2", kT0 + 4).joined);
+  EXPECT_EQ(member("bob").address, "192.0.2.44");
+}
+
+TEST_F(JoinTest, OpenRoomsKeepNoAddress) {
+  const Effects fx = machine().apply(state_, Actor{"alice", "peer-a", "node-a", "198.51.100.1"},
+                                     pr::Join{state_.id, "alice", std::nullopt, std::nullopt}, kT0);
+  ASSERT_TRUE(fx.joined);
+  EXPECT_EQ(member("alice").address, "");
+}
+
 TEST_F(JoinTest, RoomWithoutPinIgnoresAPin) {
   join("alice", kT0);
   const Effects fx = join("bob", kT0 + 1, "5555");
