@@ -81,6 +81,18 @@ PANELS = [
       q("sum(rate(tandem_pin_lockouts_total{SEL}[$__rate_interval]))", "lockouts"),
       q("sum(rate(tandem_pin_locked_joins_total{SEL}[$__rate_interval]))", "joins while locked")],
      {"unit": "reqps"}),
+    ("row", "Sync"),
+    ("timeseries", "Sync spread (max - min of members' positions)", 12, 8,
+     [q("histogram_quantile(0.95, sum by (le) "
+        "(rate(tandem_sync_spread_seconds_bucket{SEL}[$__rate_interval])))", "p95"),
+      q("sum(rate(tandem_sync_spread_seconds_sum{SEL}[$__rate_interval])) / "
+        "sum(rate(tandem_sync_spread_seconds_count{SEL}[$__rate_interval]))", "mean")],
+     {"unit": "s"}),
+    ("timeseries", "Spreads over one frame (40 ms)", 12, 8,
+     [q("1 - sum(rate(tandem_sync_spread_seconds_bucket{" + SEL + ', le="0.04"}'
+        "[$__rate_interval])) / "
+        "sum(rate(tandem_sync_spread_seconds_count{SEL}[$__rate_interval]))", "share over 40 ms")],
+     {"unit": "percentunit", "max": 1}),
     ("row", "Backends"),
     ("state", "Redis and store links (1 = up)", 12, 8,
      [q("min by (instance) (tandem_redis_connected{SEL})", "{{instance}} Redis"),
