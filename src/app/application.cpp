@@ -196,6 +196,9 @@ int run_server(const Config& config) {
   }
   net::Server server(io.get_executor(), config.net, *rooms, registry, logger);
   outbox.attach(&server);
+  if (config.ready_requires_store) {
+    server.routes().set_store_ready([&journal] { return journal.writable(); });
+  }
   server.routes().set_events_source(
       [&journal, executor = io.get_executor()](
           std::string room_id, std::size_t limit,

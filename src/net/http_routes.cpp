@@ -229,11 +229,13 @@ void HttpRoutes::handle(const HttpRequest& req, std::function<void(HttpResponse)
     counters["/ready"].inc();
     const bool draining = server_.draining();
     const bool backends = server_.rooms().backends_ready();
-    const bool ready = !draining && backends;
-    respond(json_response(
-        req, ready ? http::status::ok : http::status::service_unavailable,
-        boost::json::object{{"status", ready ? "ready" : (draining ? "draining" : "unavailable")},
-                            {"nodeId", config.node_id}}));
+    const bool store = !store_ready_ || store_ready_();
+    const bool ready = !draining && backends && store;
+    boost::json::object body{
+        {"status", ready ? "ready" : (draining ? "draining" : "unavailable")},
+        {"nodeId", config.node_id}};
+    if (!draining && !ready) body["reason"] = backends ? "store" : "redis";
+    respond(json_response(req, ready ? http::status::ok : http::status::service_unavailable, body));
     return;
   }
   if (parts.size() == 1 && head == "metrics") {

@@ -36,6 +36,8 @@ class HttpRoutes {
 
   // Enables GET /api/rooms/{roomId}/events (also needs ADMIN_TOKEN).
   void set_events_source(EventsSource source) { events_ = std::move(source); }
+  // GET /ready is 503 while this answers false (the durable store cannot write).
+  void set_store_ready(std::function<bool()> ready) { store_ready_ = std::move(ready); }
 
   void handle(const HttpRequest& request, std::function<void(HttpResponse)> respond);
 
@@ -52,6 +54,7 @@ class HttpRoutes {
   obs::Registry& registry_;
   std::chrono::steady_clock::time_point started_;
   EventsSource events_;
+  std::function<bool()> store_ready_;
   StaticAssets assets_;  // web/, embedded at build time
   // GET /status (full listing): the last body and when it was built.
   std::string status_body_;

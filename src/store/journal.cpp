@@ -269,6 +269,11 @@ std::size_t Journal::backlog() const {
   return backlog_locked();
 }
 
+bool Journal::writable() const {
+  const std::lock_guard lock(mu_);
+  return !outage_ && !spill_error_logged_;
+}
+
 std::size_t Journal::backlog_locked() const {
   // Once finished, whatever was pending is in the spill file (and counted there).
   if (finished_) return spill_unread_;

@@ -121,6 +121,11 @@ class Journal {
 
   // Entries not yet written: in memory, in the batch in flight, and in the spill file.
   std::size_t backlog() const;
+  // False from the first failed write of a batch until a batch commits again (the store
+  // is down or refuses writes: the journal retries, and spills meanwhile), and while
+  // entries cannot even be spilled (dropped). GET /ready turns 503 on it. Learned from
+  // writes: an idle journal keeps its last answer.
+  bool writable() const;
   std::string_view store_kind() const noexcept { return kind_; }
 
  private:
