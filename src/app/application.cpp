@@ -64,6 +64,11 @@ std::unique_ptr<store::Store> make_store(const Config& config) {
   return std::make_unique<store::SqliteStore>(config.data_dir);
 }
 
+cluster::ShortIdOptions short_id_options(const Config& config) {
+  return cluster::ShortIdOptions{config.short_id_ttl, config.short_id_pending_ttl,
+                                 config.short_id_max_pending};
+}
+
 boost::json::array events_to_json(const std::vector<store::StoredEvent>& events) {
   boost::json::array rows;
   rows.reserve(events.size());
@@ -156,7 +161,8 @@ int run_server(const Config& config) {
     cluster::RedisRoomsOptions options;
     options.node_id = config.net.node_id;
     options.redis = *redis::parse_redis_url(config.redis_url);  // validated by load_config
-    options.short_id_ttl = config.short_id_ttl;
+    options.short_ids = cluster::RedisShortIdOptions{short_id_options(config),
+                                                     config.short_id_max_new_per_address};
     options.pin_lockout.max_failures_per_address = config.pin_max_failures_per_address;
     options.pin_lockout.max_failures_per_room = config.pin_max_failures_per_room;
     options.pin_lockout.lockout = config.pin_lockout;
@@ -182,7 +188,8 @@ int run_server(const Config& config) {
   } else {
     cluster::LocalRoomsOptions rooms_options;
     rooms_options.node_id = config.net.node_id;
-    rooms_options.short_id_ttl = config.short_id_ttl;
+    rooms_options.short_ids = short_id_options(config);
+    rooms_options.short_id_max_new_per_address = config.short_id_max_new_per_address;
     rooms_options.pin_lockout.max_failures_per_address = config.pin_max_failures_per_address;
     rooms_options.pin_lockout.max_failures_per_room = config.pin_max_failures_per_room;
     rooms_options.pin_lockout.lockout = config.pin_lockout;

@@ -1,10 +1,12 @@
 #pragma once
 // Standalone mode: every room lives in this process's memory and events reach members by
 // direct in-process delivery. Single-threaded: only the event-loop thread calls it.
+#include "cluster/address_rate.hpp"
 #include "cluster/pin_lockout.hpp"
 #include "cluster/room_journal.hpp"
 #include "cluster/room_metrics.hpp"
 #include "cluster/rooms.hpp"
+#include "cluster/short_id_metrics.hpp"
 #include "cluster/short_ids.hpp"
 #include "obs/logger.hpp"
 #include "room/room_machine.hpp"
@@ -25,8 +27,11 @@ using Clock = std::function<protocol::Millis()>;
 
 struct LocalRoomsOptions {
   std::string node_id;
-  protocol::Millis short_id_ttl = 4 * 3600 * 1000;
-  std::size_t max_short_ids = 1'000'000;
+  ShortIdOptions short_ids;
+  // New short ids for rooms that do not exist, per client address and window.
+  std::size_t short_id_max_new_per_address = 60;
+  protocol::Millis short_id_rate_window = 60'000;
+  std::size_t short_id_max_addresses = 100'000;
   // A changed room's snapshot reaches the journal at most this often (audit events go at
   // once); this bounds what a crash can lose of a room's state.
   protocol::Millis snapshot_interval = 100;
@@ -46,8 +51,8 @@ class LocalRooms final : public Rooms {
   void status(std::optional<std::string> room_id,
               std::function<void(boost::json::array)> done) override;
   void nodes(std::function<void(boost::json::array)> done) override;
-  void short_id_for(const std::string& room_id,
-                    std::function<void(std::optional<std::string>)> done) override;
+  void short_id_for(const std::string& room_id, const std::string& client_address,
+                    std::function<void(ShortIdAnswer)> done) override;
   void room_for_short_id(const std::string& short_id,
                          std::function<void(std::optional<std::string>)> done) override;
   std::size_t room_count() const override { return rooms_.size(); }
@@ -85,6 +90,10 @@ class LocalRooms final : public Rooms {
   void arm_snapshot_timer();
   bool refuse_locked_join(const ConnectionInfo& conn, const std::string& room_id,
                           protocol::Millis now);
+  // Every room leaves rooms_ through here: its short id follows.
+  void erase_room(std::unordered_map<std::string, room::RoomState>::iterator room,
+                  protocol::Millis now);
+  void journal_short_ids(const std::vector<ShortIdLease>& leases);
 
   boost::asio::any_io_executor executor_;
   Outbox& outbox_;
@@ -94,6 +103,8 @@ class LocalRooms final : public Rooms {
   LocalRoomsOptions options_;
   Clock clock_;
   ShortIds short_ids_;
+  AddressRate short_id_rate_;
+  ShortIdMetrics short_id_metrics_;
   PinLockout pin_lockout_;
   std::unordered_set<std::string> dirty_;  // rooms with unjournaled high-rate changes
   boost::asio::steady_timer snapshot_timer_;

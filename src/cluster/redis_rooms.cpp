@@ -183,6 +183,7 @@ RedisRooms::RedisRooms(boost::asio::any_io_executor executor, Outbox& outbox,
       cas_script_(kCasScript),
       pin_fail_script_(kPinFailScript),
       cluster_metrics_(std::make_unique<ClusterMetrics>(registry)),
+      short_id_metrics_(registry, logger),
       liveness_timer_(executor_),
       sweep_timer_(executor_),
       snapshot_timer_(executor_),
@@ -194,6 +195,8 @@ RedisRooms::RedisRooms(boost::asio::any_io_executor executor, Outbox& outbox,
   redis_ = std::make_unique<redis::RedisConnection>(executor_, command_config, logger, registry);
   subscriber_ =
       std::make_unique<redis::RedisSubscriber>(executor_, subscriber_config, logger, registry);
+  short_ids_ = std::make_unique<RedisShortIds>(*redis_, options_.short_ids, short_id_metrics_,
+                                               options_.journal, clock_);
   register_room_gauges(
       registry, [this] { return room_count(); }, [this] { return bindings_.size(); },
       [this] { return unsaved_.size(); });
@@ -648,15 +651,20 @@ void RedisRooms::after_commit(const std::string& room_id, const std::shared_ptr<
     if (one->effects.gate_outcome) metrics_.gate(*one->effects.gate_outcome);
     if (one->effects.relay_dropped) metrics_.relays_dropped.inc();
   }
+  bool created = false;
   for (const auto& record : effects.records) {
-    if (record.event_type == "ROOM_CREATED") metrics_.rooms_created.inc();
+    if (record.event_type == "ROOM_CREATED") created = true;
   }
+  if (created) metrics_.rooms_created.inc();
   journal(room_id, effects, next, now);
   if (next.members.empty()) {
     metrics_.rooms_archived.inc();
     redis_->command({"SREM", std::string(keys::kRooms), room_id}, [](redis::Reply) {});
+    short_ids_->room_ended(room_id);
   } else if (effects.joined || op->recreated) {
     redis_->command({"SADD", std::string(keys::kRooms), room_id}, [](redis::Reply) {});
+    // A share link asked for before the room existed now lives as long as any other.
+    if (created) short_ids_->room_created(room_id);
   }
   for (const auto& one : with_batch(op)) {
     if (one->done) one->done(next, one->effects);
@@ -1346,86 +1354,14 @@ void RedisRooms::nodes(std::function<void(json::array)> done) {
   });
 }
 
-void RedisRooms::short_id_for(const std::string& room_id,
-                              std::function<void(std::optional<std::string>)> done) {
-  std::weak_ptr<RedisRooms*> alive = alive_;
-  auto shared_done = std::make_shared<std::function<void(std::optional<std::string>)>>(std::move(done));
-  const std::string ttl = std::to_string(options_.short_id_ttl);
-  redis_->command({"GET", keys::room_short(room_id)}, [alive, room_id, shared_done, ttl](
-                                                          redis::Reply reply) {
-    auto self = alive.lock();
-    if (!self) return;
-    RedisRooms& rooms = **self;
-    if (reply.is_string()) {
-      rooms.redis_->command({"PEXPIRE", keys::room_short(room_id), ttl}, [](redis::Reply) {});
-      rooms.redis_->command({"PEXPIRE", keys::short_id(reply.str), ttl}, [](redis::Reply) {});
-      (*shared_done)(reply.str);
-      return;
-    }
-    if (!reply.is_nil()) {
-      (*shared_done)(std::nullopt);
-      return;
-    }
-    // A new id: claim it (NX: unique among live ids), then bind the room to it (NX: if
-    // another node bound the room meanwhile, theirs wins and ours is released).
-    auto claim = std::make_shared<std::function<void(int)>>();
-    *claim = [alive, room_id, shared_done, ttl, claim](int tries_left) {
-      auto self = alive.lock();
-      if (!self) return;
-      RedisRooms& rooms = **self;
-      const std::string candidate = ShortIds::random_id();
-      rooms.redis_->command(
-          {"SET", keys::short_id(candidate), room_id, "NX", "PX", ttl},
-          [alive, room_id, shared_done, ttl, claim, candidate, tries_left](redis::Reply set) {
-            auto self = alive.lock();
-            if (!self) return;
-            RedisRooms& rooms = **self;
-            if (set.is_nil() && tries_left > 0) {
-              (*claim)(tries_left - 1);
-              return;
-            }
-            if (!set.is_status()) {
-              (*shared_done)(std::nullopt);
-              *claim = nullptr;
-              return;
-            }
-            rooms.redis_->command(
-                {"SET", keys::room_short(room_id), candidate, "NX", "PX", ttl, "GET"},
-                [alive, room_id, shared_done, claim, candidate, ttl](redis::Reply bound) {
-                  auto self = alive.lock();
-                  *claim = nullptr;
-                  if (!self) return;
-                  RedisRooms& rooms = **self;
-                  if (bound.is_string()) {  // another node's id won
-                    rooms.redis_->command({"DEL", keys::short_id(candidate)}, [](redis::Reply) {});
-                    (*shared_done)(bound.str);
-                    return;
-                  }
-                  if (bound.is_error()) {
-                    (*shared_done)(std::nullopt);
-                    return;
-                  }
-                  if (rooms.options_.journal != nullptr) {
-                    rooms.options_.journal->append(store::ShortIdRecord{
-                        candidate, room_id, rooms.clock_() + rooms.options_.short_id_ttl});
-                  }
-                  (*shared_done)(candidate);
-                });
-          });
-    };
-    (*claim)(8);
-  });
+void RedisRooms::short_id_for(const std::string& room_id, const std::string& client_address,
+                              std::function<void(ShortIdAnswer)> done) {
+  short_ids_->issue(room_id, client_address, std::move(done));
 }
 
 void RedisRooms::room_for_short_id(const std::string& short_id,
                                    std::function<void(std::optional<std::string>)> done) {
-  if (!ShortIds::is_well_formed(short_id)) {
-    done(std::nullopt);
-    return;
-  }
-  redis_->command({"GET", keys::short_id(short_id)}, [done = std::move(done)](redis::Reply reply) {
-    done(reply.is_string() ? std::optional<std::string>(reply.str) : std::nullopt);
-  });
+  short_ids_->resolve(short_id, std::move(done));
 }
 
 }  // namespace tandem::cluster

@@ -4,6 +4,7 @@
 // trip answer through a callback (LocalRooms answers at once).
 #include "cluster/outbox.hpp"
 #include "protocol/command.hpp"
+#include "protocol/event.hpp"
 
 #include <boost/json/array.hpp>
 
@@ -18,6 +19,18 @@ struct ConnectionInfo {
   ConnId id = 0;
   std::string peer_id;         // UUID made by the server for this connection
   std::string remote_address;  // client address, for logs and per-address limits
+};
+
+// GET /api/short-id/{roomId}: the id, or why there is none.
+struct ShortIdAnswer {
+  enum class Refusal {
+    none,
+    rate_limited,  // too many new ids for absent rooms from this address (429)
+    unavailable,   // the backend failed (503)
+  };
+  std::optional<std::string> short_id;
+  Refusal refusal = Refusal::none;
+  protocol::Millis retry_after = 0;  // rate_limited: until the address's window ends
 };
 
 enum class CloseKind {
@@ -38,9 +51,10 @@ class Rooms {
                       std::function<void(boost::json::array)> done) = 0;
   // /status "nodes": the nodes serving rooms (cluster: every live node; standalone: this one).
   virtual void nodes(std::function<void(boost::json::array)> done) = 0;
-  // The live short id of a room, made on first request (nullopt: could not be served).
-  virtual void short_id_for(const std::string& room_id,
-                            std::function<void(std::optional<std::string>)> done) = 0;
+  // The live short id of a room, made on first request. A new id for a room that does
+  // not exist counts against `client_address`'s rate (short_ids.hpp has the policy).
+  virtual void short_id_for(const std::string& room_id, const std::string& client_address,
+                            std::function<void(ShortIdAnswer)> done) = 0;
   virtual void room_for_short_id(const std::string& short_id,
                                  std::function<void(std::optional<std::string>)> done) = 0;
 

@@ -181,7 +181,8 @@ void HttpRoutes::status(const HttpRequest& req, std::string_view target,
       });
 }
 
-void HttpRoutes::handle(const HttpRequest& req, std::function<void(HttpResponse)> respond) {
+void HttpRoutes::handle(const HttpRequest& req, const std::string& client_address,
+                        std::function<void(HttpResponse)> respond) {
   auto& counters = server_.metrics().http_requests;
   const NetConfig& config = server_.config();
   const std::string_view target(req.target().data(), req.target().size());
@@ -291,17 +292,27 @@ void HttpRoutes::handle(const HttpRequest& req, std::function<void(HttpResponse)
       return;
     }
     server_.rooms().short_id_for(
-        room_id, [req, room_id, base = config.public_url,
-                  respond = std::move(respond)](std::optional<std::string> short_id) {
-          if (!short_id) {
+        room_id, client_address,
+        [req, room_id, base = config.public_url,
+         respond = std::move(respond)](cluster::ShortIdAnswer answer) {
+          if (answer.refusal == cluster::ShortIdAnswer::Refusal::rate_limited) {
+            auto res = json_response(
+                req, http::status::too_many_requests,
+                boost::json::object{{"error", "Too many new short ids from this address"}});
+            res.set(http::field::retry_after, std::to_string((answer.retry_after + 999) / 1000));
+            respond(std::move(res));
+            return;
+          }
+          if (!answer.short_id) {
             respond(json_response(req, http::status::service_unavailable,
                                   boost::json::object{{"error", "Short ids unavailable"}}));
             return;
           }
+          const std::string& id = *answer.short_id;
           respond(json_response(req, http::status::ok,
-                                boost::json::object{{"shortId", *short_id},
+                                boost::json::object{{"shortId", id},
                                                     {"roomId", room_id},
-                                                    {"shortUrl", base + "/room/" + *short_id}}));
+                                                    {"shortUrl", base + "/room/" + id}}));
         });
     return;
   }

@@ -39,7 +39,9 @@ class HttpRoutes {
   // GET /ready is 503 while this answers false (the durable store cannot write).
   void set_store_ready(std::function<bool()> ready) { store_ready_ = std::move(ready); }
 
-  void handle(const HttpRequest& request, std::function<void(HttpResponse)> respond);
+  // `client_address`: the client's address, as per-address limits count it.
+  void handle(const HttpRequest& request, const std::string& client_address,
+              std::function<void(HttpResponse)> respond);
 
   // Answer for an upgrade that cannot be accepted (server full, draining, wrong path).
   HttpResponse refuse_upgrade(const HttpRequest& request, beast::http::status status,

@@ -70,7 +70,8 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
     std::make_shared<WsSession>(stream_.release_socket(), server_, remote_)->run(std::move(request));
     return;
   }
-  server_.routes().handle(request, [self = shared_from_this()](HttpResponse response) {
+  // remote_ is the client's address for every per-address limit behind this route.
+  server_.routes().handle(request, remote_, [self = shared_from_this()](HttpResponse response) {
     self->write(std::move(response));
   });
 }
