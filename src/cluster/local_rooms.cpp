@@ -5,7 +5,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/object.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <iterator>
 
 namespace tandem::cluster {
 
@@ -82,6 +84,7 @@ void LocalRooms::restore(std::vector<store::RoomSnapshot> rooms,
     const std::string room_id = snapshot.state.id;
     if (room_id.empty() || snapshot.state.members.empty()) continue;
     auto it = rooms_.insert_or_assign(room_id, std::move(snapshot.state)).first;
+    room_index_.insert(room_id);
     room::RoomState& state = it->second;
     // Every member gets a fresh grace window from now, whatever it had at shutdown: the
     // machine's own disconnect path arms the timers (or, with no grace, removes them).
@@ -120,6 +123,7 @@ void LocalRooms::erase_room(std::unordered_map<std::string, room::RoomState>::it
                             Millis now) {
   const std::string room_id = room->first;
   rooms_.erase(room);
+  room_index_.erase(room_id);
   const auto evicted = short_ids_.room_ended(room_id, now);
   short_id_metrics_.evicted(evicted.size());
   journal_short_ids(evicted);
@@ -235,6 +239,7 @@ void LocalRooms::join(const ConnectionInfo& conn, protocol::Command&& command) {
   }
   if (created) {
     metrics_.rooms_created.inc();
+    room_index_.insert(room_id);
     // A share link asked for before the room existed now lives as long as any other.
     if (auto lease = short_ids_.room_created(room_id, now)) journal_short_ids({*lease});
   }
@@ -375,18 +380,25 @@ void LocalRooms::arm(const std::string& room_id, const room::TimerRequest& reque
   });
 }
 
-void LocalRooms::status(std::optional<std::string> room_id,
-                        std::function<void(boost::json::array)> done) {
-  const Millis now = clock_();
+void LocalRooms::room_status(const std::string& room_id,
+                             std::function<void(boost::json::array)> done) {
   boost::json::array out;
-  const auto describe = [&](const room::RoomState& state) { out.push_back(describe_room(state, now)); };
-  if (room_id) {
-    if (const room::RoomState* state = find(*room_id)) describe(*state);
-  } else {
-    out.reserve(rooms_.size());
-    for (const auto& [id, state] : rooms_) describe(state);
-  }
+  if (const room::RoomState* state = find(room_id)) out.push_back(describe_room(*state, clock_()));
   done(std::move(out));
+}
+
+void LocalRooms::list_rooms(const std::string& after, std::size_t limit,
+                            std::function<void(RoomPage)> done) {
+  const Millis now = clock_();
+  RoomPage page;
+  page.total = rooms_.size();
+  page.rooms.reserve(std::min(limit, rooms_.size()));
+  auto it = after.empty() ? room_index_.begin() : room_index_.upper_bound(after);
+  for (; it != room_index_.end() && page.rooms.size() < limit; ++it) {
+    page.rooms.push_back(describe_room(rooms_.at(*it), now));
+  }
+  if (it != room_index_.end() && !page.rooms.empty()) page.next_cursor = *std::prev(it);
+  done(std::move(page));
 }
 
 void LocalRooms::nodes(std::function<void(boost::json::array)> done) {

@@ -17,6 +17,7 @@
 
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -48,8 +49,10 @@ class LocalRooms final : public Rooms {
 
   void on_command(const ConnectionInfo& conn, protocol::Command&& command) override;
   void on_close(const ConnectionInfo& conn, CloseKind kind) override;
-  void status(std::optional<std::string> room_id,
-              std::function<void(boost::json::array)> done) override;
+  void room_status(const std::string& room_id,
+                   std::function<void(boost::json::array)> done) override;
+  void list_rooms(const std::string& after, std::size_t limit,
+                  std::function<void(RoomPage)> done) override;
   void nodes(std::function<void(boost::json::array)> done) override;
   void short_id_for(const std::string& room_id, const std::string& client_address,
                     std::function<void(ShortIdAnswer)> done) override;
@@ -90,7 +93,7 @@ class LocalRooms final : public Rooms {
   void arm_snapshot_timer();
   bool refuse_locked_join(const ConnectionInfo& conn, const std::string& room_id,
                           protocol::Millis now);
-  // Every room leaves rooms_ through here: its short id follows.
+  // Every room leaves rooms_ through here: the listing index and its short id follow.
   void erase_room(std::unordered_map<std::string, room::RoomState>::iterator room,
                   protocol::Millis now);
   void journal_short_ids(const std::vector<ShortIdLease>& leases);
@@ -110,6 +113,7 @@ class LocalRooms final : public Rooms {
   boost::asio::steady_timer snapshot_timer_;
 
   std::unordered_map<std::string, room::RoomState> rooms_;
+  std::set<std::string> room_index_;  // the ids of rooms_, in order: /status pages
   // Looked up for every recipient of every delivery: open addressing (flat maps) rather
   // than node-based tables. Neither keeps references into them across an insertion.
   boost::unordered_flat_map<ConnId, Binding> bindings_;   // joined connections

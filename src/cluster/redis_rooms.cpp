@@ -659,10 +659,10 @@ void RedisRooms::after_commit(const std::string& room_id, const std::shared_ptr<
   journal(room_id, effects, next, now);
   if (next.members.empty()) {
     metrics_.rooms_archived.inc();
-    redis_->command({"SREM", std::string(keys::kRooms), room_id}, [](redis::Reply) {});
+    redis_->command({"ZREM", std::string(keys::kRoomIndex), room_id}, [](redis::Reply) {});
     short_ids_->room_ended(room_id);
   } else if (effects.joined || op->recreated) {
-    redis_->command({"SADD", std::string(keys::kRooms), room_id}, [](redis::Reply) {});
+    redis_->command({"ZADD", std::string(keys::kRoomIndex), "0", room_id}, [](redis::Reply) {});
     // A share link asked for before the room existed now lives as long as any other.
     if (created) short_ids_->room_created(room_id);
   }
@@ -1284,47 +1284,71 @@ void RedisRooms::flush_snapshots() {
 
 // ---- HTTP -----------------------------------------------------------------------------
 
-void RedisRooms::status(std::optional<std::string> room_id,
-                        std::function<void(json::array)> done) {
-  std::weak_ptr<RedisRooms*> alive = alive_;
-  auto describe_into = [alive](json::array& out, const redis::Reply& reply) {
-    auto self = alive.lock();
-    if (!self || !reply.is_array() || reply.elements.size() != 2 || !reply.elements[1].is_string()) {
-      return;
-    }
-    auto state = room::room_state_from_json(reply.elements[1].str);
-    if (state && !state->members.empty()) out.push_back(describe_room(*state, (**self).clock_()));
-  };
-  if (room_id) {
-    redis_->command({"HMGET", keys::room_state(*room_id), "v", "s"},
-                    [describe_into, done = std::move(done)](redis::Reply reply) {
-                      json::array out;
-                      describe_into(out, reply);
-                      done(std::move(out));
-                    });
-    return;
+namespace {
+
+// The room of an HMGET state v s reply, if it has members (a tombstone is no room).
+std::optional<json::object> described(const redis::Reply& reply, Millis now) {
+  if (!reply.is_array() || reply.elements.size() != 2 || !reply.elements[1].is_string()) {
+    return std::nullopt;
   }
-  redis_->command({"SMEMBERS", std::string(keys::kRooms)}, [alive, describe_into, done = std::move(done)](
-                                                               redis::Reply reply) mutable {
-    auto self = alive.lock();
-    if (!self) return;
-    RedisRooms& rooms = **self;
-    if (!reply.is_array() || reply.elements.empty()) {
-      done(json::array{});
-      return;
-    }
-    const std::size_t n = std::min(reply.elements.size(), rooms.options_.max_listed_rooms);
-    auto out = std::make_shared<json::array>();
-    auto left = std::make_shared<std::size_t>(n);
-    auto shared_done = std::make_shared<std::function<void(json::array)>>(std::move(done));
-    for (std::size_t i = 0; i < n; ++i) {
-      rooms.redis_->command({"HMGET", keys::room_state(reply.elements[i].str), "v", "s"},
-                            [describe_into, out, left, shared_done](redis::Reply room) {
-                              describe_into(*out, room);
-                              if (--*left == 0) (*shared_done)(std::move(*out));
-                            });
-    }
+  auto state = room::room_state_from_json(reply.elements[1].str);
+  if (!state || state->members.empty()) return std::nullopt;
+  return describe_room(*state, now);
+}
+
+}  // namespace
+
+void RedisRooms::room_status(const std::string& room_id, std::function<void(json::array)> done) {
+  std::weak_ptr<RedisRooms*> alive = alive_;
+  redis_->command({"HMGET", keys::room_state(room_id), "v", "s"},
+                  [alive, done = std::move(done)](redis::Reply reply) {
+                    auto self = alive.lock();
+                    if (!self) return;
+                    json::array out;
+                    if (auto room = described(reply, (**self).clock_())) out.push_back(std::move(*room));
+                    done(std::move(out));
+                  });
+}
+
+// One page of the room index in id order (ZRANGEBYLEX, O(log N + limit)): the ids after
+// `after` (one more than the page, to know whether more follow), then each room's state.
+void RedisRooms::list_rooms(const std::string& after, std::size_t limit,
+                            std::function<void(RoomPage)> done) {
+  std::weak_ptr<RedisRooms*> alive = alive_;
+  auto page = std::make_shared<RoomPage>();
+  auto shared_done = std::make_shared<std::function<void(RoomPage)>>(std::move(done));
+  redis_->command({"ZCARD", std::string(keys::kRoomIndex)}, [page](redis::Reply count) {
+    if (count.is_integer()) page->total = static_cast<std::size_t>(std::max<std::int64_t>(0, count.integer));
   });
+  redis_->command(
+      {"ZRANGEBYLEX", std::string(keys::kRoomIndex), after.empty() ? "-" : "(" + after, "+",
+       "LIMIT", "0", std::to_string(limit + 1)},
+      [alive, limit, page, shared_done](redis::Reply ids) {
+        auto self = alive.lock();
+        if (!self) return;
+        if (!ids.is_array() || ids.elements.empty()) {
+          (*shared_done)(std::move(*page));
+          return;
+        }
+        const std::size_t n = std::min(ids.elements.size(), limit);
+        if (ids.elements.size() > limit) page->next_cursor = ids.elements[n - 1].str;
+        auto rooms = std::make_shared<std::vector<std::optional<json::object>>>(n);
+        auto left = std::make_shared<std::size_t>(n);
+        for (std::size_t i = 0; i < n; ++i) {
+          (**self).redis_->command(
+              {"HMGET", keys::room_state(ids.elements[i].str), "v", "s"},
+              [alive, i, rooms, left, page, shared_done](redis::Reply reply) {
+                auto self = alive.lock();
+                if (!self) return;
+                (*rooms)[i] = described(reply, (**self).clock_());
+                if (--*left > 0) return;
+                for (auto& room : *rooms) {
+                  if (room) page->rooms.push_back(std::move(*room));
+                }
+                (*shared_done)(std::move(*page));
+              });
+        }
+      });
 }
 
 void RedisRooms::nodes(std::function<void(json::array)> done) {

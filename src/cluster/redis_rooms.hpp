@@ -78,7 +78,6 @@ struct RedisRoomsOptions {
   std::size_t max_queued_per_room = 1024;     // commands waiting for one room (a burst the
                                               // rate limit allows several members must fit)
   int max_attempts = 32;                      // CAS attempts of one operation
-  std::size_t max_listed_rooms = 10'000;      // GET /status without roomId
   RoomJournal* journal = nullptr;             // nullptr: nothing is persisted
   RecordLoader load_from_record;              // empty: no restore from the record
 };
@@ -104,8 +103,10 @@ class RedisRooms final : public Rooms {
 
   void on_command(const ConnectionInfo& conn, protocol::Command&& command) override;
   void on_close(const ConnectionInfo& conn, CloseKind kind) override;
-  void status(std::optional<std::string> room_id,
-              std::function<void(boost::json::array)> done) override;
+  void room_status(const std::string& room_id,
+                   std::function<void(boost::json::array)> done) override;
+  void list_rooms(const std::string& after, std::size_t limit,
+                  std::function<void(RoomPage)> done) override;
   void nodes(std::function<void(boost::json::array)> done) override;
   void short_id_for(const std::string& room_id, const std::string& client_address,
                     std::function<void(ShortIdAnswer)> done) override;

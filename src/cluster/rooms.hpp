@@ -33,6 +33,13 @@ struct ShortIdAnswer {
   protocol::Millis retry_after = 0;  // rate_limited: until the address's window ends
 };
 
+// One page of the /status listing: rooms in roomId order after a cursor.
+struct RoomPage {
+  boost::json::array rooms;               // describe_room() of each, at most `limit`
+  std::optional<std::string> next_cursor;  // the last roomId listed, when more follow
+  std::size_t total = 0;                   // rooms in the whole listing
+};
+
 enum class CloseKind {
   network,   // the socket closed or failed without LEAVE: reconnect grace applies
   stale,     // no message for 2 x heartbeat timeout: the member is removed at once
@@ -46,9 +53,13 @@ class Rooms {
   virtual void on_command(const ConnectionInfo& conn, protocol::Command&& command) = 0;
   virtual void on_close(const ConnectionInfo& conn, CloseKind kind) = 0;
 
-  // /status "rooms" array; with a room id, only that room (empty array if unknown).
-  virtual void status(std::optional<std::string> room_id,
-                      std::function<void(boost::json::array)> done) = 0;
+  // /status?roomId=: that room, or an empty array if unknown.
+  virtual void room_status(const std::string& room_id,
+                           std::function<void(boost::json::array)> done) = 0;
+  // /status: up to `limit` rooms whose ids sort after `after` ("" = from the first).
+  // Bounded work per call, whatever the number of rooms.
+  virtual void list_rooms(const std::string& after, std::size_t limit,
+                          std::function<void(RoomPage)> done) = 0;
   // /status "nodes": the nodes serving rooms (cluster: every live node; standalone: this one).
   virtual void nodes(std::function<void(boost::json::array)> done) = 0;
   // The live short id of a room, made on first request. A new id for a room that does

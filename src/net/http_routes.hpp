@@ -48,7 +48,8 @@ class HttpRoutes {
                               std::string_view why) const;
 
  private:
-  // GET /status (and the dashboard's copy of it): `target` carries the ?roomId= filter.
+  // GET /status (and the dashboard's copy of it): `target` carries ?roomId=, or the
+  // listing's ?limit= and ?cursor=.
   void status(const HttpRequest& req, std::string_view target,
               std::function<void(HttpResponse)> respond);
 
@@ -58,7 +59,7 @@ class HttpRoutes {
   EventsSource events_;
   std::function<bool()> store_ready_;
   StaticAssets assets_;  // web/, embedded at build time
-  // GET /status (full listing): the last body and when it was built.
+  // GET /status (the listing's first page, default limit): the last body and when it was built.
   std::string status_body_;
   std::chrono::steady_clock::time_point status_built_{};
 };

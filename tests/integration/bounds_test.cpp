@@ -1,7 +1,7 @@
 // Bounded tables against the real binary (docs/SECURITY.md, "Tables and disks" and "Status
 // listing"): a flood of short ids for rooms that do not exist is refused past the
 // per-address rate while a joined room still gets its id with the full TTL; a full table
-// evicts ids of absent rooms, never a live room's. The
+// evicts ids of absent rooms, never a live room's; /status is a bounded page. The
 // integration-cluster suite runs the same on cluster nodes (Redis keys instead of tables).
 #include "common/test_os.hpp"
 #include "support/fixture.hpp"
@@ -142,6 +142,61 @@ TEST_F(BoundsTest, AFullTableEvictsIdsOfAbsentRoomsFirst) {
   EXPECT_EQ(short_id_of(http, "real-room"), real);
   EXPECT_EQ(metric("tandem_short_ids_evicted_total"), 37);
   EXPECT_EQ(metric("tandem_short_ids_refused_total", {{"reason", "rate_limited"}}), 0);
+}
+
+// /status without ?roomId= is a page: the default 100 rooms, in roomId order, with the
+// total and a cursor; following the cursors lists every room exactly once.
+TEST_F(BoundsTest, StatusListsAPageAtATime) {
+  start_server();
+  constexpr int kRooms = 130;
+  std::vector<std::unique_ptr<WsClient>> clients;
+  std::vector<std::string> ids;
+  for (int i = 0; i < kRooms; ++i) {
+    char name[16];
+    std::snprintf(name, sizeof name, "room-%03d", (i * 37) % kRooms);  // joined out of order
+    ids.emplace_back(name);
+    clients.push_back(joined(name, "user"));
+  }
+  std::sort(ids.begin(), ids.end());
+
+  const json::object first = status();
+  const json::array& rooms = arr(first, "rooms");
+  ASSERT_EQ(rooms.size(), 100u);
+  EXPECT_EQ(num(first, "totalRooms"), kRooms);
+  for (std::size_t i = 0; i < rooms.size(); ++i) {
+    EXPECT_EQ(str(rooms[i].as_object(), "roomId"), ids[i]);
+  }
+  EXPECT_EQ(str(first, "nextCursor"), ids[99]);
+  const json::object second = http_get(port(), "/status?cursor=" + ids[99]).json_object();
+  ASSERT_EQ(arr(second, "rooms").size(), 30u) << json::serialize(second);
+  EXPECT_EQ(str(arr(second, "rooms")[0].as_object(), "roomId"), ids[100]);
+  EXPECT_TRUE(is_null(second, "nextCursor"));
+
+  // Small pages: every room once, in order, within a bounded number of requests.
+  std::vector<std::string> listed;
+  std::string cursor;
+  for (int request = 0; request < 40; ++request) {
+    const json::object page =
+        http_get(port(), "/status?limit=7" + (cursor.empty() ? "" : "&cursor=" + cursor)).json_object();
+    ASSERT_LE(arr(page, "rooms").size(), 7u);
+    for (const auto& room : arr(page, "rooms")) listed.push_back(str(room.as_object(), "roomId"));
+    if (is_null(page, "nextCursor")) break;
+    cursor = str(page, "nextCursor");
+  }
+  EXPECT_EQ(listed, ids);
+
+  const json::object big = http_get(port(), "/status?limit=1000").json_object();
+  EXPECT_EQ(arr(big, "rooms").size(), static_cast<std::size_t>(kRooms));
+  for (const char* bad : {"/status?limit=0", "/status?limit=1001", "/status?limit=x",
+                          "/status?cursor=bad!id"}) {
+    EXPECT_EQ(http_get(port(), bad).status, 400) << bad;
+  }
+  // ?roomId= is as it was: that room, no paging fields.
+  const json::object one = status(ids[5]);
+  ASSERT_EQ(arr(one, "rooms").size(), 1u);
+  EXPECT_EQ(str(arr(one, "rooms")[0].as_object(), "roomId"), ids[5]);
+  EXPECT_FALSE(one.contains("nextCursor"));
+  EXPECT_FALSE(one.contains("totalRooms"));
 }
 
 }  // namespace
