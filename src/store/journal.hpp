@@ -34,12 +34,13 @@
 // writer; if the database is down, or the deadline comes first, what remains is spilled
 // to the file, in order, for the next start. Appends after flush go to the spill file.
 //
-// Maintenance, on the writer thread while the store is healthy: every
-// `maintenance_interval`, rooms idle longer than `room_ttl_ms` are archived and
-// room_events older than `events_retention_days` are deleted, `retention_batch_rows` rows
-// per statement, interleaved with the journal's own batches.
+// Maintenance (maintenance.hpp), on the writer thread while the store is healthy, one
+// database call at a time between the journal's own batches: every `maintenance_interval`
+// idle rooms are archived, old rows, archived rooms and expired short ids deleted; after
+// each batch, rooms (and the whole log) past their audit quota are trimmed.
 #include "obs/logger.hpp"
 #include "obs/metrics.hpp"
+#include "store/maintenance.hpp"
 #include "store/spill_file.hpp"
 #include "store/store.hpp"
 
@@ -71,6 +72,9 @@ struct JournalOptions {
   std::chrono::milliseconds maintenance_interval{60'000};  // the first run is at start
   int events_retention_days = 30;                          // 0: keep forever
   Millis room_ttl_ms = Millis{4} * 3600 * 1000;            // 0: never archive idle rooms
+  int archived_rooms_retention_days = 30;                  // 0: keep archived rooms
+  std::int64_t events_max_bytes_per_room = std::int64_t{1} << 20;  // 0: no quota
+  std::int64_t events_max_bytes = std::int64_t{1} << 30;           // 0: no quota
   std::size_t retention_batch_rows = 1000;
   std::size_t max_pending_queries = 64;
   // Wait of the destructor (when flush was not called) before spilling what remains.
@@ -148,8 +152,6 @@ class Journal {
     obs::Counter& dropped;
     obs::Gauge& batch_seconds;
     obs::Gauge& store_up;
-    obs::Counter& events_deleted;
-    obs::Counter& rooms_archived;
   };
 
   void run();
@@ -157,7 +159,7 @@ class Journal {
   void run_queries(std::deque<Query> queries);
   bool take_from_spill();
   void write_inflight();
-  void maintenance_step();
+  void maintenance_step(bool quota_first);
   void ensure_migrated();
 
   // With mu_ held.
@@ -167,7 +169,6 @@ class Journal {
   void update_backlog_locked();
   std::size_t backlog_locked() const;
 
-  Millis wall_now() const;
   std::chrono::milliseconds next_backoff();
 
   std::unique_ptr<Store> store_;
@@ -215,10 +216,8 @@ class Journal {
   std::chrono::milliseconds backoff_{0};
   Clock::time_point outage_since_{};
   std::uint64_t outage_failures_ = 0;
-  Clock::time_point maintenance_at_{};
-  bool retention_active_ = false;
-  Millis retention_cutoff_ = 0;
-  std::uint64_t retention_deleted_ = 0;
+  Maintenance maintenance_;
+  bool quota_turn_ = false;  // a batch committed: quota work may run before the next one
   std::uint64_t rng_state_ = 0;
 
   std::thread writer_;
