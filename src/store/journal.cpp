@@ -535,12 +535,12 @@ void Journal::write_inflight() {
       }
       recovered = outage_;
       outage_ = false;
+      metrics_.store_up.set(1);  // with outage_, so that /ready and the gauge agree
       retry_at_ = now;
       update_backlog_locked();
     }
     backoff_ = options_.retry_initial;
     if (recovered) {
-      metrics_.store_up.set(1);
       log_.info(
           "store_recovered",
           {{"store", kind_},
@@ -587,12 +587,12 @@ void Journal::write_inflight() {
     if (finished_) return;
     first = !outage_;
     outage_ = true;
+    metrics_.store_up.set(0);
     retry_at_ = now + delay;
   }
   if (first) {
     outage_since_ = now;
     outage_failures_ = 0;
-    metrics_.store_up.set(0);
     log_.warn("store_unavailable",
               {{"store", kind_}, {"error", error}, {"backlog", as_int(backlog())}});
   }
