@@ -140,12 +140,13 @@ int run_server(const Config& config) {
   store::JournalOptions journal_options;
   journal_options.spill_path = spill_path;
   journal_options.memory_max_entries = config.journal_memory_max_entries;
-  journal_options.events_retention_days = config.events_retention_days;
-  journal_options.room_ttl_ms = config.room_ttl;
-  journal_options.archived_rooms_retention_days = config.archived_rooms_retention_days;
-  journal_options.events_max_bytes_per_room = config.events_max_bytes_per_room;
-  journal_options.events_max_bytes = config.events_max_bytes;
-  journal_options.on_rooms_archived = [&io, &rooms_for_writer](std::vector<std::string> ids) {
+  store::MaintenanceOptions& maintenance = journal_options.maintenance;
+  maintenance.events_retention_days = config.events_retention_days;
+  maintenance.room_ttl_ms = config.room_ttl;
+  maintenance.archived_rooms_retention_days = config.archived_rooms_retention_days;
+  maintenance.events_max_bytes_per_room = config.events_max_bytes_per_room;
+  maintenance.events_max_bytes = config.events_max_bytes;
+  maintenance.on_rooms_archived = [&io, &rooms_for_writer](std::vector<std::string> ids) {
     boost::asio::post(io, [&rooms_for_writer, ids = std::move(ids)] {
       if (rooms_for_writer != nullptr) rooms_for_writer->forget_archived(ids);
     });

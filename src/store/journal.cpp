@@ -19,17 +19,6 @@ JournalOptions normalized(JournalOptions o) {
   o.flush_interval = std::max(o.flush_interval, std::chrono::milliseconds{0});
   o.retry_initial = std::max(o.retry_initial, std::chrono::milliseconds{1});
   o.retry_max = std::max(o.retry_max, o.retry_initial);
-  o.maintenance_interval = std::max(o.maintenance_interval, std::chrono::milliseconds{1});
-  o.retention_batch_rows = std::max<std::size_t>(o.retention_batch_rows, 1);
-  o.events_retention_days = std::max(o.events_retention_days, 0);
-  o.room_ttl_ms = std::max<Millis>(o.room_ttl_ms, 0);
-  if (!o.wall_clock) {
-    o.wall_clock = [] {
-      return std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-          .count();
-    };
-  }
   return o;
 }
 
@@ -87,18 +76,7 @@ Journal::Journal(std::unique_ptr<Store> store, JournalOptions options, obs::Regi
       metrics_(registry),
       kind_(store_->kind()),
       spill_(options_.spill_path, options_.spill_max_bytes),
-      maintenance_(*store_,
-                   MaintenanceOptions{options_.maintenance_interval,
-                                      options_.events_retention_days,
-                                      options_.room_ttl_ms,
-                                      options_.archived_rooms_retention_days,
-                                      options_.events_max_bytes_per_room,
-                                      options_.events_max_bytes,
-                                      options_.retention_batch_rows,
-                                      100,
-                                      options_.wall_clock,
-                                      options_.on_rooms_archived},
-                   registry, logger) {
+      maintenance_(*store_, options_.maintenance, registry, logger) {
   rng_state_ = (static_cast<std::uint64_t>(std::random_device{}()) << 32) ^
                static_cast<std::uint64_t>(Clock::now().time_since_epoch().count());
   backoff_ = options_.retry_initial;

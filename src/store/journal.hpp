@@ -35,9 +35,9 @@
 // to the file, in order, for the next start. Appends after flush go to the spill file.
 //
 // Maintenance (maintenance.hpp), on the writer thread while the store is healthy, one
-// database call at a time between the journal's own batches: every `maintenance_interval`
-// idle rooms are archived, old rows, archived rooms and expired short ids deleted; after
-// each batch, rooms (and the whole log) past their audit quota are trimmed.
+// database call at a time between the journal's own batches: periodically idle rooms are
+// archived, old rows, archived rooms and expired short ids deleted; after each batch, rooms
+// (and the whole log) past their audit quota are trimmed.
 #include "obs/logger.hpp"
 #include "obs/metrics.hpp"
 #include "store/maintenance.hpp"
@@ -69,20 +69,10 @@ struct JournalOptions {
   bool spill_during_outage = true;
   std::chrono::milliseconds retry_initial{100};
   std::chrono::milliseconds retry_max{5000};
-  std::chrono::milliseconds maintenance_interval{60'000};  // the first run is at start
-  int events_retention_days = 30;                          // 0: keep forever
-  Millis room_ttl_ms = Millis{4} * 3600 * 1000;            // 0: never archive idle rooms
-  int archived_rooms_retention_days = 30;                  // 0: keep archived rooms
-  std::int64_t events_max_bytes_per_room = std::int64_t{1} << 20;  // 0: no quota
-  std::int64_t events_max_bytes = std::int64_t{1} << 30;           // 0: no quota
-  std::size_t retention_batch_rows = 1000;
+  MaintenanceOptions maintenance;  // retention, quotas, archiving (maintenance.hpp)
   std::size_t max_pending_queries = 64;
   // Wait of the destructor (when flush was not called) before spilling what remains.
   std::chrono::milliseconds close_grace{1000};
-  // Wall clock for maintenance cutoffs (ms since the epoch); default: the system clock.
-  std::function<Millis()> wall_clock;
-  // Called on the writer thread with the ids of rooms archived as idle.
-  std::function<void(std::vector<std::string>)> on_rooms_archived;
 };
 
 // Keeps, per room, one snapshot per run of that room's snapshots not separated by its

@@ -34,8 +34,16 @@ Maintenance::Maintenance(Store& store, MaintenanceOptions options, obs::Registry
           "tandem_store_audit_bytes",
           "The audit log's counted bytes (room_events) as this node last knew them")),
       due_(Clock::now()) {
+  options_.interval = std::max(options_.interval, std::chrono::milliseconds{1});
   options_.batch_rows = std::max<std::size_t>(options_.batch_rows, 1);
   options_.batch_rooms = std::max<std::size_t>(options_.batch_rooms, 1);
+  if (!options_.wall_clock) {
+    options_.wall_clock = [] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    };
+  }
 }
 
 bool Maintenance::total_over() const {

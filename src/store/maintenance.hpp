@@ -39,7 +39,7 @@ struct MaintenanceOptions {
   std::int64_t events_max_bytes = std::int64_t{1} << 30;           // 0: no quota
   std::size_t batch_rows = 1000;
   std::size_t batch_rooms = 100;
-  std::function<Millis()> wall_clock;  // ms since the epoch
+  std::function<Millis()> wall_clock;  // ms since the epoch; default: the system clock
   // Called on the writer thread with the ids of rooms archived as idle.
   std::function<void(std::vector<std::string>)> on_rooms_archived;
 };

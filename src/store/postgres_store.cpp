@@ -438,19 +438,32 @@ std::int64_t PostgresStore::audit_bytes() {
   return r.rows() > 0 ? r.integer(0, 0) : 0;
 }
 
+AuditTally PostgresStore::delete_oldest(const std::optional<std::string>& room_id,
+                                        std::int64_t excess, std::size_t max_rows) {
+  const auto params = [&](std::int64_t value) {  // ($1 the room, when one) and a number
+    Params p;
+    if (room_id) p.text(*room_id);
+    p.integer(value);
+    return p;
+  };
+  const auto cut = cut_id(sizes(exec(room_id ? sql::kSelectRoomEventSizes : sql::kSelectEventSizes,
+                                     params(capped_rows(max_rows)))),
+                          excess);
+  AuditTally deleted;
+  if (!cut) return deleted;
+  tally(exec(room_id ? sql::kDeleteRoomEventsThrough : sql::kDeleteEventsThrough, params(*cut)),
+        deleted);
+  return deleted;
+}
+
 AuditDeleted PostgresStore::trim_room_events(const std::string& room_id, std::int64_t target,
                                              std::size_t max_rows) {
   Transaction tx(*this);
   const Result usage = exec(sql::kSelectUsage, Params().text(room_id));
   const std::int64_t bytes = usage.rows() > 0 ? usage.integer(0, 0) : 0;
   if (bytes <= target || max_rows == 0) return AuditDeleted{0, 0, bytes};
-  const auto cut = cut_id(
-      sizes(exec(sql::kSelectRoomEventSizes, Params().text(room_id).integer(capped_rows(max_rows)))),
-      bytes - target);
-  if (!cut) return AuditDeleted{0, 0, bytes};
-  AuditTally deleted;
-  tally(exec(sql::kDeleteRoomEventsThrough, Params().text(room_id).integer(*cut)), deleted);
-  const std::int64_t left = subtract_usage(deleted, room_id);
+  const AuditTally deleted = delete_oldest(room_id, bytes - target, max_rows);
+  const std::int64_t left = deleted.total().rows > 0 ? subtract_usage(deleted, room_id) : bytes;
   tx.commit();
   return AuditDeleted{deleted.total().rows, deleted.total().bytes, left};
 }
@@ -458,11 +471,7 @@ AuditDeleted PostgresStore::trim_room_events(const std::string& room_id, std::in
 AuditDeleted PostgresStore::trim_oldest_events(std::int64_t excess, std::size_t max_rows) {
   if (excess <= 0 || max_rows == 0) return {};
   Transaction tx(*this);
-  const auto cut =
-      cut_id(sizes(exec(sql::kSelectEventSizes, Params().integer(capped_rows(max_rows)))), excess);
-  if (!cut) return {};
-  AuditTally deleted;
-  tally(exec(sql::kDeleteEventsThrough, Params().integer(*cut)), deleted);
+  const AuditTally deleted = delete_oldest(std::nullopt, excess, max_rows);
   subtract_usage(deleted);
   tx.commit();
   return deleted.total();

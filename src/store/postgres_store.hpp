@@ -74,6 +74,10 @@ class PostgresStore final : public Store {
   std::int64_t subtract_usage(const AuditTally& deleted, const std::string& room_id = {});
   // The rows of a SELECT id, size_bytes.
   static std::vector<SizedRow> sizes(const Result& r);
+  // Deletes the oldest rows of `room_id` (nullopt: of the whole log), at most `max_rows`,
+  // that free `excess` bytes; returns them (for subtract_usage).
+  AuditTally delete_oldest(const std::optional<std::string>& room_id, std::int64_t excess,
+                           std::size_t max_rows);
 
   std::string conninfo_;
   pg_conn* conn_ = nullptr;

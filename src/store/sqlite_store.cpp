@@ -9,6 +9,7 @@
 
 #include <sqlite3.h>
 
+#include <array>
 #include <chrono>
 #include <limits>
 #include <system_error>
@@ -503,6 +504,41 @@ void SqliteStore::read_sizes(Statement& select, std::vector<SizedRow>& rows) {
   while (select.step()) rows.push_back(SizedRow{select.column_integer(0), select.column_integer(1)});
 }
 
+AuditTally SqliteStore::delete_oldest(const std::optional<std::string>& room_id,
+                                      std::int64_t excess, std::size_t max_rows) {
+  const bool one_room = room_id.has_value();
+  const auto selects =
+      one_room ? std::array{sql::kSelectRoomEventSizes, sql::kSelectStagedRoomEventSizes}
+               : std::array{sql::kSelectEventSizes, sql::kSelectStagedEventSizes};
+  const auto deletes =
+      one_room ? std::array{sql::kDeleteRoomEventsThrough, sql::kDeleteStagedRoomEventsThrough}
+               : std::array{sql::kDeleteEventsThrough, sql::kDeleteStagedEventsThrough};
+  const auto bind = [&](Statement& statement, std::int64_t value) {
+    if (one_room) {
+      statement.text(1, *room_id).integer(2, value);
+    } else {
+      statement.integer(1, value);
+    }
+  };
+  // The oldest rows: merged ones first, then staged ones (all newer).
+  std::vector<SizedRow> rows;
+  for (const char* text : selects) {
+    if (rows.size() >= max_rows) break;
+    Statement select(*this, text);
+    bind(select, capped_rows(max_rows - rows.size()));
+    read_sizes(select, rows);
+  }
+  AuditTally deleted;
+  const auto cut = cut_id(rows, excess);
+  if (!cut) return deleted;
+  for (const char* text : deletes) {
+    Statement del(*this, text);
+    bind(del, *cut);
+    delete_into(del, deleted);
+  }
+  return deleted;
+}
+
 AuditDeleted SqliteStore::trim_room_events(const std::string& room_id, std::int64_t target,
                                            std::size_t max_rows) {
   Transaction tx(*this);
@@ -513,23 +549,8 @@ AuditDeleted SqliteStore::trim_room_events(const std::string& room_id, std::int6
     if (usage.step()) bytes = usage.column_integer(0);
   }
   if (bytes <= target || max_rows == 0) return AuditDeleted{0, 0, bytes};
-  // The oldest rows: merged ones first, then staged ones (all newer).
-  std::vector<SizedRow> rows;
-  for (const char* text : {sql::kSelectRoomEventSizes, sql::kSelectStagedRoomEventSizes}) {
-    if (rows.size() >= max_rows) break;
-    Statement select(*this, text);
-    select.text(1, room_id).integer(2, capped_rows(max_rows - rows.size()));
-    read_sizes(select, rows);
-  }
-  const auto cut = cut_id(rows, bytes - target);
-  if (!cut) return AuditDeleted{0, 0, bytes};
-  AuditTally deleted;
-  for (const char* text : {sql::kDeleteRoomEventsThrough, sql::kDeleteStagedRoomEventsThrough}) {
-    Statement del(*this, text);
-    del.text(1, room_id).integer(2, *cut);
-    delete_into(del, deleted);
-  }
-  const std::int64_t left = subtract_usage(deleted, room_id);
+  const AuditTally deleted = delete_oldest(room_id, bytes - target, max_rows);
+  const std::int64_t left = deleted.total().rows > 0 ? subtract_usage(deleted, room_id) : bytes;
   tx.commit();
   return AuditDeleted{deleted.total().rows, deleted.total().bytes, left};
 }
@@ -537,21 +558,7 @@ AuditDeleted SqliteStore::trim_room_events(const std::string& room_id, std::int6
 AuditDeleted SqliteStore::trim_oldest_events(std::int64_t excess, std::size_t max_rows) {
   if (excess <= 0 || max_rows == 0) return {};
   Transaction tx(*this);
-  std::vector<SizedRow> rows;
-  for (const char* text : {sql::kSelectEventSizes, sql::kSelectStagedEventSizes}) {
-    if (rows.size() >= max_rows) break;
-    Statement select(*this, text);
-    select.integer(1, capped_rows(max_rows - rows.size()));
-    read_sizes(select, rows);
-  }
-  const auto cut = cut_id(rows, excess);
-  if (!cut) return {};
-  AuditTally deleted;
-  for (const char* text : {sql::kDeleteEventsThrough, sql::kDeleteStagedEventsThrough}) {
-    Statement del(*this, text);
-    del.integer(1, *cut);
-    delete_into(del, deleted);
-  }
+  const AuditTally deleted = delete_oldest(std::nullopt, excess, max_rows);
   subtract_usage(deleted);
   tx.commit();
   return deleted.total();

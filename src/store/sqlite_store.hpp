@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -79,6 +80,10 @@ class SqliteStore final : public Store {
   std::int64_t subtract_usage(const AuditTally& deleted, const std::string& room_id = {});
   // Appends the rows of `select` (id, size_bytes in id order, bound already) to `rows`.
   static void read_sizes(Statement& select, std::vector<SizedRow>& rows);
+  // Deletes the oldest rows of `room_id` (nullopt: of the whole log), at most `max_rows`,
+  // that free `excess` bytes; returns them (for subtract_usage).
+  AuditTally delete_oldest(const std::optional<std::string>& room_id, std::int64_t excess,
+                           std::size_t max_rows);
   void write_users(const std::string& room_id, std::vector<UserRow> rows);
   std::int64_t next_event_id();
   void merge_staged_events_if_due();

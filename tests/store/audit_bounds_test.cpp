@@ -218,10 +218,10 @@ TEST_P(AuditBounds, AJournalKeepsAFloodedRoomWithinItsQuota) {
   TempDir spill_dir;
   JournalOptions options;
   options.spill_path = spill_dir.path() / "journal.spill";
-  options.events_max_bytes_per_room = 64 * 1024;
-  options.events_max_bytes = 0;
-  options.events_retention_days = 0;  // the rows are dated 2023: only the quota deletes here
-  options.room_ttl_ms = 0;
+  options.maintenance.events_max_bytes_per_room = 64 * 1024;
+  options.maintenance.events_max_bytes = 0;
+  options.maintenance.events_retention_days = 0;  // the rows are dated 2023: only the quota deletes here
+  options.maintenance.room_ttl_ms = 0;
   Journal journal(backend_->make_store(), options, registry, logger);
   for (int i = 0; i < 400; ++i) {
     journal.append(url_change("flooded", i, 2000));

@@ -205,8 +205,8 @@ class JournalTest : public ::testing::Test {
     o.spill_path = dir_.path() / "journal.spill";
     o.retry_initial = 5ms;
     o.retry_max = 40ms;
-    o.events_retention_days = 0;  // maintenance off unless a test turns it on
-    o.room_ttl_ms = 0;
+    o.maintenance.events_retention_days = 0;  // maintenance off unless a test turns it on
+    o.maintenance.room_ttl_ms = 0;
     o.close_grace = 2000ms;
     return o;
   }
@@ -566,13 +566,13 @@ TEST_F(JournalTest, QueriesRunOnTheWriterThread) {
 
 TEST_F(JournalTest, MaintenanceArchivesIdleRoomsAndDeletesOldEventsInBatches) {
   auto o = options();
-  o.events_retention_days = 30;
-  o.room_ttl_ms = 4 * 3600 * 1000;
-  o.retention_batch_rows = 1000;
-  o.wall_clock = [] { return Millis{1'800'000'000'000}; };
+  o.maintenance.events_retention_days = 30;
+  o.maintenance.room_ttl_ms = 4 * 3600 * 1000;
+  o.maintenance.batch_rows = 1000;
+  o.maintenance.wall_clock = [] { return Millis{1'800'000'000'000}; };
   std::mutex mu;
   std::vector<std::string> archived;
-  o.on_rooms_archived = [&](std::vector<std::string> ids) {
+  o.maintenance.on_rooms_archived = [&](std::vector<std::string> ids) {
     const std::lock_guard lock(mu);
     archived = std::move(ids);
   };
@@ -605,9 +605,9 @@ TEST_F(JournalTest, MaintenanceArchivesIdleRoomsAndDeletesOldEventsInBatches) {
 // past its quota loses its oldest rows too.
 TEST_F(JournalTest, RoomsAndTheWholeLogAreTrimmedToTheirQuotasBetweenBatches) {
   auto o = options();
-  o.events_max_bytes_per_room = 10'000;  // 100 rows of the fake's 100 bytes
-  o.events_max_bytes = 50'000;
-  o.maintenance_interval = 3'600'000ms;  // only the first periodic run (it measures the log)
+  o.maintenance.events_max_bytes_per_room = 10'000;  // 100 rows of the fake's 100 bytes
+  o.maintenance.events_max_bytes = 50'000;
+  o.maintenance.interval = 3'600'000ms;  // only the first periodic run (it measures the log)
   auto journal = make(o);
   ASSERT_TRUE(db_->wait([&] { return !db_->archived_deletes.empty(); }));  // measured: 0
   for (int i = 0; i < 1000; ++i) {
@@ -637,9 +637,9 @@ TEST_F(JournalTest, RoomsAndTheWholeLogAreTrimmedToTheirQuotasBetweenBatches) {
 
 TEST_F(JournalTest, PastTheWholeLogsQuotaTheOldestRowsGo) {
   auto o = options();
-  o.events_max_bytes_per_room = 0;  // no room quota
-  o.events_max_bytes = 100'000;     // 1,000 rows of the fake's
-  o.maintenance_interval = 3'600'000ms;
+  o.maintenance.events_max_bytes_per_room = 0;  // no room quota
+  o.maintenance.events_max_bytes = 100'000;     // 1,000 rows of the fake's
+  o.maintenance.interval = 3'600'000ms;
   auto journal = make(o);
   ASSERT_TRUE(db_->wait([&] { return !db_->archived_deletes.empty(); }));
   for (int i = 0; i < 3000; ++i) {

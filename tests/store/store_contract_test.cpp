@@ -239,8 +239,8 @@ TEST_P(StoreContract, AJournalWritesThroughTheStoreInOrder) {
   TempDir spill_dir;
   JournalOptions options;
   options.spill_path = spill_dir.path() / "journal.spill";
-  options.events_retention_days = 0;
-  options.room_ttl_ms = 0;
+  options.maintenance.events_retention_days = 0;
+  options.maintenance.room_ttl_ms = 0;
   Journal journal(backend_->make_store(), options, registry, logger);
   for (int i = 0; i < 1500; ++i) {
     journal.append(audit("room", i));
