@@ -290,7 +290,13 @@
       cell(row, `${room.isPlaying ? 'playing' : 'paused'} ${Number(room.currentTime || 0).toFixed(0)} s`);
       body.append(row);
     }
-    $('#rooms-note').textContent = rooms.length > 10 ? `and ${rooms.length - 10} more`
+    // /status lists one page (the first 100 rooms by id): the largest of those are shown,
+    // and totalRooms counts them all.
+    const total = Number.isFinite(status.totalRooms) ? status.totalRooms : rooms.length;
+    const shown = Math.min(rooms.length, 10);
+    $('#rooms-note').textContent = total > shown
+        ? `and ${total - shown} more` +
+          (total > rooms.length ? `; shown: the largest of the first ${rooms.length} by id` : '')
         : rooms.length ? '' : 'No rooms listed (none open, or STATUS_LIST_ROOMS=false).';
   }
 
