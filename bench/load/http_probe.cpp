@@ -3,6 +3,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
@@ -19,8 +20,9 @@ using tcp = boost::asio::ip::tcp;
 class Probe : public std::enable_shared_from_this<Probe> {
  public:
   Probe(boost::asio::io_context& io, std::string path, std::chrono::milliseconds timeout,
-        std::function<void(int, std::string_view)> done)
+        std::function<void(int, std::string_view, std::size_t)> done)
       : stream_(io), timeout_(timeout), done_(std::move(done)) {
+    response_.body_limit(64 << 20);
     request_.method(http::verb::get);
     request_.target(path);
     request_.version(11);
@@ -38,7 +40,7 @@ class Probe : public std::enable_shared_from_this<Probe> {
                           http::async_read(self->stream_, self->buffer_, self->response_,
                                            [self](beast::error_code e, std::size_t) {
                                              if (e) return self->fail("read: " + e.message());
-                                             self->finish(self->response_.result_int(), {});
+                                             self->finish(self->response_.get().result_int(), {});
                                            });
                         });
     });
@@ -51,14 +53,14 @@ class Probe : public std::enable_shared_from_this<Probe> {
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.close();
-    done_(status, error);
+    done_(status, error, status != 0 ? response_.get().body().size() : 0);
   }
 
   beast::tcp_stream stream_;
   std::chrono::milliseconds timeout_;
-  std::function<void(int, std::string_view)> done_;
+  std::function<void(int, std::string_view, std::size_t)> done_;
   http::request<http::empty_body> request_;
-  http::response<http::string_body> response_;
+  http::response_parser<http::string_body> response_;
   beast::flat_buffer buffer_;
 };
 
@@ -66,7 +68,7 @@ class Probe : public std::enable_shared_from_this<Probe> {
 
 void http_get(boost::asio::io_context& io, const tcp::endpoint& server, std::string path,
               std::chrono::milliseconds timeout,
-              std::function<void(int status, std::string_view error)> done) {
+              std::function<void(int status, std::string_view error, std::size_t body_bytes)> done) {
   std::make_shared<Probe>(io, std::move(path), timeout, std::move(done))->start(server);
 }
 

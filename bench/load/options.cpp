@@ -65,6 +65,8 @@ Max:    --max --p99-limit-ms MS (10) --step-factor F (1.25) --step-duration S (3
         --max-steps N (30) --max-rate R (5e6)
 Churn:  --workers N (200) --abrupt FRACTION (0.5) --dwell-ms MS (0)
         --health-interval-ms MS (10)
+Ping:   --poll PATH --pollers N (0): N clients GET PATH back to back meanwhile (one connection
+        each request), reported under "poll" (latency, bytes, failures)
 )";
 }
 
@@ -136,6 +138,11 @@ Options parse_options(int argc, char** argv) {
        }},
       {"dwell-ms", [&](std::string_view v) { o.dwell_ms = v == "0" ? 0 : positive("dwell-ms", v, 60'000); }},
       {"health-interval-ms", [&](std::string_view v) { o.health_interval_ms = positive("health-interval-ms", v, 60'000); }},
+      {"poll", [&](std::string_view v) {
+         if (v.empty() || v.front() != '/') throw std::invalid_argument("--poll must be a path (/...)");
+         o.poll_path = std::string(v);
+       }},
+      {"pollers", [&](std::string_view v) { o.pollers = count("pollers", v, 0, 64); }},
   };
   std::map<std::string, bool> seen;
   for (int i = 1; i < argc; ++i) {
@@ -166,6 +173,9 @@ Options parse_options(int argc, char** argv) {
   }
 
   if (o.port == 0) throw std::invalid_argument("--port is required");
+  if (o.pollers > 0 && (o.scenario != "ping" || o.poll_path.empty())) {
+    throw std::invalid_argument("--pollers needs the ping scenario and --poll PATH");
+  }
   boost::system::error_code ec;
   const auto address = boost::asio::ip::make_address_v4(o.host, ec);
   if (ec || (address.to_uint() >> 24) != 127) {

@@ -59,6 +59,11 @@ struct Options {
   double abrupt = 0.5;             // fraction of leaves that are an abrupt close (no LEAVE)
   double dwell_ms = 0;             // time joined before leaving
   double health_interval_ms = 10;  // GET /health period
+
+  // ping: HTTP pollers during the step (e.g. /status while PING latency is measured), each
+  // GETting `poll_path` on a fresh connection, back to back.
+  std::string poll_path;
+  std::size_t pollers = 0;
 };
 
 // Parses argv (after the program name). Throws std::invalid_argument with a message naming

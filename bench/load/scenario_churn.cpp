@@ -289,7 +289,7 @@ class Churn {
     if (stopping_[0]) return;
     const std::int64_t started = now_ns();
     http_get(workers_.io(0), server_, "/health", std::chrono::milliseconds(1000),
-             [this, started](int status, std::string_view why) {
+             [this, started](int status, std::string_view why, std::size_t) {
                const std::int64_t now = now_ns();
                ChurnMetrics& m = per_worker_[0].metrics;
                if (in_window(started)) {

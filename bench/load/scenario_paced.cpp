@@ -3,10 +3,12 @@
 // receiver records now - send time for messages sent inside the measured window. Messages
 // sent during the warm-up, or after the window, are not counted.
 #include "fleet.hpp"
+#include "http_probe.hpp"
 #include "messages.hpp"
 #include "report.hpp"
 #include "scenarios.hpp"
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/array.hpp>
 
@@ -32,8 +34,17 @@ struct Metrics {
   std::uint64_t skipped = 0;      // sends dropped because the pacer fell > 50 ms behind
   std::uint64_t send_failed = 0;  // the sender's connection was closed
   std::uint64_t error_frames = 0;
+  // --poll: requests started inside the window.
+  Histogram poll_latency;
+  std::uint64_t poll_ok = 0;
+  std::uint64_t poll_failed = 0;
+  std::uint64_t poll_bytes = 0;
 
   void merge(const Metrics& o) {
+    poll_latency.merge(o.poll_latency);
+    poll_ok += o.poll_ok;
+    poll_failed += o.poll_failed;
+    poll_bytes += o.poll_bytes;
     latency.merge(o.latency);
     send_lag.merge(o.send_lag);
     sent_total += o.sent_total;
@@ -232,6 +243,28 @@ class PacedScenario : public PeerListener {
     });
   }
 
+  // One poller: GET --poll on a fresh connection, again as soon as it is answered, until the
+  // window ends (only requests started inside it are counted).
+  void poll(unsigned worker) {
+    const std::int64_t started = now_ns();
+    if (started >= per_worker_[worker].meas_end) return;
+    const asio::ip::tcp::endpoint server(asio::ip::make_address(options_.host), options_.port);
+    http_get(workers_.io(worker), server, options_.poll_path, std::chrono::milliseconds(10'000),
+             [this, worker, started](int status, std::string_view, std::size_t bytes) {
+               PerWorker& w = per_worker_[worker];
+               if (started >= w.warm_end && started < w.meas_end) {
+                 if (status == 200) {
+                   w.metrics.poll_ok++;
+                   w.metrics.poll_bytes += bytes;
+                   w.metrics.poll_latency.record(now_ns() - started);
+                 } else {
+                   w.metrics.poll_failed++;
+                 }
+               }
+               poll(worker);
+             });
+  }
+
   std::vector<Metrics> collect() {
     std::vector<Metrics> copies(workers_.size());
     workers_.run_on_all([&](unsigned w) { copies[w] = per_worker_[w].metrics; });
@@ -258,6 +291,7 @@ class PacedScenario : public PeerListener {
       w.meas_end = meas_end;
       w.running = true;
       tick(worker);
+      for (std::size_t p = worker; p < options_.pollers; p += workers_.size()) poll(worker);
     });
     sleep_until_ns(warm_end);
     const Snapshot before = snapshot(options_.server_pids);
@@ -314,6 +348,18 @@ class PacedScenario : public PeerListener {
                                        {"closed_by_server", std::move(slow_closes)}};
     }
     j["window"] = window_json(before, after, static_cast<double>(total.received_window), "delivery");
+    if (options_.pollers > 0) {
+      const std::uint64_t answered = total.poll_ok;
+      j["poll"] = json::object{
+          {"path", options_.poll_path},
+          {"pollers", options_.pollers},
+          {"ok", answered},
+          {"failed", total.poll_failed},
+          {"per_s", std::round(static_cast<double>(answered) / window_s)},
+          {"bytes_per_response", answered == 0 ? 0.0 : std::round(static_cast<double>(total.poll_bytes) /
+                                                                   static_cast<double>(answered))},
+          {"latency", latency_json(total.poll_latency)}};
+    }
     step.json = std::move(j);
 
     const double p99_ms = static_cast<double>(total.latency.percentile(0.99)) / 1e6;

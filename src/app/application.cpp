@@ -66,6 +66,11 @@ std::unique_ptr<store::Store> make_store(const Config& config) {
   return std::make_unique<store::SqliteStore>(config.data_dir);
 }
 
+cluster::ShortIdOptions short_id_options(const Config& config) {
+  return cluster::ShortIdOptions{config.short_id_ttl, config.short_id_pending_ttl,
+                                 config.short_id_max_pending};
+}
+
 boost::json::array events_to_json(const std::vector<store::StoredEvent>& events) {
   boost::json::array rows;
   rows.reserve(events.size());
@@ -161,9 +166,13 @@ int run_server(const Config& config) {
   store::JournalOptions journal_options;
   journal_options.spill_path = spill_path;
   journal_options.memory_max_entries = config.journal_memory_max_entries;
-  journal_options.events_retention_days = config.events_retention_days;
-  journal_options.room_ttl_ms = config.room_ttl;
-  journal_options.on_rooms_archived = [&io, &rooms_for_writer](std::vector<std::string> ids) {
+  store::MaintenanceOptions& maintenance = journal_options.maintenance;
+  maintenance.events_retention_days = config.events_retention_days;
+  maintenance.room_ttl_ms = config.room_ttl;
+  maintenance.archived_rooms_retention_days = config.archived_rooms_retention_days;
+  maintenance.events_max_bytes_per_room = config.events_max_bytes_per_room;
+  maintenance.events_max_bytes = config.events_max_bytes;
+  maintenance.on_rooms_archived = [&io, &rooms_for_writer](std::vector<std::string> ids) {
     boost::asio::post(io, [&rooms_for_writer, ids = std::move(ids)] {
       if (rooms_for_writer != nullptr) rooms_for_writer->forget_archived(ids);
     });
@@ -182,7 +191,8 @@ int run_server(const Config& config) {
     cluster::RedisRoomsOptions options;
     options.node_id = config.net.node_id;
     options.redis = *redis::parse_redis_url(config.redis_url);  // validated by load_config
-    options.short_id_ttl = config.short_id_ttl;
+    options.short_ids = cluster::RedisShortIdOptions{short_id_options(config),
+                                                     config.short_id_max_new_per_address};
     options.pin_lockout = config.pin_lockout;
     options.node_dead_after = config.node_dead_after;
     options.sweep_interval = config.cluster_sweep;
@@ -206,7 +216,8 @@ int run_server(const Config& config) {
   } else {
     cluster::LocalRoomsOptions rooms_options;
     rooms_options.node_id = config.net.node_id;
-    rooms_options.short_id_ttl = config.short_id_ttl;
+    rooms_options.short_ids = short_id_options(config);
+    rooms_options.short_id_max_new_per_address = config.short_id_max_new_per_address;
     rooms_options.pin_lockout = config.pin_lockout;
     rooms_options.journal = &journal_sink;
     local_rooms = std::make_unique<cluster::LocalRooms>(io.get_executor(), outbox, machine,
@@ -218,6 +229,9 @@ int run_server(const Config& config) {
   }
   net::Server server(io.get_executor(), config.net, *rooms, registry, logger);
   outbox.attach(&server);
+  if (config.ready_requires_store) {
+    server.routes().set_store_ready([&journal] { return journal.writable(); });
+  }
   server.routes().set_events_source(
       [&journal, executor = io.get_executor()](
           std::string room_id, std::size_t limit,

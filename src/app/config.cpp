@@ -36,6 +36,8 @@ std::string percent_encode(std::string_view text) {
   return out;
 }
 
+constexpr std::size_t kMinAdminTokenLength = 16;
+
 struct Option {
   OptionInfo info;
   std::function<void(Config&, const std::string&)> apply;  // throws ConfigError
@@ -256,6 +258,25 @@ std::vector<Option> make_options(Legacy& legacy) {
       [millis](Config& c, const std::string& v) {
         c.short_id_ttl = millis("SHORT_ID_TTL_MS", 1'000, 30LL * 24 * 3600 * 1000)(v);
       });
+  add("SHORT_ID_PENDING_TTL_MS", "600000",
+      "Lifetime of a short id issued for a room that does not exist yet (it gets "
+      "SHORT_ID_TTL_MS once the room is created)",
+      [millis](Config& c, const std::string& v) {
+        c.short_id_pending_ttl = millis("SHORT_ID_PENDING_TTL_MS", 1'000, 24LL * 3600 * 1000)(v);
+      });
+  add("SHORT_ID_MAX_NEW_PER_ADDRESS", "60",
+      "New short ids for rooms that do not exist yet, per client address and minute (429 past it)",
+      [](Config& c, const std::string& v) {
+        c.short_id_max_new_per_address =
+            static_cast<std::size_t>(parse_int("SHORT_ID_MAX_NEW_PER_ADDRESS", v, 1, 1'000'000));
+      });
+  add("SHORT_ID_MAX_PENDING", "100000",
+      "Most short ids of rooms that do not exist held at once; past it the one that expires "
+      "first is evicted",
+      [](Config& c, const std::string& v) {
+        c.short_id_max_pending =
+            static_cast<std::size_t>(parse_int("SHORT_ID_MAX_PENDING", v, 1, 100'000'000));
+      });
   add("PIN_HASH_ITERATIONS", "4096",
       "PBKDF2-SHA256 iterations of stored PIN hashes (paid on the event loop once per PIN "
       "room and process; see docs/CONFIG.md)",
@@ -270,6 +291,36 @@ std::vector<Option> make_options(Legacy& legacy) {
   add("EVENTS_RETENTION_DAYS", "30", "Audit log rows older than this are deleted (0 = keep)",
       [](Config& c, const std::string& v) {
         c.events_retention_days = static_cast<int>(parse_int("EVENTS_RETENTION_DAYS", v, 0, 36500));
+      });
+  add("EVENTS_MAX_BYTES_PER_ROOM", "1048576",
+      "Audit log quota of one room, in bytes; past it the room's oldest rows are deleted (0 = "
+      "no quota)",
+      [](Config& c, const std::string& v) {
+        c.events_max_bytes_per_room = parse_int("EVENTS_MAX_BYTES_PER_ROOM", v, 0, 1LL << 50);
+        if (c.events_max_bytes_per_room > 0 && c.events_max_bytes_per_room < 4096) {
+          invalid("EVENTS_MAX_BYTES_PER_ROOM", v, "0 or at least 4096");
+        }
+      });
+  add("EVENTS_MAX_BYTES", "1073741824",
+      "Audit log quota of the whole database, in bytes; past it the oldest rows are deleted (0 = "
+      "no quota)",
+      [](Config& c, const std::string& v) {
+        c.events_max_bytes = parse_int("EVENTS_MAX_BYTES", v, 0, 1LL << 50);
+        if (c.events_max_bytes > 0 && c.events_max_bytes < 65536) {
+          invalid("EVENTS_MAX_BYTES", v, "0 or at least 65536");
+        }
+      });
+  add("ARCHIVED_ROOMS_RETENTION_DAYS", "30",
+      "Archived rooms are deleted, with their audit rows, this long after they were archived "
+      "(0 = keep)",
+      [](Config& c, const std::string& v) {
+        c.archived_rooms_retention_days =
+            static_cast<int>(parse_int("ARCHIVED_ROOMS_RETENTION_DAYS", v, 0, 36500));
+      });
+  add("READY_REQUIRES_STORE", "true",
+      "Whether GET /ready is 503 while the durable store cannot write (see docs/OPERATIONS.md)",
+      [](Config& c, const std::string& v) {
+        c.ready_requires_store = parse_bool("READY_REQUIRES_STORE", v);
       });
   // PIN guessing (cluster/pin_lockout.hpp; docs/SECURITY.md works out what they allow).
   const auto failures = [](const char* name, std::size_t cluster::PinLockoutOptions::*field) {
@@ -313,9 +364,19 @@ std::vector<Option> make_options(Legacy& legacy) {
             static_cast<std::size_t>(parse_int("JOURNAL_MEMORY_MAX_ENTRIES", v, 100, 100'000'000));
       });
   add("ADMIN_TOKEN", "",
-      "Bearer token of the audit log API (disabled while unset) and of the dashboard's data "
-      "(/api/dashboard/*, open while unset)",
-      [](Config& c, const std::string& v) { c.net.admin_token = v; });
+      "Bearer token, at least 16 characters, of the audit log API (disabled while unset) and "
+      "of the dashboard's data (/api/dashboard/*, open while unset)",
+      [](Config& c, const std::string& v) {
+        // A short token can be guessed over the network; the value is a secret, so the
+        // error shows only its length.
+        if (v.size() < kMinAdminTokenLength) {
+          throw ConfigError("invalid ADMIN_TOKEN=(" + std::to_string(v.size()) +
+                            " characters, not shown): expected at least " +
+                            std::to_string(kMinAdminTokenLength) +
+                            " characters (e.g. openssl rand -hex 32)");
+        }
+        c.net.admin_token = v;
+      });
   add("REDIS_URL", "", "redis://[:password@]host:port[/db]: run as a cluster node",
       [](Config& c, const std::string& v) {
         std::string why;

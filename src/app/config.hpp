@@ -7,6 +7,7 @@
 #include "obs/logger.hpp"
 #include "room/room_machine.hpp"
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <stdexcept>
@@ -22,10 +23,18 @@ struct Config {
   std::string data_dir = "./data";
   unsigned pin_hash_iterations = 4'096;
   protocol::Millis short_id_ttl = 4LL * 3600 * 1000;
+  // Short ids of rooms that do not exist yet (docs/SECURITY.md, "Tables and disks").
+  protocol::Millis short_id_pending_ttl = 10LL * 60 * 1000;
+  std::size_t short_id_max_new_per_address = 60;  // per minute
+  std::size_t short_id_max_pending = 100'000;
   protocol::Millis heartbeat_timeout = 60'000;
   protocol::Millis room_ttl = 4LL * 3600 * 1000;  // idle rooms archived after this
   int events_retention_days = 30;                 // 0 = keep the audit log forever
   cluster::PinLockoutOptions pin_lockout;  // PIN_MAX_FAILURES_*, PIN_*_MS
+  std::int64_t events_max_bytes_per_room = 1LL << 20;  // 0 = no quota
+  std::int64_t events_max_bytes = 1LL << 30;           // the whole audit log; 0 = no quota
+  int archived_rooms_retention_days = 30;              // 0 = keep archived rooms forever
+  bool ready_requires_store = true;  // /ready is 503 while the journal cannot write
   std::size_t journal_memory_max_entries = 100'000;
   // Cluster mode and PostgreSQL (DESIGN.md): accepted and validated here.
   std::string redis_url;

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 
 namespace tandem::cluster {
 
@@ -23,7 +24,10 @@ LocalRooms::LocalRooms(boost::asio::any_io_executor executor, Outbox& outbox,
       metrics_(registry),
       options_(std::move(options)),
       clock_(std::move(clock)),
-      short_ids_(options_.short_id_ttl, options_.max_short_ids),
+      short_ids_(options_.short_ids),
+      short_id_rate_(options_.short_id_max_new_per_address, options_.short_id_rate_window,
+                     options_.short_id_max_addresses),
+      short_id_metrics_(registry, logger),
       pin_lockout_(options_.pin_lockout),
       pin_failures_(options_.pin_lockout.window, options_.pin_lockout.lockout,
                     options_.pin_lockout.max_entries),
@@ -80,13 +84,11 @@ void LocalRooms::journal(const std::string& room_id, const room::Effects& effect
 void LocalRooms::restore(std::vector<store::RoomSnapshot> rooms,
                          const std::vector<store::ShortIdRecord>& short_ids) {
   const Millis now = clock_();
-  for (const auto& record : short_ids) {
-    short_ids_.restore(record.short_id, record.room_id, record.expires_at, now);
-  }
   for (auto& snapshot : rooms) {
     const std::string room_id = snapshot.state.id;
     if (room_id.empty() || snapshot.state.members.empty()) continue;
     auto it = rooms_.insert_or_assign(room_id, std::move(snapshot.state)).first;
+    room_index_.insert(room_id);
     room::RoomState& state = it->second;
     // Every member gets a fresh grace window from now, whatever it had at shutdown: the
     // machine's own disconnect path arms the timers (or, with no grace, removes them).
@@ -104,6 +106,11 @@ void LocalRooms::restore(std::vector<store::RoomSnapshot> rooms,
       execute(room_id, machine_.disconnect(rooms_.at(room_id), user_id, peer_id, now), nullptr, now);
     }
   }
+  // After the rooms: an id whose room came back is not evictable.
+  for (const auto& record : short_ids) {
+    short_ids_.restore(ShortIdLease{record.short_id, record.room_id, record.expires_at},
+                       rooms_.contains(record.room_id), now);
+  }
   logger_.info("restored", {{"rooms", rooms_.size()}, {"shortIds", short_ids_.size()}});
 }
 
@@ -112,7 +119,24 @@ void LocalRooms::forget_archived(const std::vector<std::string>& room_ids) {
   // snapshot un-archives it), so only empty leftovers would be dropped.
   for (const auto& id : room_ids) {
     auto it = rooms_.find(id);
-    if (it != rooms_.end() && it->second.members.empty()) rooms_.erase(it);
+    if (it != rooms_.end() && it->second.members.empty()) erase_room(it, clock_());
+  }
+}
+
+void LocalRooms::erase_room(std::unordered_map<std::string, room::RoomState>::iterator room,
+                            Millis now) {
+  const std::string room_id = room->first;
+  rooms_.erase(room);
+  room_index_.erase(room_id);
+  const auto evicted = short_ids_.room_ended(room_id, now);
+  short_id_metrics_.evicted(evicted.size());
+  journal_short_ids(evicted);
+}
+
+void LocalRooms::journal_short_ids(const std::vector<ShortIdLease>& leases) {
+  if (options_.journal == nullptr) return;
+  for (const auto& lease : leases) {
+    options_.journal->append(store::ShortIdRecord{lease.short_id, lease.room_id, lease.expires_at});
   }
 }
 
@@ -274,11 +298,16 @@ void LocalRooms::join(const ConnectionInfo& conn, protocol::Command&& command, b
     }
     execute(room_id, std::move(effects), &conn, now);
     if (auto it = rooms_.find(room_id); it != rooms_.end() && it->second.members.empty()) {
-      rooms_.erase(it);
+      erase_room(it, now);
     }
     return;
   }
-  if (created) metrics_.rooms_created.inc();
+  if (created) {
+    metrics_.rooms_created.inc();
+    room_index_.insert(room_id);
+    // A share link asked for before the room existed now lives as long as any other.
+    if (auto lease = short_ids_.room_created(room_id, now)) journal_short_ids({*lease});
+  }
   bindings_[conn.id] = Binding{room_id, user_id};
   peers_[conn.peer_id] = conn.id;
   logger_.debug("joined", {{"room", room_id}, {"user", user_id}, {"peer", conn.peer_id}});
@@ -355,7 +384,7 @@ void LocalRooms::execute(const std::string& room_id, room::Effects&& effects,
   if (effects.archived) {
     metrics_.rooms_archived.inc();
     logger_.debug("room_archived", {{"room", room_id}});
-    rooms_.erase(room);
+    erase_room(room, now);
   }
 }
 
@@ -417,18 +446,25 @@ void LocalRooms::arm(const std::string& room_id, const room::TimerRequest& reque
   });
 }
 
-void LocalRooms::status(std::optional<std::string> room_id,
-                        std::function<void(boost::json::array)> done) {
-  const Millis now = clock_();
+void LocalRooms::room_status(const std::string& room_id,
+                             std::function<void(boost::json::array)> done) {
   boost::json::array out;
-  const auto describe = [&](const room::RoomState& state) { out.push_back(describe_room(state, now)); };
-  if (room_id) {
-    if (const room::RoomState* state = find(*room_id)) describe(*state);
-  } else {
-    out.reserve(rooms_.size());
-    for (const auto& [id, state] : rooms_) describe(state);
-  }
+  if (const room::RoomState* state = find(room_id)) out.push_back(describe_room(*state, clock_()));
   done(std::move(out));
+}
+
+void LocalRooms::list_rooms(const std::string& after, std::size_t limit,
+                            std::function<void(RoomPage)> done) {
+  const Millis now = clock_();
+  RoomPage page;
+  page.total = rooms_.size();
+  page.rooms.reserve(std::min(limit, rooms_.size()));
+  auto it = after.empty() ? room_index_.begin() : room_index_.upper_bound(after);
+  for (; it != room_index_.end() && page.rooms.size() < limit; ++it) {
+    page.rooms.push_back(describe_room(rooms_.at(*it), now));
+  }
+  if (it != room_index_.end() && !page.rooms.empty()) page.next_cursor = *std::prev(it);
+  done(std::move(page));
 }
 
 void LocalRooms::nodes(std::function<void(boost::json::array)> done) {
@@ -438,15 +474,31 @@ void LocalRooms::nodes(std::function<void(boost::json::array)> done) {
                                               {"updatedAt", clock_()}}});
 }
 
-void LocalRooms::short_id_for(const std::string& room_id,
-                              std::function<void(std::optional<std::string>)> done) {
+void LocalRooms::short_id_for(const std::string& room_id, const std::string& client_address,
+                              std::function<void(ShortIdAnswer)> done) {
   const Millis now = clock_();
-  auto short_id = short_ids_.issue(room_id, now);
-  if (short_id && options_.journal != nullptr) {
-    options_.journal->append(
-        store::ShortIdRecord{*short_id, room_id, now + options_.short_id_ttl});
+  const bool exists = rooms_.contains(room_id);
+  // Only a new id for a room that does not exist counts against the address: the room's
+  // live id, and any id of an existing room, are always served.
+  if (!exists && !short_ids_.has_live(room_id, now)) {
+    const auto decision = short_id_rate_.take(client_address, now);
+    if (!decision.allowed) {
+      short_id_metrics_.refused(ShortIdAnswer::Refusal::rate_limited, room_id, client_address, now);
+      done(ShortIdAnswer{std::nullopt, ShortIdAnswer::Refusal::rate_limited, decision.retry_after});
+      return;
+    }
   }
-  done(std::move(short_id));
+  auto issued = short_ids_.issue(room_id, exists, now);
+  short_id_metrics_.evicted(issued.evicted.size());
+  journal_short_ids(issued.evicted);
+  if (!issued.lease) {
+    short_id_metrics_.refused(ShortIdAnswer::Refusal::unavailable, room_id, client_address, now);
+    done(ShortIdAnswer{std::nullopt, ShortIdAnswer::Refusal::unavailable, 0});
+    return;
+  }
+  if (issued.created) short_id_metrics_.created(exists);
+  journal_short_ids({*issued.lease});
+  done(ShortIdAnswer{issued.lease->short_id, ShortIdAnswer::Refusal::none, 0});
 }
 
 void LocalRooms::room_for_short_id(const std::string& short_id,

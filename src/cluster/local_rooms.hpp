@@ -3,10 +3,12 @@
 // direct in-process delivery. Single-threaded: only the event-loop thread calls it.
 #include "cluster/pin_delays.hpp"
 #include "cluster/pin_failure_table.hpp"
+#include "cluster/address_rate.hpp"
 #include "cluster/pin_lockout.hpp"
 #include "cluster/room_journal.hpp"
 #include "cluster/room_metrics.hpp"
 #include "cluster/rooms.hpp"
+#include "cluster/short_id_metrics.hpp"
 #include "cluster/short_ids.hpp"
 #include "obs/logger.hpp"
 #include "room/room_machine.hpp"
@@ -17,6 +19,7 @@
 
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -27,8 +30,11 @@ using Clock = std::function<protocol::Millis()>;
 
 struct LocalRoomsOptions {
   std::string node_id;
-  protocol::Millis short_id_ttl = 4 * 3600 * 1000;
-  std::size_t max_short_ids = 1'000'000;
+  ShortIdOptions short_ids;
+  // New short ids for rooms that do not exist, per client address and window.
+  std::size_t short_id_max_new_per_address = 60;
+  protocol::Millis short_id_rate_window = 60'000;
+  std::size_t short_id_max_addresses = 100'000;
   // A changed room's snapshot reaches the journal at most this often (audit events go at
   // once); this bounds what a crash can lose of a room's state.
   protocol::Millis snapshot_interval = 100;
@@ -45,11 +51,13 @@ class LocalRooms final : public Rooms {
 
   void on_command(const ConnectionInfo& conn, protocol::Command&& command) override;
   void on_close(const ConnectionInfo& conn, CloseKind kind) override;
-  void status(std::optional<std::string> room_id,
-              std::function<void(boost::json::array)> done) override;
+  void room_status(const std::string& room_id,
+                   std::function<void(boost::json::array)> done) override;
+  void list_rooms(const std::string& after, std::size_t limit,
+                  std::function<void(RoomPage)> done) override;
   void nodes(std::function<void(boost::json::array)> done) override;
-  void short_id_for(const std::string& room_id,
-                    std::function<void(std::optional<std::string>)> done) override;
+  void short_id_for(const std::string& room_id, const std::string& client_address,
+                    std::function<void(ShortIdAnswer)> done) override;
   void room_for_short_id(const std::string& short_id,
                          std::function<void(std::optional<std::string>)> done) override;
   std::size_t room_count() const override { return rooms_.size(); }
@@ -95,6 +103,10 @@ class LocalRooms final : public Rooms {
   void count_pin_failure(const ConnectionInfo& conn, const std::string& room_id,
                          const std::string& user_id, const PinAttempt& attempt,
                          const PinCounters& counters, room::Effects& effects, protocol::Millis now);
+  // Every room leaves rooms_ through here: the listing index and its short id follow.
+  void erase_room(std::unordered_map<std::string, room::RoomState>::iterator room,
+                  protocol::Millis now);
+  void journal_short_ids(const std::vector<ShortIdLease>& leases);
 
   boost::asio::any_io_executor executor_;
   Outbox& outbox_;
@@ -104,6 +116,8 @@ class LocalRooms final : public Rooms {
   LocalRoomsOptions options_;
   Clock clock_;
   ShortIds short_ids_;
+  AddressRate short_id_rate_;
+  ShortIdMetrics short_id_metrics_;
   PinLockout pin_lockout_;
   PinFailureTable pin_failures_;
   PinDelays pin_delays_;
@@ -111,6 +125,7 @@ class LocalRooms final : public Rooms {
   boost::asio::steady_timer snapshot_timer_;
 
   std::unordered_map<std::string, room::RoomState> rooms_;
+  std::set<std::string> room_index_;  // the ids of rooms_, in order: /status pages
   // Looked up for every recipient of every delivery: open addressing (flat maps) rather
   // than node-based tables. Neither keeps references into them across an insertion.
   boost::unordered_flat_map<ConnId, Binding> bindings_;   // joined connections

@@ -41,11 +41,18 @@ inline std::string pin_addr_fails(std::string_view address) {
 inline std::string pin_addr_lock(std::string_view address) {
   return "tandem:{addr:" + std::string(address) + "}:pinlock";
 }
+// New short ids for rooms that do not exist, counted per client address (TTL: the window).
+inline std::string short_rate(std::string_view address) {
+  return "tandem:{addr:" + std::string(address) + "}:shortids";
+}
 inline std::string short_id(std::string_view short_id) {
   return "tandem:short:" + std::string(short_id);
 }
+// Sorted set of the short ids of rooms that do not exist, scored by expiry (bounded).
+inline constexpr std::string_view kShortEvictable = "tandem:short:evictable";
 inline constexpr std::string_view kNodes = "tandem:nodes";  // set of registered node ids
-inline constexpr std::string_view kRooms = "tandem:rooms";  // set of live room ids
+// Sorted set of live room ids, all scored 0: ZRANGEBYLEX pages it in id order (/status).
+inline constexpr std::string_view kRoomIndex = "tandem:rooms:index";
 // Liveness of a node (expires NODE_DEAD_AFTER_MS after its last refresh); its value is a
 // JSON description for /status.
 inline std::string node(std::string_view node_id) { return "tandem:node:" + std::string(node_id); }

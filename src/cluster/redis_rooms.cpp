@@ -195,6 +195,7 @@ RedisRooms::RedisRooms(boost::asio::any_io_executor executor, Outbox& outbox,
       pin_lockout_(options_.pin_lockout),
       pin_delays_(executor_),
       cluster_metrics_(std::make_unique<ClusterMetrics>(registry)),
+      short_id_metrics_(registry, logger),
       liveness_timer_(executor_),
       sweep_timer_(executor_),
       snapshot_timer_(executor_),
@@ -206,6 +207,8 @@ RedisRooms::RedisRooms(boost::asio::any_io_executor executor, Outbox& outbox,
   redis_ = std::make_unique<redis::RedisConnection>(executor_, command_config, logger, registry);
   subscriber_ =
       std::make_unique<redis::RedisSubscriber>(executor_, subscriber_config, logger, registry);
+  short_ids_ = std::make_unique<RedisShortIds>(*redis_, options_.short_ids, short_id_metrics_,
+                                               options_.journal, clock_);
   register_room_gauges(
       registry, [this] { return room_count(); }, [this] { return bindings_.size(); },
       [this] { return unsaved_.size(); });
@@ -677,15 +680,20 @@ void RedisRooms::after_commit(const std::string& room_id, const std::shared_ptr<
     if (one->effects.relay_dropped) metrics_.relays_dropped.inc();
     metrics_.observe(one->effects);
   }
+  bool created = false;
   for (const auto& record : effects.records) {
-    if (record.event_type == "ROOM_CREATED") metrics_.rooms_created.inc();
+    if (record.event_type == "ROOM_CREATED") created = true;
   }
+  if (created) metrics_.rooms_created.inc();
   journal(room_id, effects, next, now);
   if (next.members.empty()) {
     metrics_.rooms_archived.inc();
-    redis_->command({"SREM", std::string(keys::kRooms), room_id}, [](redis::Reply) {});
+    redis_->command({"ZREM", std::string(keys::kRoomIndex), room_id}, [](redis::Reply) {});
+    short_ids_->room_ended(room_id);
   } else if (effects.joined || op->recreated) {
-    redis_->command({"SADD", std::string(keys::kRooms), room_id}, [](redis::Reply) {});
+    redis_->command({"ZADD", std::string(keys::kRoomIndex), "0", room_id}, [](redis::Reply) {});
+    // A share link asked for before the room existed now lives as long as any other.
+    if (created) short_ids_->room_created(room_id);
   }
   for (const auto& one : with_batch(op)) {
     if (one->done) one->done(next, one->effects);
@@ -1407,47 +1415,71 @@ void RedisRooms::flush_snapshots() {
 
 // ---- HTTP -----------------------------------------------------------------------------
 
-void RedisRooms::status(std::optional<std::string> room_id,
-                        std::function<void(json::array)> done) {
-  std::weak_ptr<RedisRooms*> alive = alive_;
-  auto describe_into = [alive](json::array& out, const redis::Reply& reply) {
-    auto self = alive.lock();
-    if (!self || !reply.is_array() || reply.elements.size() != 2 || !reply.elements[1].is_string()) {
-      return;
-    }
-    auto state = room::room_state_from_json(reply.elements[1].str);
-    if (state && !state->members.empty()) out.push_back(describe_room(*state, (**self).clock_()));
-  };
-  if (room_id) {
-    redis_->command({"HMGET", keys::room_state(*room_id), "v", "s"},
-                    [describe_into, done = std::move(done)](redis::Reply reply) {
-                      json::array out;
-                      describe_into(out, reply);
-                      done(std::move(out));
-                    });
-    return;
+namespace {
+
+// The room of an HMGET state v s reply, if it has members (a tombstone is no room).
+std::optional<json::object> described(const redis::Reply& reply, Millis now) {
+  if (!reply.is_array() || reply.elements.size() != 2 || !reply.elements[1].is_string()) {
+    return std::nullopt;
   }
-  redis_->command({"SMEMBERS", std::string(keys::kRooms)}, [alive, describe_into, done = std::move(done)](
-                                                               redis::Reply reply) mutable {
-    auto self = alive.lock();
-    if (!self) return;
-    RedisRooms& rooms = **self;
-    if (!reply.is_array() || reply.elements.empty()) {
-      done(json::array{});
-      return;
-    }
-    const std::size_t n = std::min(reply.elements.size(), rooms.options_.max_listed_rooms);
-    auto out = std::make_shared<json::array>();
-    auto left = std::make_shared<std::size_t>(n);
-    auto shared_done = std::make_shared<std::function<void(json::array)>>(std::move(done));
-    for (std::size_t i = 0; i < n; ++i) {
-      rooms.redis_->command({"HMGET", keys::room_state(reply.elements[i].str), "v", "s"},
-                            [describe_into, out, left, shared_done](redis::Reply room) {
-                              describe_into(*out, room);
-                              if (--*left == 0) (*shared_done)(std::move(*out));
-                            });
-    }
+  auto state = room::room_state_from_json(reply.elements[1].str);
+  if (!state || state->members.empty()) return std::nullopt;
+  return describe_room(*state, now);
+}
+
+}  // namespace
+
+void RedisRooms::room_status(const std::string& room_id, std::function<void(json::array)> done) {
+  std::weak_ptr<RedisRooms*> alive = alive_;
+  redis_->command({"HMGET", keys::room_state(room_id), "v", "s"},
+                  [alive, done = std::move(done)](redis::Reply reply) {
+                    auto self = alive.lock();
+                    if (!self) return;
+                    json::array out;
+                    if (auto room = described(reply, (**self).clock_())) out.push_back(std::move(*room));
+                    done(std::move(out));
+                  });
+}
+
+// One page of the room index in id order (ZRANGEBYLEX, O(log N + limit)): the ids after
+// `after` (one more than the page, to know whether more follow), then each room's state.
+void RedisRooms::list_rooms(const std::string& after, std::size_t limit,
+                            std::function<void(RoomPage)> done) {
+  std::weak_ptr<RedisRooms*> alive = alive_;
+  auto page = std::make_shared<RoomPage>();
+  auto shared_done = std::make_shared<std::function<void(RoomPage)>>(std::move(done));
+  redis_->command({"ZCARD", std::string(keys::kRoomIndex)}, [page](redis::Reply count) {
+    if (count.is_integer()) page->total = static_cast<std::size_t>(std::max<std::int64_t>(0, count.integer));
   });
+  redis_->command(
+      {"ZRANGEBYLEX", std::string(keys::kRoomIndex), after.empty() ? "-" : "(" + after, "+",
+       "LIMIT", "0", std::to_string(limit + 1)},
+      [alive, limit, page, shared_done](redis::Reply ids) {
+        auto self = alive.lock();
+        if (!self) return;
+        if (!ids.is_array() || ids.elements.empty()) {
+          (*shared_done)(std::move(*page));
+          return;
+        }
+        const std::size_t n = std::min(ids.elements.size(), limit);
+        if (ids.elements.size() > limit) page->next_cursor = ids.elements[n - 1].str;
+        auto rooms = std::make_shared<std::vector<std::optional<json::object>>>(n);
+        auto left = std::make_shared<std::size_t>(n);
+        for (std::size_t i = 0; i < n; ++i) {
+          (**self).redis_->command(
+              {"HMGET", keys::room_state(ids.elements[i].str), "v", "s"},
+              [alive, i, rooms, left, page, shared_done](redis::Reply reply) {
+                auto self = alive.lock();
+                if (!self) return;
+                (*rooms)[i] = described(reply, (**self).clock_());
+                if (--*left > 0) return;
+                for (auto& room : *rooms) {
+                  if (room) page->rooms.push_back(std::move(*room));
+                }
+                (*shared_done)(std::move(*page));
+              });
+        }
+      });
 }
 
 void RedisRooms::nodes(std::function<void(json::array)> done) {
@@ -1477,86 +1509,14 @@ void RedisRooms::nodes(std::function<void(json::array)> done) {
   });
 }
 
-void RedisRooms::short_id_for(const std::string& room_id,
-                              std::function<void(std::optional<std::string>)> done) {
-  std::weak_ptr<RedisRooms*> alive = alive_;
-  auto shared_done = std::make_shared<std::function<void(std::optional<std::string>)>>(std::move(done));
-  const std::string ttl = std::to_string(options_.short_id_ttl);
-  redis_->command({"GET", keys::room_short(room_id)}, [alive, room_id, shared_done, ttl](
-                                                          redis::Reply reply) {
-    auto self = alive.lock();
-    if (!self) return;
-    RedisRooms& rooms = **self;
-    if (reply.is_string()) {
-      rooms.redis_->command({"PEXPIRE", keys::room_short(room_id), ttl}, [](redis::Reply) {});
-      rooms.redis_->command({"PEXPIRE", keys::short_id(reply.str), ttl}, [](redis::Reply) {});
-      (*shared_done)(reply.str);
-      return;
-    }
-    if (!reply.is_nil()) {
-      (*shared_done)(std::nullopt);
-      return;
-    }
-    // A new id: claim it (NX: unique among live ids), then bind the room to it (NX: if
-    // another node bound the room meanwhile, theirs wins and ours is released).
-    auto claim = std::make_shared<std::function<void(int)>>();
-    *claim = [alive, room_id, shared_done, ttl, claim](int tries_left) {
-      auto self = alive.lock();
-      if (!self) return;
-      RedisRooms& rooms = **self;
-      const std::string candidate = ShortIds::random_id();
-      rooms.redis_->command(
-          {"SET", keys::short_id(candidate), room_id, "NX", "PX", ttl},
-          [alive, room_id, shared_done, ttl, claim, candidate, tries_left](redis::Reply set) {
-            auto self = alive.lock();
-            if (!self) return;
-            RedisRooms& rooms = **self;
-            if (set.is_nil() && tries_left > 0) {
-              (*claim)(tries_left - 1);
-              return;
-            }
-            if (!set.is_status()) {
-              (*shared_done)(std::nullopt);
-              *claim = nullptr;
-              return;
-            }
-            rooms.redis_->command(
-                {"SET", keys::room_short(room_id), candidate, "NX", "PX", ttl, "GET"},
-                [alive, room_id, shared_done, claim, candidate, ttl](redis::Reply bound) {
-                  auto self = alive.lock();
-                  *claim = nullptr;
-                  if (!self) return;
-                  RedisRooms& rooms = **self;
-                  if (bound.is_string()) {  // another node's id won
-                    rooms.redis_->command({"DEL", keys::short_id(candidate)}, [](redis::Reply) {});
-                    (*shared_done)(bound.str);
-                    return;
-                  }
-                  if (bound.is_error()) {
-                    (*shared_done)(std::nullopt);
-                    return;
-                  }
-                  if (rooms.options_.journal != nullptr) {
-                    rooms.options_.journal->append(store::ShortIdRecord{
-                        candidate, room_id, rooms.clock_() + rooms.options_.short_id_ttl});
-                  }
-                  (*shared_done)(candidate);
-                });
-          });
-    };
-    (*claim)(8);
-  });
+void RedisRooms::short_id_for(const std::string& room_id, const std::string& client_address,
+                              std::function<void(ShortIdAnswer)> done) {
+  short_ids_->issue(room_id, client_address, std::move(done));
 }
 
 void RedisRooms::room_for_short_id(const std::string& short_id,
                                    std::function<void(std::optional<std::string>)> done) {
-  if (!ShortIds::is_well_formed(short_id)) {
-    done(std::nullopt);
-    return;
-  }
-  redis_->command({"GET", keys::short_id(short_id)}, [done = std::move(done)](redis::Reply reply) {
-    done(reply.is_string() ? std::optional<std::string>(reply.str) : std::nullopt);
-  });
+  short_ids_->resolve(short_id, std::move(done));
 }
 
 }  // namespace tandem::cluster

@@ -29,9 +29,11 @@
 #include "cluster/cluster_message.hpp"
 #include "cluster/pin_delays.hpp"
 #include "cluster/pin_lockout.hpp"
+#include "cluster/redis_short_ids.hpp"
 #include "cluster/room_journal.hpp"
 #include "cluster/room_metrics.hpp"
 #include "cluster/rooms.hpp"
+#include "cluster/short_id_metrics.hpp"
 #include "obs/logger.hpp"
 #include "redis/lua_script.hpp"
 #include "redis/redis_config.hpp"
@@ -68,7 +70,7 @@ struct RedisRoomsOptions {
   redis::RedisConfig redis;
   // The subscriber's endpoint when it is not `redis`'s (tests put a lagging proxy there).
   std::optional<redis::RedisConfig> subscriber_redis;
-  protocol::Millis short_id_ttl = 4 * 3600 * 1000;
+  RedisShortIdOptions short_ids;
   PinLockoutOptions pin_lockout;
   protocol::Millis node_dead_after = 15'000;  // a node silent this long is dead
   protocol::Millis sweep_interval = 1'000;    // dead nodes, overdue gates and graces
@@ -77,7 +79,6 @@ struct RedisRoomsOptions {
   std::size_t max_queued_per_room = 1024;     // commands waiting for one room (a burst the
                                               // rate limit allows several members must fit)
   int max_attempts = 32;                      // CAS attempts of one operation
-  std::size_t max_listed_rooms = 10'000;      // GET /status without roomId
   RoomJournal* journal = nullptr;             // nullptr: nothing is persisted
   RecordLoader load_from_record;              // empty: no restore from the record
 };
@@ -103,11 +104,13 @@ class RedisRooms final : public Rooms {
 
   void on_command(const ConnectionInfo& conn, protocol::Command&& command) override;
   void on_close(const ConnectionInfo& conn, CloseKind kind) override;
-  void status(std::optional<std::string> room_id,
-              std::function<void(boost::json::array)> done) override;
+  void room_status(const std::string& room_id,
+                   std::function<void(boost::json::array)> done) override;
+  void list_rooms(const std::string& after, std::size_t limit,
+                  std::function<void(RoomPage)> done) override;
   void nodes(std::function<void(boost::json::array)> done) override;
-  void short_id_for(const std::string& room_id,
-                    std::function<void(std::optional<std::string>)> done) override;
+  void short_id_for(const std::string& room_id, const std::string& client_address,
+                    std::function<void(ShortIdAnswer)> done) override;
   void room_for_short_id(const std::string& short_id,
                          std::function<void(std::optional<std::string>)> done) override;
   std::size_t room_count() const override;
@@ -197,6 +200,8 @@ class RedisRooms final : public Rooms {
   PinDelays pin_delays_;
   struct ClusterMetrics;
   std::unique_ptr<ClusterMetrics> cluster_metrics_;
+  ShortIdMetrics short_id_metrics_;
+  std::unique_ptr<RedisShortIds> short_ids_;
 
   std::unordered_map<std::string, RoomEntry> rooms_;     // rooms this node works on
   std::unordered_map<ConnId, Binding> bindings_;         // joined (or joining) connections

@@ -4,6 +4,7 @@
 // trip answer through a callback (LocalRooms answers at once).
 #include "cluster/outbox.hpp"
 #include "protocol/command.hpp"
+#include "protocol/event.hpp"
 
 #include <boost/json/array.hpp>
 
@@ -20,6 +21,25 @@ struct ConnectionInfo {
   std::string remote_address;  // client address, for logs and per-address limits
 };
 
+// GET /api/short-id/{roomId}: the id, or why there is none.
+struct ShortIdAnswer {
+  enum class Refusal {
+    none,
+    rate_limited,  // too many new ids for absent rooms from this address (429)
+    unavailable,   // the backend failed (503)
+  };
+  std::optional<std::string> short_id;
+  Refusal refusal = Refusal::none;
+  protocol::Millis retry_after = 0;  // rate_limited: until the address's window ends
+};
+
+// One page of the /status listing: rooms in roomId order after a cursor.
+struct RoomPage {
+  boost::json::array rooms;               // describe_room() of each, at most `limit`
+  std::optional<std::string> next_cursor;  // the last roomId listed, when more follow
+  std::size_t total = 0;                   // rooms in the whole listing
+};
+
 enum class CloseKind {
   network,   // the socket closed or failed without LEAVE: reconnect grace applies
   stale,     // no message for 2 x heartbeat timeout: the member is removed at once
@@ -33,14 +53,19 @@ class Rooms {
   virtual void on_command(const ConnectionInfo& conn, protocol::Command&& command) = 0;
   virtual void on_close(const ConnectionInfo& conn, CloseKind kind) = 0;
 
-  // /status "rooms" array; with a room id, only that room (empty array if unknown).
-  virtual void status(std::optional<std::string> room_id,
-                      std::function<void(boost::json::array)> done) = 0;
+  // /status?roomId=: that room, or an empty array if unknown.
+  virtual void room_status(const std::string& room_id,
+                           std::function<void(boost::json::array)> done) = 0;
+  // /status: up to `limit` rooms whose ids sort after `after` ("" = from the first).
+  // Bounded work per call, whatever the number of rooms.
+  virtual void list_rooms(const std::string& after, std::size_t limit,
+                          std::function<void(RoomPage)> done) = 0;
   // /status "nodes": the nodes serving rooms (cluster: every live node; standalone: this one).
   virtual void nodes(std::function<void(boost::json::array)> done) = 0;
-  // The live short id of a room, made on first request (nullopt: could not be served).
-  virtual void short_id_for(const std::string& room_id,
-                            std::function<void(std::optional<std::string>)> done) = 0;
+  // The live short id of a room, made on first request. A new id for a room that does
+  // not exist counts against `client_address`'s rate (short_ids.hpp has the policy).
+  virtual void short_id_for(const std::string& room_id, const std::string& client_address,
+                            std::function<void(ShortIdAnswer)> done) = 0;
   virtual void room_for_short_id(const std::string& short_id,
                                  std::function<void(std::optional<std::string>)> done) = 0;
 

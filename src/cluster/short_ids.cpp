@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <array>
 #include <stdexcept>
 
@@ -37,38 +38,118 @@ bool ShortIds::is_well_formed(std::string_view text) noexcept {
   return true;
 }
 
-std::optional<std::string> ShortIds::issue(const std::string& room_id, protocol::Millis now) {
-  if (auto it = by_room_.find(room_id); it != by_room_.end()) {
-    auto& entry = by_short_.at(it->second);
-    if (entry.expires_at > now) {
-      entry.expires_at = now + ttl_;
-      return it->second;
-    }
-    by_short_.erase(it->second);
-    by_room_.erase(it);
+void ShortIds::erase(const std::string& short_id) {
+  auto it = by_short_.find(short_id);
+  if (it == by_short_.end()) return;
+  if (it->second.evictable) evictable_.erase(Key{it->second.expires_at, short_id});
+  if (auto room = by_room_.find(it->second.room_id);
+      room != by_room_.end() && room->second == short_id) {
+    by_room_.erase(room);
   }
-  if (by_short_.size() >= max_entries_ && purge(now) == 0) return std::nullopt;
+  by_short_.erase(it);
+}
+
+void ShortIds::set_expiry(const std::string& short_id, Entry& entry, protocol::Millis expires_at,
+                          bool evictable) {
+  if (entry.evictable) evictable_.erase(Key{entry.expires_at, short_id});
+  entry.expires_at = expires_at;
+  entry.evictable = evictable;
+  if (evictable) evictable_.insert(Key{expires_at, short_id});
+}
+
+void ShortIds::trim(std::size_t keep, protocol::Millis now, std::vector<ShortIdLease>* evicted) {
+  while (!evictable_.empty()) {
+    const auto [expires_at, short_id] = *evictable_.begin();
+    const bool expired = expires_at <= now;
+    if (!expired && evictable_.size() <= keep) break;
+    if (!expired && evicted != nullptr) {
+      evicted->push_back(ShortIdLease{short_id, by_short_.at(short_id).room_id, now});
+    }
+    erase(short_id);
+  }
+}
+
+bool ShortIds::has_live(const std::string& room_id, protocol::Millis now) const {
+  auto it = by_room_.find(room_id);
+  return it != by_room_.end() && by_short_.at(it->second).expires_at > now;
+}
+
+ShortIds::Issued ShortIds::issue(const std::string& room_id, bool room_exists,
+                                 protocol::Millis now) {
+  Issued out;
+  if (auto it = by_room_.find(room_id); it != by_room_.end()) {
+    const std::string short_id = it->second;
+    Entry& entry = by_short_.at(short_id);
+    if (entry.expires_at > now) {
+      // Re-requested: an existing room's id lives the full ttl again; an absent room's at
+      // least pending_ttl more (an id its room had earned is not shortened).
+      const protocol::Millis expires_at =
+          room_exists ? now + options_.ttl : std::max(entry.expires_at, now + options_.pending_ttl);
+      set_expiry(short_id, entry, expires_at, !room_exists);
+      trim(options_.max_evictable, now, &out.evicted);
+      out.lease = ShortIdLease{short_id, room_id, expires_at};
+      return out;
+    }
+    erase(short_id);
+  }
+  if (!room_exists) trim(options_.max_evictable - 1, now, &out.evicted);  // room for it
+  const protocol::Millis expires_at = now + (room_exists ? options_.ttl : options_.pending_ttl);
   // 36^7 ~ 7.8e10 ids: a collision with a live one is rare; a few tries are plenty.
   for (int attempt = 0; attempt < 16; ++attempt) {
     std::string id = random_id();
-    auto [it, inserted] = by_short_.try_emplace(id, Entry{room_id, now + ttl_});
-    if (!inserted) {
-      if (it->second.expires_at > now) continue;
-      by_room_.erase(it->second.room_id);
-      it->second = Entry{room_id, now + ttl_};
+    if (auto taken = by_short_.find(id); taken != by_short_.end()) {
+      if (taken->second.expires_at > now) continue;
+      erase(id);
     }
+    Entry& entry = by_short_[id];
+    entry.room_id = room_id;
+    set_expiry(id, entry, expires_at, !room_exists);
     by_room_[room_id] = id;
-    return id;
+    out.lease = ShortIdLease{std::move(id), room_id, expires_at};
+    out.created = true;
+    return out;
   }
-  return std::nullopt;
+  return out;
 }
 
-void ShortIds::restore(const std::string& short_id, const std::string& room_id,
-                       protocol::Millis expires_at, protocol::Millis now) {
-  if (expires_at <= now || !is_well_formed(short_id) || by_short_.size() >= max_entries_) return;
-  if (auto old = by_room_.find(room_id); old != by_room_.end()) by_short_.erase(old->second);
-  by_short_[short_id] = Entry{room_id, expires_at};
-  by_room_[room_id] = short_id;
+std::optional<ShortIdLease> ShortIds::room_created(const std::string& room_id,
+                                                   protocol::Millis now) {
+  auto it = by_room_.find(room_id);
+  if (it == by_room_.end()) return std::nullopt;
+  const std::string short_id = it->second;
+  Entry& entry = by_short_.at(short_id);
+  if (entry.expires_at <= now) {
+    erase(short_id);
+    return std::nullopt;
+  }
+  set_expiry(short_id, entry, std::max(entry.expires_at, now + options_.ttl), false);
+  return ShortIdLease{short_id, room_id, entry.expires_at};
+}
+
+std::vector<ShortIdLease> ShortIds::room_ended(const std::string& room_id, protocol::Millis now) {
+  std::vector<ShortIdLease> evicted;
+  auto it = by_room_.find(room_id);
+  if (it == by_room_.end()) return evicted;
+  const std::string short_id = it->second;
+  Entry& entry = by_short_.at(short_id);
+  if (entry.expires_at <= now) {
+    erase(short_id);
+    return evicted;
+  }
+  if (!entry.evictable) set_expiry(short_id, entry, entry.expires_at, true);
+  trim(options_.max_evictable, now, &evicted);
+  return evicted;
+}
+
+void ShortIds::restore(const ShortIdLease& lease, bool room_exists, protocol::Millis now) {
+  if (lease.expires_at <= now || !is_well_formed(lease.short_id)) return;
+  if (auto old = by_room_.find(lease.room_id); old != by_room_.end()) erase(old->second);
+  erase(lease.short_id);
+  Entry& entry = by_short_[lease.short_id];
+  entry.room_id = lease.room_id;
+  set_expiry(lease.short_id, entry, lease.expires_at, !room_exists);
+  by_room_[lease.room_id] = lease.short_id;
+  trim(options_.max_evictable, now, nullptr);
 }
 
 std::optional<std::string> ShortIds::resolve(const std::string& short_id,
@@ -76,20 +157,6 @@ std::optional<std::string> ShortIds::resolve(const std::string& short_id,
   auto it = by_short_.find(short_id);
   if (it == by_short_.end() || it->second.expires_at <= now) return std::nullopt;
   return it->second.room_id;
-}
-
-std::size_t ShortIds::purge(protocol::Millis now) {
-  std::size_t removed = 0;
-  for (auto it = by_short_.begin(); it != by_short_.end();) {
-    if (it->second.expires_at <= now) {
-      by_room_.erase(it->second.room_id);
-      it = by_short_.erase(it);
-      ++removed;
-    } else {
-      ++it;
-    }
-  }
-  return removed;
 }
 
 }  // namespace tandem::cluster

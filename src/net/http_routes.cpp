@@ -17,6 +17,10 @@ namespace http = beast::http;
 
 namespace {
 
+// GET /status listing pages (docs/PROTOCOL.md).
+constexpr std::size_t kStatusPageDefault = 100;
+constexpr std::size_t kStatusPageMax = 1000;
+
 void add_cors(HttpResponse& res) {
   res.set(http::field::access_control_allow_origin, "*");
   res.set(http::field::access_control_allow_methods, "GET, OPTIONS");
@@ -144,17 +148,6 @@ HttpResponse HttpRoutes::refuse(http::status status, std::string_view why) const
 void HttpRoutes::status(const HttpRequest& req, std::string_view target,
                         std::function<void(HttpResponse)> respond) {
   const NetConfig& config = server_.config();
-  auto room_id = query_param(target, "roomId");
-  if (!room_id && !config.status_list_rooms) {
-    room_id = std::string();  // listing restricted: answer with no rooms
-  }
-  if (room_id && !protocol::is_valid_room_id(*room_id)) room_id = std::string();
-  const bool full_listing = !room_id;
-  const auto now = std::chrono::steady_clock::now();
-  if (full_listing && !status_body_.empty() && now - status_built_ < config.status_cache) {
-    respond(make_response(req, http::status::ok, status_body_, "application/json"));
-    return;
-  }
   const double uptime =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   boost::json::object base{{"nodeId", config.node_id},
@@ -162,30 +155,81 @@ void HttpRoutes::status(const HttpRequest& req, std::string_view target,
                            {"localConnections", server_.session_count()},
                            {"localRooms", server_.rooms().room_count()},
                            {"uptime", uptime}};
-  const bool want_none = room_id && room_id->empty();
-  if (want_none) {
+  // Adds "nodes", serializes, answers (and keeps the body when it is the cached page).
+  auto finish = [this, req, respond](boost::json::object body, bool cache) {
+    server_.rooms().nodes([this, req, respond, cache,
+                           body = std::move(body)](boost::json::array nodes) mutable {
+      body["nodes"] = std::move(nodes);
+      std::string text = boost::json::serialize(body);
+      if (cache) {
+        status_body_ = text;
+        status_built_ = std::chrono::steady_clock::now();
+      }
+      respond(make_response(req, http::status::ok, std::move(text), "application/json"));
+    });
+  };
+
+  if (auto room_id = query_param(target, "roomId")) {
+    // One room, always live (the extension finds its own room this way).
+    if (!protocol::is_valid_room_id(*room_id)) {
+      base["rooms"] = boost::json::array{};
+      respond(json_response(req, http::status::ok, base));
+      return;
+    }
+    server_.rooms().room_status(
+        *room_id, [finish, base = std::move(base)](boost::json::array rooms) mutable {
+          base["rooms"] = std::move(rooms);
+          finish(std::move(base), false);
+        });
+    return;
+  }
+  if (!config.status_list_rooms) {  // listing restricted: answer with no rooms
     base["rooms"] = boost::json::array{};
     respond(json_response(req, http::status::ok, base));
     return;
   }
-  server_.rooms().status(
-      std::move(room_id), [this, full_listing, req, base = std::move(base),
-                           respond = std::move(respond)](boost::json::array rooms) mutable {
-        base["rooms"] = std::move(rooms);
-        server_.rooms().nodes([this, full_listing, req = std::move(req), base = std::move(base),
-                               respond = std::move(respond)](boost::json::array nodes) mutable {
-          base["nodes"] = std::move(nodes);
-          std::string body = boost::json::serialize(base);
-          if (full_listing && server_.config().status_cache.count() > 0) {
-            status_body_ = body;
-            status_built_ = std::chrono::steady_clock::now();
-          }
-          respond(make_response(req, http::status::ok, std::move(body), "application/json"));
-        });
+  // The listing, a page at a time (docs/PROTOCOL.md): ?limit= rooms (default 100, at most
+  // 1000) in roomId order, after ?cursor= (the nextCursor of the previous page). The work
+  // per request is bounded by the page, whatever the number of rooms.
+  std::size_t limit = kStatusPageDefault;
+  if (auto text = query_param(target, "limit")) {
+    std::size_t value = 0;
+    auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+    if (ec != std::errc{} || p != text->data() + text->size() || value < 1 ||
+        value > kStatusPageMax) {
+      respond(json_response(req, http::status::bad_request,
+                            boost::json::object{{"error", "limit must be 1-" +
+                                                              std::to_string(kStatusPageMax)}}));
+      return;
+    }
+    limit = value;
+  }
+  std::string cursor = query_param(target, "cursor").value_or("");
+  if (!cursor.empty() && !protocol::is_valid_room_id(cursor)) {
+    respond(json_response(req, http::status::bad_request,
+                          boost::json::object{{"error", "Invalid cursor"}}));
+    return;
+  }
+  // Every client polls the first page: it is rebuilt at most once per STATUS_CACHE_MS.
+  const bool cacheable =
+      cursor.empty() && limit == kStatusPageDefault && config.status_cache.count() > 0;
+  if (cacheable && !status_body_.empty() &&
+      std::chrono::steady_clock::now() - status_built_ < config.status_cache) {
+    respond(make_response(req, http::status::ok, status_body_, "application/json"));
+    return;
+  }
+  server_.rooms().list_rooms(
+      cursor, limit,
+      [finish, cacheable, base = std::move(base)](cluster::RoomPage page) mutable {
+        base["rooms"] = std::move(page.rooms);
+        base["totalRooms"] = page.total;
+        base["nextCursor"] = page.next_cursor ? boost::json::value(*page.next_cursor) : nullptr;
+        finish(std::move(base), cacheable);
       });
 }
 
-void HttpRoutes::handle(const HttpRequest& req, std::function<void(HttpResponse)> respond) {
+void HttpRoutes::handle(const HttpRequest& req, const std::string& client_address,
+                        std::function<void(HttpResponse)> respond) {
   auto& counters = server_.metrics().http_requests;
   const NetConfig& config = server_.config();
   const std::string_view target(req.target().data(), req.target().size());
@@ -233,11 +277,13 @@ void HttpRoutes::handle(const HttpRequest& req, std::function<void(HttpResponse)
     counters["/ready"].inc();
     const bool draining = server_.draining();
     const bool backends = server_.rooms().backends_ready();
-    const bool ready = !draining && backends;
-    respond(json_response(
-        req, ready ? http::status::ok : http::status::service_unavailable,
-        boost::json::object{{"status", ready ? "ready" : (draining ? "draining" : "unavailable")},
-                            {"nodeId", config.node_id}}));
+    const bool store = !store_ready_ || store_ready_();
+    const bool ready = !draining && backends && store;
+    boost::json::object body{
+        {"status", ready ? "ready" : (draining ? "draining" : "unavailable")},
+        {"nodeId", config.node_id}};
+    if (!draining && !ready) body["reason"] = backends ? "store" : "redis";
+    respond(json_response(req, ready ? http::status::ok : http::status::service_unavailable, body));
     return;
   }
   if (parts.size() == 1 && head == "metrics") {
@@ -293,17 +339,27 @@ void HttpRoutes::handle(const HttpRequest& req, std::function<void(HttpResponse)
       return;
     }
     server_.rooms().short_id_for(
-        room_id, [req, room_id, base = config.public_url,
-                  respond = std::move(respond)](std::optional<std::string> short_id) {
-          if (!short_id) {
+        room_id, client_address,
+        [req, room_id, base = config.public_url,
+         respond = std::move(respond)](cluster::ShortIdAnswer answer) {
+          if (answer.refusal == cluster::ShortIdAnswer::Refusal::rate_limited) {
+            auto res = json_response(
+                req, http::status::too_many_requests,
+                boost::json::object{{"error", "Too many new short ids from this address"}});
+            res.set(http::field::retry_after, std::to_string((answer.retry_after + 999) / 1000));
+            respond(std::move(res));
+            return;
+          }
+          if (!answer.short_id) {
             respond(json_response(req, http::status::service_unavailable,
                                   boost::json::object{{"error", "Short ids unavailable"}}));
             return;
           }
+          const std::string& id = *answer.short_id;
           respond(json_response(req, http::status::ok,
-                                boost::json::object{{"shortId", *short_id},
+                                boost::json::object{{"shortId", id},
                                                     {"roomId", room_id},
-                                                    {"shortUrl", base + "/room/" + *short_id}}));
+                                                    {"shortUrl", base + "/room/" + id}}));
         });
     return;
   }

@@ -36,8 +36,12 @@ class HttpRoutes {
 
   // Enables GET /api/rooms/{roomId}/events (also needs ADMIN_TOKEN).
   void set_events_source(EventsSource source) { events_ = std::move(source); }
+  // GET /ready is 503 while this answers false (the durable store cannot write).
+  void set_store_ready(std::function<bool()> ready) { store_ready_ = std::move(ready); }
 
-  void handle(const HttpRequest& request, std::function<void(HttpResponse)> respond);
+  // `client_address`: the client's address, as per-address limits count it.
+  void handle(const HttpRequest& request, const std::string& client_address,
+              std::function<void(HttpResponse)> respond);
 
   // Answer for an upgrade that cannot be accepted (server full, draining, wrong path).
   HttpResponse refuse_upgrade(const HttpRequest& request, beast::http::status status,
@@ -47,7 +51,8 @@ class HttpRoutes {
   HttpResponse refuse(beast::http::status status, std::string_view why) const;
 
  private:
-  // GET /status (and the dashboard's copy of it): `target` carries the ?roomId= filter.
+  // GET /status (and the dashboard's copy of it): `target` carries ?roomId=, or the
+  // listing's ?limit= and ?cursor=.
   void status(const HttpRequest& req, std::string_view target,
               std::function<void(HttpResponse)> respond);
 
@@ -55,8 +60,9 @@ class HttpRoutes {
   obs::Registry& registry_;
   std::chrono::steady_clock::time_point started_;
   EventsSource events_;
+  std::function<bool()> store_ready_;
   StaticAssets assets_;  // web/, embedded at build time
-  // GET /status (full listing): the last body and when it was built.
+  // GET /status (the listing's first page, default limit): the last body and when it was built.
   std::string status_body_;
   std::chrono::steady_clock::time_point status_built_{};
 };

@@ -83,7 +83,10 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
     upgrade(std::move(request));
     return;
   }
-  server_.routes().handle(request, [self = shared_from_this()](HttpResponse response) {
+  // The client's address (behind TRUSTED_PROXIES, from X-Forwarded-For) for every
+  // per-address limit behind this route.
+  const std::string client = server_.client_address(peer_, forwarded_for(request));
+  server_.routes().handle(request, client, [self = shared_from_this()](HttpResponse response) {
     self->write(std::move(response));
   });
 }

@@ -19,21 +19,8 @@ JournalOptions normalized(JournalOptions o) {
   o.flush_interval = std::max(o.flush_interval, std::chrono::milliseconds{0});
   o.retry_initial = std::max(o.retry_initial, std::chrono::milliseconds{1});
   o.retry_max = std::max(o.retry_max, o.retry_initial);
-  o.maintenance_interval = std::max(o.maintenance_interval, std::chrono::milliseconds{1});
-  o.retention_batch_rows = std::max<std::size_t>(o.retention_batch_rows, 1);
-  o.events_retention_days = std::max(o.events_retention_days, 0);
-  o.room_ttl_ms = std::max<Millis>(o.room_ttl_ms, 0);
-  if (!o.wall_clock) {
-    o.wall_clock = [] {
-      return std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-          .count();
-    };
-  }
   return o;
 }
-
-constexpr Millis kDayMs = Millis{24} * 3600 * 1000;
 
 std::int64_t as_int(std::size_t n) {
   return static_cast<std::int64_t>(n);
@@ -79,11 +66,7 @@ Journal::Metrics::Metrics(obs::Registry& r)
                         "spill file, or the spill file full or failing")),
       batch_seconds(
           r.gauge("tandem_journal_batch_seconds", "Duration of the last committed journal batch")),
-      store_up(r.gauge("tandem_store_up", "1 while the durable store accepts writes")),
-      events_deleted(
-          r.counter("tandem_store_events_deleted_total", "room_events rows deleted by retention")),
-      rooms_archived(
-          r.counter("tandem_store_rooms_archived_total", "Rooms archived after idling")) {}
+      store_up(r.gauge("tandem_store_up", "1 while the durable store accepts writes")) {}
 
 Journal::Journal(std::unique_ptr<Store> store, JournalOptions options, obs::Registry& registry,
                  obs::Logger& logger)
@@ -92,7 +75,8 @@ Journal::Journal(std::unique_ptr<Store> store, JournalOptions options, obs::Regi
       log_(logger),
       metrics_(registry),
       kind_(store_->kind()),
-      spill_(options_.spill_path, options_.spill_max_bytes) {
+      spill_(options_.spill_path, options_.spill_max_bytes),
+      maintenance_(*store_, options_.maintenance, registry, logger) {
   rng_state_ = (static_cast<std::uint64_t>(std::random_device{}()) << 32) ^
                static_cast<std::uint64_t>(Clock::now().time_since_epoch().count());
   backoff_ = options_.retry_initial;
@@ -110,8 +94,6 @@ Journal::Journal(std::unique_ptr<Store> store, JournalOptions options, obs::Regi
     log_.info("journal_spill_replay",
               {{"path", options_.spill_path.string()}, {"entries", as_int(recovered.lines)}});
   }
-  const bool maintenance = options_.events_retention_days > 0 || options_.room_ttl_ms > 0;
-  maintenance_at_ = maintenance ? Clock::now() : Clock::time_point::max();
   update_backlog_locked();
   writer_ = std::thread([this] {
     // Named for top -H, perf and tandem-bench's per-thread CPU (15 characters at most).
@@ -269,6 +251,11 @@ std::size_t Journal::backlog() const {
   return backlog_locked();
 }
 
+bool Journal::writable() const {
+  const std::lock_guard lock(mu_);
+  return !outage_ && !spill_error_logged_;
+}
+
 std::size_t Journal::backlog_locked() const {
   // Once finished, whatever was pending is in the spill file (and counted there).
   if (finished_) return spill_unread_;
@@ -319,6 +306,14 @@ void Journal::run() {
         lock.lock();
         continue;
       }
+    } else if (quota_turn_ && maintenance_allowed && maintenance_.quota_pending()) {
+      // One quota step after each batch: a room flooded with audited messages is trimmed
+      // while it floods, not only when the writer is idle.
+      quota_turn_ = false;
+      lock.unlock();
+      maintenance_step(true);
+      lock.lock();
+      continue;
     } else if (!mem_.empty() && (mem_.size() >= options_.batch_max_entries || flush_requested_ ||
                                  now >= oldest_pending_ + options_.flush_interval)) {
       const std::size_t n = std::min(options_.batch_max_entries, mem_.size());
@@ -359,9 +354,9 @@ void Journal::run() {
     } else if (flush_requested_ && mem_.empty() && spill_unread_ == 0) {
       finish_locked();
       break;
-    } else if (maintenance_allowed && (retention_active_ || now >= maintenance_at_)) {
+    } else if (maintenance_allowed && maintenance_.pending(now)) {
       lock.unlock();
-      maintenance_step();
+      maintenance_step(false);
       lock.lock();
       continue;
     }
@@ -372,7 +367,7 @@ void Journal::run() {
     if (mem_.empty() && spill_unread_ > 0) wake = std::min(wake, spill_retry_at);
     if (spill_dirty_) wake = std::min(wake, spill_dirty_since_ + options_.flush_interval);
     if (flush_requested_) wake = std::min(wake, writer_deadline_);
-    if (maintenance_allowed) wake = std::min(wake, maintenance_at_);
+    if (maintenance_allowed) wake = std::min(wake, maintenance_.due());
     if (wake == Clock::time_point::max()) {
       wake_.wait(lock);
     } else {
@@ -478,12 +473,13 @@ void Journal::write_inflight() {
   std::string error;
   bool transient = true;
   bool failed = false;
+  std::vector<AuditUsage> usage;
   try {
     ensure_migrated();
     if (split_) {
-      store_->write_batch(std::vector<JournalEntry>{inflight_.front()});
+      usage = store_->write_batch(std::vector<JournalEntry>{inflight_.front()});
     } else {
-      store_->write_batch(inflight_);
+      usage = store_->write_batch(inflight_);
     }
   } catch (const StoreError& e) {
     failed = true;
@@ -497,6 +493,8 @@ void Journal::write_inflight() {
   const auto now = Clock::now();
 
   if (!failed) {
+    maintenance_.on_batch(usage);
+    quota_turn_ = true;
     metrics_.written.inc(count);
     metrics_.batches.inc();
     metrics_.batch_seconds.set(std::chrono::duration<double>(now - start).count());
@@ -515,12 +513,12 @@ void Journal::write_inflight() {
       }
       recovered = outage_;
       outage_ = false;
+      metrics_.store_up.set(1);  // with outage_, so that /ready and the gauge agree
       retry_at_ = now;
       update_backlog_locked();
     }
     backoff_ = options_.retry_initial;
     if (recovered) {
-      metrics_.store_up.set(1);
       log_.info(
           "store_recovered",
           {{"store", kind_},
@@ -567,58 +565,27 @@ void Journal::write_inflight() {
     if (finished_) return;
     first = !outage_;
     outage_ = true;
+    metrics_.store_up.set(0);
     retry_at_ = now + delay;
   }
   if (first) {
     outage_since_ = now;
     outage_failures_ = 0;
-    metrics_.store_up.set(0);
     log_.warn("store_unavailable",
               {{"store", kind_}, {"error", error}, {"backlog", as_int(backlog())}});
   }
   ++outage_failures_;
 }
 
-void Journal::maintenance_step() {
-  const auto now = Clock::now();
+void Journal::maintenance_step(bool quota_first) {
   try {
     ensure_migrated();
-    if (now >= maintenance_at_) {
-      maintenance_at_ = now + options_.maintenance_interval;
-      const Millis wall = wall_now();
-      if (options_.room_ttl_ms > 0) {
-        auto ids = store_->archive_idle_rooms(wall - options_.room_ttl_ms, wall);
-        if (!ids.empty()) {
-          metrics_.rooms_archived.inc(ids.size());
-          log_.info("rooms_archived", {{"store", kind_}, {"count", as_int(ids.size())}});
-          if (options_.on_rooms_archived) options_.on_rooms_archived(std::move(ids));
-        }
-      }
-      if (options_.events_retention_days > 0 && !retention_active_) {
-        retention_active_ = true;
-        retention_cutoff_ = wall - Millis{options_.events_retention_days} * kDayMs;
-        retention_deleted_ = 0;
-      }
-      return;
-    }
-    if (retention_active_) {
-      const std::size_t n =
-          store_->delete_events_before(retention_cutoff_, options_.retention_batch_rows);
-      retention_deleted_ += n;
-      metrics_.events_deleted.inc(n);
-      if (n < options_.retention_batch_rows) {
-        retention_active_ = false;
-        if (retention_deleted_ > 0) {
-          log_.info("events_retention", {{"store", kind_},
-                                         {"deleted", static_cast<std::int64_t>(retention_deleted_)},
-                                         {"before", retention_cutoff_}});
-        }
-      }
-    }
   } catch (const std::exception& e) {
-    retention_active_ = false;
     log_.warn("store_maintenance_failed", {{"store", kind_}, {"error", e.what()}});
+    maintenance_.defer(Clock::now());
+    return;
   }
+  maintenance_.step(Clock::now(), quota_first);
 }
 
 // With mu_ held. Ends the journal: what is still pending goes to the spill file, ahead of
@@ -672,10 +639,6 @@ void Journal::finish_locked() {
             {{"store", kind_}, {"complete", result.complete}, {"spilled", as_int(result.spilled)}});
   finished_cv_.notify_all();
   wake_.notify_all();
-}
-
-Millis Journal::wall_now() const {
-  return options_.wall_clock();
 }
 
 std::chrono::milliseconds Journal::next_backoff() {

@@ -34,12 +34,13 @@
 // writer; if the database is down, or the deadline comes first, what remains is spilled
 // to the file, in order, for the next start. Appends after flush go to the spill file.
 //
-// Maintenance, on the writer thread while the store is healthy: every
-// `maintenance_interval`, rooms idle longer than `room_ttl_ms` are archived and
-// room_events older than `events_retention_days` are deleted, `retention_batch_rows` rows
-// per statement, interleaved with the journal's own batches.
+// Maintenance (maintenance.hpp), on the writer thread while the store is healthy, one
+// database call at a time between the journal's own batches: periodically idle rooms are
+// archived, old rows, archived rooms and expired short ids deleted; after each batch, rooms
+// (and the whole log) past their audit quota are trimmed.
 #include "obs/logger.hpp"
 #include "obs/metrics.hpp"
+#include "store/maintenance.hpp"
 #include "store/spill_file.hpp"
 #include "store/store.hpp"
 
@@ -68,17 +69,10 @@ struct JournalOptions {
   bool spill_during_outage = true;
   std::chrono::milliseconds retry_initial{100};
   std::chrono::milliseconds retry_max{5000};
-  std::chrono::milliseconds maintenance_interval{60'000};  // the first run is at start
-  int events_retention_days = 30;                          // 0: keep forever
-  Millis room_ttl_ms = Millis{4} * 3600 * 1000;            // 0: never archive idle rooms
-  std::size_t retention_batch_rows = 1000;
+  MaintenanceOptions maintenance;  // retention, quotas, archiving (maintenance.hpp)
   std::size_t max_pending_queries = 64;
   // Wait of the destructor (when flush was not called) before spilling what remains.
   std::chrono::milliseconds close_grace{1000};
-  // Wall clock for maintenance cutoffs (ms since the epoch); default: the system clock.
-  std::function<Millis()> wall_clock;
-  // Called on the writer thread with the ids of rooms archived as idle.
-  std::function<void(std::vector<std::string>)> on_rooms_archived;
 };
 
 // Keeps, per room, one snapshot per run of that room's snapshots not separated by its
@@ -121,6 +115,11 @@ class Journal {
 
   // Entries not yet written: in memory, in the batch in flight, and in the spill file.
   std::size_t backlog() const;
+  // False from the first failed write of a batch until a batch commits again (the store
+  // is down or refuses writes: the journal retries, and spills meanwhile), and while
+  // entries cannot even be spilled (dropped). GET /ready turns 503 on it. Learned from
+  // writes: an idle journal keeps its last answer.
+  bool writable() const;
   std::string_view store_kind() const noexcept { return kind_; }
 
  private:
@@ -143,8 +142,6 @@ class Journal {
     obs::Counter& dropped;
     obs::Gauge& batch_seconds;
     obs::Gauge& store_up;
-    obs::Counter& events_deleted;
-    obs::Counter& rooms_archived;
   };
 
   void run();
@@ -152,7 +149,7 @@ class Journal {
   void run_queries(std::deque<Query> queries);
   bool take_from_spill();
   void write_inflight();
-  void maintenance_step();
+  void maintenance_step(bool quota_first);
   void ensure_migrated();
 
   // With mu_ held.
@@ -162,7 +159,6 @@ class Journal {
   void update_backlog_locked();
   std::size_t backlog_locked() const;
 
-  Millis wall_now() const;
   std::chrono::milliseconds next_backoff();
 
   std::unique_ptr<Store> store_;
@@ -210,10 +206,8 @@ class Journal {
   std::chrono::milliseconds backoff_{0};
   Clock::time_point outage_since_{};
   std::uint64_t outage_failures_ = 0;
-  Clock::time_point maintenance_at_{};
-  bool retention_active_ = false;
-  Millis retention_cutoff_ = 0;
-  std::uint64_t retention_deleted_ = 0;
+  Maintenance maintenance_;
+  bool quota_turn_ = false;  // a batch committed: quota work may run before the next one
   std::uint64_t rng_state_ = 0;
 
   std::thread writer_;

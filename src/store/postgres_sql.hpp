@@ -81,6 +81,24 @@ CREATE TABLE IF NOT EXISTS short_ids (
 );
 CREATE INDEX IF NOT EXISTS idx_short_ids_expires_at ON short_ids (expires_at);
 )sql"},
+    // Audit log bounds (audit_quota.hpp): each row's counted size (older rows: the same
+    // sum, over the JSONB's text), each room's total in room_event_usage, and archived
+    // rooms found by their archiving time. The UPDATE rewrites every older row once.
+    Migration{3, "audit_bounds", R"sql(
+ALTER TABLE room_events ADD COLUMN IF NOT EXISTS size_bytes INTEGER NOT NULL DEFAULT 0;
+UPDATE room_events SET size_bytes = octet_length(room_id) + octet_length(event_type)
+  + COALESCE(octet_length(user_id), 0) + octet_length(data::text) + 64 WHERE size_bytes = 0;
+CREATE TABLE IF NOT EXISTS room_event_usage (
+  room_id VARCHAR(50) PRIMARY KEY,
+  bytes BIGINT NOT NULL,
+  row_count BIGINT NOT NULL
+);
+INSERT INTO room_event_usage (room_id, bytes, row_count)
+  SELECT room_id, SUM(size_bytes), COUNT(*) FROM room_events GROUP BY room_id
+  ON CONFLICT (room_id) DO NOTHING;
+CREATE INDEX IF NOT EXISTS idx_rooms_archived_at ON rooms (archived_at)
+  WHERE archived_at IS NOT NULL;
+)sql"},
 };
 
 inline constexpr Query kUpsertRoom{"tandem_upsert_room", R"sql(
@@ -120,8 +138,8 @@ inline constexpr Query kArchiveRoom{"tandem_archive_room",
 
 inline constexpr Query kInsertEvent{
     "tandem_insert_event",
-    "INSERT INTO room_events (room_id, event_type, user_id, data, created_at) "
-    "VALUES ($1, $2, $3, $4, $5)"};
+    "INSERT INTO room_events (room_id, event_type, user_id, data, created_at, size_bytes) "
+    "VALUES ($1, $2, $3, $4, $5, $6)"};
 
 inline constexpr Query kDeleteOtherShortIds{
     "tandem_delete_other_short_ids", "DELETE FROM short_ids WHERE room_id = $1 AND short_id <> $2"};
@@ -154,7 +172,56 @@ inline constexpr Query kArchiveIdleRooms{
 inline constexpr Query kDeleteEventsBefore{
     "tandem_delete_events_before",
     "DELETE FROM room_events WHERE id IN "
-    "(SELECT id FROM room_events WHERE created_at < $1 ORDER BY id LIMIT $2)"};
+    "(SELECT id FROM room_events WHERE created_at < $1 ORDER BY id LIMIT $2) "
+    "RETURNING room_id, size_bytes"};
+
+// Audit usage per room (a batch's rows added; deletions subtracted, in the same
+// transaction as the rows).
+inline constexpr Query kAddUsage{"tandem_add_usage", R"sql(
+INSERT INTO room_event_usage (room_id, bytes, row_count) VALUES ($1, $2, $3)
+ON CONFLICT (room_id) DO UPDATE SET
+  bytes = room_event_usage.bytes + EXCLUDED.bytes,
+  row_count = room_event_usage.row_count + EXCLUDED.row_count
+RETURNING bytes, row_count)sql"};
+inline constexpr Query kSubtractUsage{
+    "tandem_subtract_usage",
+    "UPDATE room_event_usage SET bytes = bytes - $2, row_count = row_count - $3 "
+    "WHERE room_id = $1 RETURNING bytes"};
+inline constexpr Query kDeleteEmptyUsage{
+    "tandem_delete_empty_usage", "DELETE FROM room_event_usage WHERE room_id = $1 AND row_count <= 0"};
+inline constexpr Query kSelectUsage{"tandem_select_usage",
+                                    "SELECT bytes FROM room_event_usage WHERE room_id = $1"};
+inline constexpr Query kSumUsage{"tandem_sum_usage",
+                                 "SELECT COALESCE(SUM(bytes), 0)::bigint FROM room_event_usage"};
+
+// Quotas: the oldest rows' sizes (of a room, or of the whole log), then the rows up to the
+// last one needed deleted (RETURNING counts a row another node committed meanwhile too).
+inline constexpr Query kSelectRoomEventSizes{
+    "tandem_select_room_event_sizes",
+    "SELECT id, size_bytes FROM room_events WHERE room_id = $1 ORDER BY id LIMIT $2"};
+inline constexpr Query kSelectEventSizes{
+    "tandem_select_event_sizes", "SELECT id, size_bytes FROM room_events ORDER BY id LIMIT $1"};
+inline constexpr Query kDeleteRoomEventsThrough{
+    "tandem_delete_room_events_through",
+    "DELETE FROM room_events WHERE room_id = $1 AND id <= $2 RETURNING room_id, size_bytes"};
+inline constexpr Query kDeleteEventsThrough{
+    "tandem_delete_events_through",
+    "DELETE FROM room_events WHERE id <= $1 RETURNING room_id, size_bytes"};
+
+// Archived rooms past retention, then each one's rows up to its archiving.
+inline constexpr Query kDeleteArchivedRooms{
+    "tandem_delete_archived_rooms",
+    "DELETE FROM rooms WHERE id IN (SELECT id FROM rooms WHERE archived_at IS NOT NULL "
+    "AND archived_at < $1 ORDER BY archived_at LIMIT $2) AND archived_at < $1 "
+    "RETURNING id, archived_at"};
+inline constexpr Query kDeleteRoomEventsUntil{
+    "tandem_delete_room_events_until",
+    "DELETE FROM room_events WHERE room_id = $1 AND created_at <= $2 "
+    "RETURNING room_id, size_bytes"};
+inline constexpr Query kDeleteExpiredShortIds{
+    "tandem_delete_expired_short_ids",
+    "DELETE FROM short_ids WHERE short_id IN "
+    "(SELECT short_id FROM short_ids WHERE expires_at < $1 LIMIT $2)"};
 
 inline constexpr Query kSelectRoomEvents{
     "tandem_select_room_events",

@@ -275,7 +275,7 @@ void PostgresStore::migrate() {
   }
 }
 
-void PostgresStore::write_entry(const JournalEntry& entry) {
+void PostgresStore::write_entry(const JournalEntry& entry, AuditTally& added) {
   std::visit(Overloaded{
                  [&](const RoomSnapshot& e) {
                    RoomRow row = room_row(e);
@@ -308,12 +308,17 @@ void PostgresStore::write_entry(const JournalEntry& entry) {
                    exec(sql::kDeleteUsers, Params().text(e.room_id));
                  },
                  [&](const AuditEvent& e) {
+                   std::string data = boost::json::serialize(e.data);
+                   const std::int64_t size =
+                       audit_row_bytes(e.room_id, e.event_type, e.user_id, data.size());
                    exec(sql::kInsertEvent, Params()
                                                .text(e.room_id)
                                                .text(e.event_type)
                                                .text(null_if_empty(e.user_id))
-                                               .text(boost::json::serialize(e.data))
-                                               .integer(e.at));
+                                               .text(std::move(data))
+                                               .integer(e.at)
+                                               .integer(size));
+                   added.add(e.room_id, size);
                  },
                  [&](const ShortIdRecord& e) {
                    exec(sql::kDeleteOtherShortIds, Params().text(e.room_id).text(e.short_id));
@@ -324,11 +329,18 @@ void PostgresStore::write_entry(const JournalEntry& entry) {
              entry);
 }
 
-void PostgresStore::write_batch(const std::vector<JournalEntry>& batch) {
-  if (batch.empty()) return;
+std::vector<AuditUsage> PostgresStore::write_batch(const std::vector<JournalEntry>& batch) {
+  std::vector<AuditUsage> usage;
+  if (batch.empty()) return usage;
   Transaction tx(*this);
-  for (const auto& entry : batch) write_entry(entry);
+  AuditTally added;
+  for (const auto& entry : batch) write_entry(entry, added);
+  for (const auto& [room_id, room] : added.by_room()) {  // in room id order (no deadlock)
+    const Result r = exec(sql::kAddUsage, Params().text(room_id).integer(room.bytes).integer(room.rows));
+    if (r.rows() > 0) usage.push_back(AuditUsage{room_id, r.integer(0, 0), r.integer(0, 1), room.bytes});
+  }
   tx.commit();
+  return usage;
 }
 
 // Row i of kSelectLiveRoom(s).
@@ -382,11 +394,110 @@ std::vector<std::string> PostgresStore::archive_idle_rooms(Millis before, Millis
   return ids;
 }
 
+namespace {
+std::int64_t capped_rows(std::size_t n) {
+  return static_cast<std::int64_t>(std::min<std::size_t>(n, 1U << 30));
+}
+}  // namespace
+
+void PostgresStore::tally(const Result& r, AuditTally& deleted) {
+  for (int i = 0; i < r.rows(); ++i) deleted.add(r.text(i, 0), r.integer(i, 1));
+}
+
+std::int64_t PostgresStore::subtract_usage(const AuditTally& deleted, const std::string& room_id) {
+  std::int64_t left = 0;
+  for (const auto& [id, room] : deleted.by_room()) {  // in room id order (no deadlock)
+    const Result r =
+        exec(sql::kSubtractUsage, Params().text(id).integer(room.bytes).integer(room.rows));
+    if (id == room_id && r.rows() > 0) left = r.integer(0, 0);
+    exec(sql::kDeleteEmptyUsage, Params().text(id));
+  }
+  return left;
+}
+
+std::vector<SizedRow> PostgresStore::sizes(const Result& r) {
+  std::vector<SizedRow> rows;
+  rows.reserve(static_cast<std::size_t>(r.rows()));
+  for (int i = 0; i < r.rows(); ++i) rows.push_back(SizedRow{r.integer(i, 0), r.integer(i, 1)});
+  return rows;
+}
+
 std::size_t PostgresStore::delete_events_before(Millis before, std::size_t limit) {
   if (limit == 0) return 0;
-  const auto rows = static_cast<std::int64_t>(std::min<std::size_t>(limit, 1U << 30));
-  return retry_stale(
-             [&] { return exec(sql::kDeleteEventsBefore, Params().integer(before).integer(rows)); })
+  Transaction tx(*this);
+  AuditTally deleted;
+  tally(exec(sql::kDeleteEventsBefore, Params().integer(before).integer(capped_rows(limit))),
+        deleted);
+  subtract_usage(deleted);
+  tx.commit();
+  return static_cast<std::size_t>(deleted.total().rows);
+}
+
+std::int64_t PostgresStore::audit_bytes() {
+  const Result r = retry_stale([&] { return exec(sql::kSumUsage, Params()); });
+  return r.rows() > 0 ? r.integer(0, 0) : 0;
+}
+
+AuditTally PostgresStore::delete_oldest(const std::optional<std::string>& room_id,
+                                        std::int64_t excess, std::size_t max_rows) {
+  const auto params = [&](std::int64_t value) {  // ($1 the room, when one) and a number
+    Params p;
+    if (room_id) p.text(*room_id);
+    p.integer(value);
+    return p;
+  };
+  const auto cut = cut_id(sizes(exec(room_id ? sql::kSelectRoomEventSizes : sql::kSelectEventSizes,
+                                     params(capped_rows(max_rows)))),
+                          excess);
+  AuditTally deleted;
+  if (!cut) return deleted;
+  tally(exec(room_id ? sql::kDeleteRoomEventsThrough : sql::kDeleteEventsThrough, params(*cut)),
+        deleted);
+  return deleted;
+}
+
+AuditDeleted PostgresStore::trim_room_events(const std::string& room_id, std::int64_t target,
+                                             std::size_t max_rows) {
+  Transaction tx(*this);
+  const Result usage = exec(sql::kSelectUsage, Params().text(room_id));
+  const std::int64_t bytes = usage.rows() > 0 ? usage.integer(0, 0) : 0;
+  if (bytes <= target || max_rows == 0) return AuditDeleted{0, 0, bytes};
+  const AuditTally deleted = delete_oldest(room_id, bytes - target, max_rows);
+  const std::int64_t left = deleted.total().rows > 0 ? subtract_usage(deleted, room_id) : bytes;
+  tx.commit();
+  return AuditDeleted{deleted.total().rows, deleted.total().bytes, left};
+}
+
+AuditDeleted PostgresStore::trim_oldest_events(std::int64_t excess, std::size_t max_rows) {
+  if (excess <= 0 || max_rows == 0) return {};
+  Transaction tx(*this);
+  const AuditTally deleted = delete_oldest(std::nullopt, excess, max_rows);
+  subtract_usage(deleted);
+  tx.commit();
+  return deleted.total();
+}
+
+std::size_t PostgresStore::delete_archived_rooms(Millis before, std::size_t max_rooms) {
+  if (max_rooms == 0) return 0;
+  Transaction tx(*this);
+  const Result rooms =
+      exec(sql::kDeleteArchivedRooms, Params().integer(before).integer(capped_rows(max_rooms)));
+  AuditTally deleted;
+  for (int i = 0; i < rooms.rows(); ++i) {
+    tally(exec(sql::kDeleteRoomEventsUntil, Params().text(rooms.text(i, 0)).integer(rooms.integer(i, 1))),
+          deleted);
+  }
+  subtract_usage(deleted);
+  tx.commit();
+  return static_cast<std::size_t>(rooms.rows());
+}
+
+std::size_t PostgresStore::delete_expired_short_ids(Millis before, std::size_t limit) {
+  if (limit == 0) return 0;
+  return retry_stale([&] {
+           return exec(sql::kDeleteExpiredShortIds,
+                       Params().integer(before).integer(capped_rows(limit)));
+         })
       .affected();
 }
 

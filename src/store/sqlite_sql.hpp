@@ -100,6 +100,37 @@ CREATE VIEW IF NOT EXISTS room_events AS
 ALTER TABLE rooms ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
 UPDATE rooms SET version = COALESCE(json_extract(state, '$.version'), 0) WHERE json_valid(state);
 )sql"},
+    // Audit log bounds (audit_quota.hpp): each row's counted size, filled for older rows
+    // with the sum the store computes for new ones (and shown by the view); each room's
+    // total in room_event_usage (kept with every write and delete); archived rooms found by
+    // their archiving time.
+    Migration{5, "audit_bounds", R"sql(
+ALTER TABLE room_events_indexed ADD COLUMN size_bytes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE room_events_staging ADD COLUMN size_bytes INTEGER NOT NULL DEFAULT 0;
+UPDATE room_events_indexed SET size_bytes = length(CAST(room_id AS BLOB))
+  + length(CAST(event_type AS BLOB)) + COALESCE(length(CAST(user_id AS BLOB)), 0)
+  + length(CAST(data AS BLOB)) + 64 WHERE size_bytes = 0;
+UPDATE room_events_staging SET size_bytes = length(CAST(room_id AS BLOB))
+  + length(CAST(event_type AS BLOB)) + COALESCE(length(CAST(user_id AS BLOB)), 0)
+  + length(CAST(data AS BLOB)) + 64 WHERE size_bytes = 0;
+CREATE TABLE IF NOT EXISTS room_event_usage (
+  room_id VARCHAR(50) PRIMARY KEY,
+  bytes BIGINT NOT NULL,
+  row_count BIGINT NOT NULL
+);
+INSERT OR IGNORE INTO room_event_usage (room_id, bytes, row_count)
+  SELECT room_id, SUM(size_bytes), COUNT(*) FROM (
+    SELECT room_id, size_bytes FROM room_events_indexed
+    UNION ALL SELECT room_id, size_bytes FROM room_events_staging)
+  GROUP BY room_id;
+CREATE INDEX IF NOT EXISTS idx_rooms_archived_at ON rooms (archived_at)
+  WHERE archived_at IS NOT NULL;
+DROP VIEW IF EXISTS room_events;
+CREATE VIEW room_events AS
+  SELECT id, room_id, event_type, user_id, data, created_at, size_bytes FROM room_events_indexed
+  UNION ALL
+  SELECT id, room_id, event_type, user_id, data, created_at, size_bytes FROM room_events_staging;
+)sql"},
 };
 
 // A snapshot: the rooms row (un-archived), then its users rows replaced.
@@ -143,8 +174,8 @@ inline constexpr const char* kArchiveRoom = "UPDATE rooms SET archived_at = ?2 W
 // Ids are assigned by the store (SqliteStore::next_event_id), so a row keeps its id when
 // it moves from staging to the indexed table.
 inline constexpr const char* kInsertEvent =
-    "INSERT INTO room_events_staging (id, room_id, event_type, user_id, data, created_at) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    "INSERT INTO room_events_staging (id, room_id, event_type, user_id, data, created_at, "
+    "size_bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 
 // The highest id ever assigned: the indexed table's AUTOINCREMENT high-water mark (kept
 // even when retention has deleted every row) or a staged row's.
@@ -154,9 +185,9 @@ inline constexpr const char* kSelectLastEventId =
     "           COALESCE((SELECT max(id) FROM room_events_staging), 0))";
 inline constexpr const char* kCountStagedEvents = "SELECT count(*) FROM room_events_staging";
 inline constexpr const char* kMergeStagedEvents =
-    "INSERT INTO room_events_indexed (id, room_id, event_type, user_id, data, created_at) "
-    "SELECT id, room_id, event_type, user_id, data, created_at FROM room_events_staging "
-    "ORDER BY id";
+    "INSERT INTO room_events_indexed (id, room_id, event_type, user_id, data, created_at, "
+    "size_bytes) SELECT id, room_id, event_type, user_id, data, created_at, size_bytes "
+    "FROM room_events_staging ORDER BY id";
 inline constexpr const char* kDeleteStagedEvents = "DELETE FROM room_events_staging";
 
 // A room keeps one short id: its previous one (if another) goes first.
@@ -190,10 +221,62 @@ inline constexpr const char* kArchiveIdleRooms =
 // last merge (old ones only after a long stop), deleted with what is left of the limit.
 inline constexpr const char* kDeleteEventsBefore =
     "DELETE FROM room_events_indexed WHERE id IN "
-    "(SELECT id FROM room_events_indexed WHERE created_at < ?1 ORDER BY id LIMIT ?2)";
+    "(SELECT id FROM room_events_indexed WHERE created_at < ?1 ORDER BY id LIMIT ?2) "
+    "RETURNING room_id, size_bytes";
 inline constexpr const char* kDeleteStagedEventsBefore =
     "DELETE FROM room_events_staging WHERE id IN "
-    "(SELECT id FROM room_events_staging WHERE created_at < ?1 ORDER BY id LIMIT ?2)";
+    "(SELECT id FROM room_events_staging WHERE created_at < ?1 ORDER BY id LIMIT ?2) "
+    "RETURNING room_id, size_bytes";
+
+// Audit usage per room (a batch's rows added; deletions subtracted, in the same
+// transaction as the rows).
+inline constexpr const char* kAddUsage = R"sql(
+INSERT INTO room_event_usage (room_id, bytes, row_count) VALUES (?1, ?2, ?3)
+ON CONFLICT (room_id) DO UPDATE SET
+  bytes = room_event_usage.bytes + excluded.bytes,
+  row_count = room_event_usage.row_count + excluded.row_count
+RETURNING bytes, row_count)sql";
+inline constexpr const char* kSubtractUsage =
+    "UPDATE room_event_usage SET bytes = bytes - ?2, row_count = row_count - ?3 "
+    "WHERE room_id = ?1 RETURNING bytes";
+inline constexpr const char* kDeleteEmptyUsage =
+    "DELETE FROM room_event_usage WHERE room_id = ?1 AND row_count <= 0";
+inline constexpr const char* kSelectUsage = "SELECT bytes FROM room_event_usage WHERE room_id = ?1";
+inline constexpr const char* kSumUsage = "SELECT COALESCE(SUM(bytes), 0) FROM room_event_usage";
+
+// Quotas: the oldest rows' sizes (of a room, or of the whole log), then the rows up to the
+// last one needed deleted. Staged rows are all newer than indexed ones, so each table is
+// read in id order on its own (the indexed one first).
+inline constexpr const char* kSelectRoomEventSizes =
+    "SELECT id, size_bytes FROM room_events_indexed WHERE room_id = ?1 ORDER BY id LIMIT ?2";
+inline constexpr const char* kSelectStagedRoomEventSizes =
+    "SELECT id, size_bytes FROM room_events_staging WHERE room_id = ?1 ORDER BY id LIMIT ?2";
+inline constexpr const char* kSelectEventSizes =
+    "SELECT id, size_bytes FROM room_events_indexed ORDER BY id LIMIT ?1";
+inline constexpr const char* kSelectStagedEventSizes =
+    "SELECT id, size_bytes FROM room_events_staging ORDER BY id LIMIT ?1";
+inline constexpr const char* kDeleteRoomEventsThrough =
+    "DELETE FROM room_events_indexed WHERE room_id = ?1 AND id <= ?2 RETURNING room_id, size_bytes";
+inline constexpr const char* kDeleteStagedRoomEventsThrough =
+    "DELETE FROM room_events_staging WHERE room_id = ?1 AND id <= ?2 RETURNING room_id, size_bytes";
+inline constexpr const char* kDeleteEventsThrough =
+    "DELETE FROM room_events_indexed WHERE id <= ?1 RETURNING room_id, size_bytes";
+inline constexpr const char* kDeleteStagedEventsThrough =
+    "DELETE FROM room_events_staging WHERE id <= ?1 RETURNING room_id, size_bytes";
+
+// Archived rooms past retention, then each one's rows up to its archiving.
+inline constexpr const char* kDeleteArchivedRooms =
+    "DELETE FROM rooms WHERE id IN (SELECT id FROM rooms WHERE archived_at IS NOT NULL "
+    "AND archived_at < ?1 ORDER BY archived_at LIMIT ?2) RETURNING id, archived_at";
+inline constexpr const char* kDeleteRoomEventsUntil =
+    "DELETE FROM room_events_indexed WHERE room_id = ?1 AND created_at <= ?2 "
+    "RETURNING room_id, size_bytes";
+inline constexpr const char* kDeleteStagedRoomEventsUntil =
+    "DELETE FROM room_events_staging WHERE room_id = ?1 AND created_at <= ?2 "
+    "RETURNING room_id, size_bytes";
+inline constexpr const char* kDeleteExpiredShortIds =
+    "DELETE FROM short_ids WHERE short_id IN "
+    "(SELECT short_id FROM short_ids WHERE expires_at < ?1 LIMIT ?2)";
 
 // A room's newest events from both tables (staging is scanned: it holds at most one merge
 // interval's rows).

@@ -9,6 +9,7 @@
 
 #include <sqlite3.h>
 
+#include <array>
 #include <chrono>
 #include <limits>
 #include <system_error>
@@ -238,7 +239,7 @@ void SqliteStore::migrate() {
   }
 }
 
-void SqliteStore::write_entry(const JournalEntry& entry) {
+void SqliteStore::write_entry(const JournalEntry& entry, AuditTally& added) {
   std::visit(Overloaded{
                  [&](const RoomSnapshot& e) {
                    const RoomRow row = room_row(e);
@@ -265,15 +266,20 @@ void SqliteStore::write_entry(const JournalEntry& entry) {
                    users_written_.erase(e.room_id);
                  },
                  [&](const AuditEvent& e) {
+                   const std::string data = boost::json::serialize(e.data);
+                   const std::int64_t size =
+                       audit_row_bytes(e.room_id, e.event_type, e.user_id, data.size());
                    Statement(*this, sql::kInsertEvent)
                        .integer(1, next_event_id())
                        .text(2, e.room_id)
                        .text(3, e.event_type)
                        .text(4, null_if_empty(e.user_id))
-                       .text(5, boost::json::serialize(e.data))
+                       .text(5, data)
                        .integer(6, e.at)
+                       .integer(7, size)
                        .run();
                    ++staged_rows_;
+                   added.add(e.room_id, size);
                  },
                  [&](const ShortIdRecord& e) {
                    Statement(*this, sql::kDeleteOtherShortIds)
@@ -290,17 +296,28 @@ void SqliteStore::write_entry(const JournalEntry& entry) {
              entry);
 }
 
-void SqliteStore::write_batch(const std::vector<JournalEntry>& batch) {
-  if (batch.empty()) return;
+std::vector<AuditUsage> SqliteStore::write_batch(const std::vector<JournalEntry>& batch) {
+  std::vector<AuditUsage> usage;
+  if (batch.empty()) return usage;
   try {
     Transaction tx(*this);
-    for (const auto& entry : batch) write_entry(entry);
+    AuditTally added;
+    for (const auto& entry : batch) write_entry(entry, added);
+    for (const auto& [room_id, room] : added.by_room()) {
+      Statement upsert(*this, sql::kAddUsage);
+      upsert.text(1, room_id).integer(2, room.bytes).integer(3, room.rows);
+      if (upsert.step()) {
+        usage.push_back(AuditUsage{room_id, upsert.column_integer(0), upsert.column_integer(1),
+                                   room.bytes});
+      }
+    }
     merge_staged_events_if_due();
     tx.commit();
   } catch (...) {
     forget_written_state();  // rolled back
     throw;
   }
+  return usage;
 }
 
 // What this store remembers of what it wrote no longer holds (a reopen, or a batch rolled
@@ -434,20 +451,145 @@ std::vector<std::string> SqliteStore::archive_idle_rooms(Millis before, Millis n
   return ids;
 }
 
+namespace {
+std::int64_t capped_rows(std::size_t n) {
+  return static_cast<std::int64_t>(std::min<std::size_t>(n, std::numeric_limits<std::int32_t>::max()));
+}
+}  // namespace
+
+void SqliteStore::delete_into(Statement& del, AuditTally& deleted) {
+  while (del.step()) deleted.add(del.column_text(0), del.column_integer(1));
+}
+
+std::int64_t SqliteStore::subtract_usage(const AuditTally& deleted, const std::string& room_id) {
+  std::int64_t left = 0;
+  for (const auto& [id, room] : deleted.by_room()) {
+    {
+      Statement update(*this, sql::kSubtractUsage);
+      update.text(1, id).integer(2, room.bytes).integer(3, room.rows);
+      if (update.step() && id == room_id) left = update.column_integer(0);
+    }
+    Statement(*this, sql::kDeleteEmptyUsage).text(1, id).run();
+  }
+  if (!deleted.by_room().empty()) staged_rows_ = -1;  // staged rows may be gone: count again
+  return left;
+}
+
 std::size_t SqliteStore::delete_events_before(Millis before, std::size_t limit) {
   if (limit == 0) return 0;
-  const auto capped = static_cast<std::int64_t>(
-      std::min<std::size_t>(limit, std::numeric_limits<std::int32_t>::max()));
-  Statement(*this, sql::kDeleteEventsBefore).integer(1, before).integer(2, capped).run();
-  const auto merged = static_cast<std::int64_t>(sqlite3_changes64(db_));
-  if (merged >= capped) return static_cast<std::size_t>(merged);
-  Statement(*this, sql::kDeleteStagedEventsBefore)
-      .integer(1, before)
-      .integer(2, capped - merged)
-      .run();
-  const auto staged = static_cast<std::int64_t>(sqlite3_changes64(db_));
-  if (staged > 0) staged_rows_ = -1;  // count again when next needed
-  return static_cast<std::size_t>(merged + staged);
+  const std::int64_t capped = capped_rows(limit);
+  Transaction tx(*this);
+  AuditTally deleted;
+  {
+    Statement del(*this, sql::kDeleteEventsBefore);
+    del.integer(1, before).integer(2, capped);
+    delete_into(del, deleted);
+  }
+  if (deleted.total().rows < capped) {
+    Statement del(*this, sql::kDeleteStagedEventsBefore);
+    del.integer(1, before).integer(2, capped - deleted.total().rows);
+    delete_into(del, deleted);
+  }
+  subtract_usage(deleted);
+  tx.commit();
+  return static_cast<std::size_t>(deleted.total().rows);
+}
+
+std::int64_t SqliteStore::audit_bytes() {
+  Statement sum(*this, sql::kSumUsage);
+  return sum.step() ? sum.column_integer(0) : 0;
+}
+
+void SqliteStore::read_sizes(Statement& select, std::vector<SizedRow>& rows) {
+  while (select.step()) rows.push_back(SizedRow{select.column_integer(0), select.column_integer(1)});
+}
+
+AuditTally SqliteStore::delete_oldest(const std::optional<std::string>& room_id,
+                                      std::int64_t excess, std::size_t max_rows) {
+  const bool one_room = room_id.has_value();
+  const auto selects =
+      one_room ? std::array{sql::kSelectRoomEventSizes, sql::kSelectStagedRoomEventSizes}
+               : std::array{sql::kSelectEventSizes, sql::kSelectStagedEventSizes};
+  const auto deletes =
+      one_room ? std::array{sql::kDeleteRoomEventsThrough, sql::kDeleteStagedRoomEventsThrough}
+               : std::array{sql::kDeleteEventsThrough, sql::kDeleteStagedEventsThrough};
+  const auto bind = [&](Statement& statement, std::int64_t value) {
+    if (one_room) {
+      statement.text(1, *room_id).integer(2, value);
+    } else {
+      statement.integer(1, value);
+    }
+  };
+  // The oldest rows: merged ones first, then staged ones (all newer).
+  std::vector<SizedRow> rows;
+  for (const char* text : selects) {
+    if (rows.size() >= max_rows) break;
+    Statement select(*this, text);
+    bind(select, capped_rows(max_rows - rows.size()));
+    read_sizes(select, rows);
+  }
+  AuditTally deleted;
+  const auto cut = cut_id(rows, excess);
+  if (!cut) return deleted;
+  for (const char* text : deletes) {
+    Statement del(*this, text);
+    bind(del, *cut);
+    delete_into(del, deleted);
+  }
+  return deleted;
+}
+
+AuditDeleted SqliteStore::trim_room_events(const std::string& room_id, std::int64_t target,
+                                           std::size_t max_rows) {
+  Transaction tx(*this);
+  std::int64_t bytes = 0;
+  {
+    Statement usage(*this, sql::kSelectUsage);
+    usage.text(1, room_id);
+    if (usage.step()) bytes = usage.column_integer(0);
+  }
+  if (bytes <= target || max_rows == 0) return AuditDeleted{0, 0, bytes};
+  const AuditTally deleted = delete_oldest(room_id, bytes - target, max_rows);
+  const std::int64_t left = deleted.total().rows > 0 ? subtract_usage(deleted, room_id) : bytes;
+  tx.commit();
+  return AuditDeleted{deleted.total().rows, deleted.total().bytes, left};
+}
+
+AuditDeleted SqliteStore::trim_oldest_events(std::int64_t excess, std::size_t max_rows) {
+  if (excess <= 0 || max_rows == 0) return {};
+  Transaction tx(*this);
+  const AuditTally deleted = delete_oldest(std::nullopt, excess, max_rows);
+  subtract_usage(deleted);
+  tx.commit();
+  return deleted.total();
+}
+
+std::size_t SqliteStore::delete_archived_rooms(Millis before, std::size_t max_rooms) {
+  if (max_rooms == 0) return 0;
+  Transaction tx(*this);
+  std::vector<std::pair<std::string, Millis>> rooms;
+  {
+    Statement del(*this, sql::kDeleteArchivedRooms);
+    del.integer(1, before).integer(2, capped_rows(max_rooms));
+    while (del.step()) rooms.emplace_back(del.column_text(0), del.column_integer(1));
+  }
+  AuditTally deleted;
+  for (const auto& [room_id, archived_at] : rooms) {
+    for (const char* text : {sql::kDeleteRoomEventsUntil, sql::kDeleteStagedRoomEventsUntil}) {
+      Statement del(*this, text);
+      del.text(1, room_id).integer(2, archived_at);
+      delete_into(del, deleted);
+    }
+  }
+  subtract_usage(deleted);
+  tx.commit();
+  return rooms.size();
+}
+
+std::size_t SqliteStore::delete_expired_short_ids(Millis before, std::size_t limit) {
+  if (limit == 0) return 0;
+  Statement(*this, sql::kDeleteExpiredShortIds).integer(1, before).integer(2, capped_rows(limit)).run();
+  return static_cast<std::size_t>(sqlite3_changes64(db_));
 }
 
 std::vector<StoredEvent> SqliteStore::room_events(const std::string& room_id, std::size_t limit) {

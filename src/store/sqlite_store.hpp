@@ -4,6 +4,7 @@
 // the process; an OS crash can lose the last few commits) and a busy timeout. Statements
 // are prepared once and cached. Like every Store it is used by one thread at a time.
 // Audit rows are staged and indexed in bulk (SqliteOptions; docs/STORAGE.md).
+#include "store/audit_quota.hpp"
 #include "store/rows.hpp"
 #include "store/store.hpp"
 
@@ -11,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -41,12 +43,18 @@ class SqliteStore final : public Store {
   SqliteStore& operator=(const SqliteStore&) = delete;
 
   void migrate() override;
-  void write_batch(const std::vector<JournalEntry>& batch) override;
+  std::vector<AuditUsage> write_batch(const std::vector<JournalEntry>& batch) override;
   std::vector<RoomSnapshot> load_live_rooms() override;
   std::optional<RoomSnapshot> load_room(const std::string& room_id) override;
   std::vector<ShortIdRecord> load_short_ids(Millis now) override;
   std::vector<std::string> archive_idle_rooms(Millis before, Millis now) override;
   std::size_t delete_events_before(Millis before, std::size_t limit) override;
+  std::int64_t audit_bytes() override;
+  AuditDeleted trim_room_events(const std::string& room_id, std::int64_t target,
+                                std::size_t max_rows) override;
+  AuditDeleted trim_oldest_events(std::int64_t excess, std::size_t max_rows) override;
+  std::size_t delete_archived_rooms(Millis before, std::size_t max_rooms) override;
+  std::size_t delete_expired_short_ids(Millis before, std::size_t limit) override;
   std::vector<StoredEvent> room_events(const std::string& room_id, std::size_t limit) override;
   std::vector<AppliedMigration> applied_migrations() override;
   std::string_view kind() const noexcept override { return "sqlite"; }
@@ -64,7 +72,18 @@ class SqliteStore final : public Store {
   [[noreturn]] void fail(int rc, std::string_view what);
   void close() noexcept;
 
-  void write_entry(const JournalEntry& entry);
+  void write_entry(const JournalEntry& entry, AuditTally& added);
+  // Runs a DELETE ... RETURNING room_id, size_bytes into `deleted`.
+  void delete_into(Statement& del, AuditTally& deleted);
+  // Subtracts the deleted rows from room_event_usage (inside the caller's transaction);
+  // returns the bytes left to `room_id`'s usage row ("" / none: 0).
+  std::int64_t subtract_usage(const AuditTally& deleted, const std::string& room_id = {});
+  // Appends the rows of `select` (id, size_bytes in id order, bound already) to `rows`.
+  static void read_sizes(Statement& select, std::vector<SizedRow>& rows);
+  // Deletes the oldest rows of `room_id` (nullopt: of the whole log), at most `max_rows`,
+  // that free `excess` bytes; returns them (for subtract_usage).
+  AuditTally delete_oldest(const std::optional<std::string>& room_id, std::int64_t excess,
+                           std::size_t max_rows);
   void write_users(const std::string& room_id, std::vector<UserRow> rows);
   std::int64_t next_event_id();
   void merge_staged_events_if_due();

@@ -167,6 +167,19 @@ TEST_F(BenchSmokeTest, PingGetsAPongForEachPing) {
   expect_all_delivered(member(run.report, "result"));
 }
 
+// --poll: HTTP pollers while PINGs are measured (how the /status pages were measured).
+TEST_F(BenchSmokeTest, PingWithPollersReportsTheirAnswers) {
+  const BenchRun run = this->run({"ping", "--rate", "40", "--warmup", "0", "--duration", "1",
+                                  "--drain", "2", "--poll", "/status", "--pollers", "2"});
+  const json::object& result = member(run.report, "result");
+  expect_all_delivered(result);
+  const json::object& poll = member(result, "poll");
+  EXPECT_GT(integer(poll, "ok"), 0);
+  EXPECT_EQ(integer(poll, "failed"), 0);
+  EXPECT_GT(integer(poll, "bytes_per_response"), 100);  // a /status document
+  EXPECT_EQ(integer(member(poll, "latency"), "count"), integer(poll, "ok"));
+}
+
 TEST_F(BenchSmokeTest, ConnectJoinsEveryConnectionAndReadsTheServersMemory) {
   const BenchRun run = this->run({"connect", "--connections", "40", "--room-size", "5"});
   const json::object& result = member(run.report, "result");

@@ -11,7 +11,7 @@ import {Server} from './lib/server.mjs';
 
 requireBrowser();
 
-const TOKEN = 'dash-token-123';
+const TOKEN = 'dash-token-0123456';
 const server = new Server(serverBinary, {ADMIN_TOKEN: TOKEN, NODE_ID: 'dash-node'});
 const CHARTS = ['connections', 'rooms', 'messages', 'errors', 'gates', 'journal', 'sync'];
 const consoleErrors = [];

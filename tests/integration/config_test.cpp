@@ -63,6 +63,11 @@ TEST_F(ConfigTest, InvalidValuesStopTheServerWithOneLineNamingTheVariable) {
       {"HOST", "localhost"},
       {"NODE_ID", "bad id"},
       {"PUBLIC_URL", "ftp://example.com"},
+      {"ADMIN_TOKEN", "a"},
+      {"ADMIN_TOKEN", "fifteen-chars-x"},
+      {"SHORT_ID_MAX_NEW_PER_ADDRESS", "0"},
+      {"EVENTS_MAX_BYTES_PER_ROOM", "100"},
+      {"READY_REQUIRES_STORE", "sometimes"},
   };
   for (const auto& [name, value] : cases) {
     SCOPED_TRACE(name + "=\"" + value + "\"");
@@ -76,6 +81,24 @@ TEST_F(ConfigTest, InvalidValuesStopTheServerWithOneLineNamingTheVariable) {
     const std::size_t at = line.find(" " + name + "=");
     EXPECT_NE(at, std::string::npos) << line;
   }
+}
+
+TEST_F(ConfigTest, AShortAdminTokenIsRefusedAtStartWithoutPrintingIt) {
+  const Finished run = run_to_exit({{"ADMIN_TOKEN", "a"}});
+  EXPECT_TRUE(run.exit.exited) << run.exit.describe();
+  EXPECT_EQ(run.exit.code, 2) << run.output;
+  EXPECT_FALSE(run.listened) << run.output;
+  ASSERT_EQ(run.err.size(), 1u) << run.output;
+  EXPECT_NE(run.err[0].find("ADMIN_TOKEN"), std::string::npos) << run.err[0];
+  EXPECT_NE(run.err[0].find("at least 16 characters"), std::string::npos) << run.err[0];
+
+  const std::string secret = "0123456789abcde";  // 15 characters
+  const Finished almost = run_to_exit({{"ADMIN_TOKEN", secret}});
+  EXPECT_EQ(almost.exit.code, 2) << almost.output;
+  EXPECT_EQ(almost.output.find(secret), std::string::npos) << "the token was printed";
+
+  start_server({{"ADMIN_TOKEN", secret + "f"}});  // 16 characters: accepted
+  EXPECT_EQ(http_get(port(), "/health").status, 200);
 }
 
 TEST_F(ConfigTest, UnknownFlagStopsTheServer) {

@@ -145,7 +145,7 @@ TEST_P(PersistenceTest, APinRoomSurvivesASigkillRestart) {
 // order: nothing reordered, no holes. How much is lost is printed (docs/STORAGE.md states
 // the bound: the last flush interval plus the batch in flight).
 TEST_P(PersistenceTest, SigkillLosesOnlyTheTailOfABurst) {
-  auto& first = start({{"ADMIN_TOKEN", "secret"}, {"RATE_LIMIT_PER_SEC", "100000"},
+  auto& first = start({{"ADMIN_TOKEN", "audit-api-secret-0123"}, {"RATE_LIMIT_PER_SEC", "100000"},
                        {"RATE_LIMIT_BURST", "100000"}});
   auto alice = connect("alice");
   join(*alice, "burst", "alice");
@@ -155,9 +155,9 @@ TEST_P(PersistenceTest, SigkillLosesOnlyTheTailOfABurst) {
   first.signal(SIGKILL);
   ASSERT_TRUE(first.wait_exit(10s));
 
-  auto& second = start({{"ADMIN_TOKEN", "secret"}});
+  auto& second = start({{"ADMIN_TOKEN", "audit-api-secret-0123"}});
   const auto response = http_get(second.port(), "/api/rooms/burst/events?limit=1000",
-                                 {{"Authorization", "Bearer secret"}});
+                                 {{"Authorization", "Bearer audit-api-secret-0123"}});
   ASSERT_EQ(response.status, 200) << response.describe();
   std::vector<double> times;  // oldest first
   const auto body = response.json_object();
@@ -267,7 +267,7 @@ TEST_F(PostgresOutageTest, NothingIsLostAndOrderIsKept) {
 class EventsApiTest : public TandemTest {};
 
 TEST_F(EventsApiTest, NeedsTheAdminToken) {
-  auto& server = start_server({{"ADMIN_TOKEN", "s3cret-token"}});
+  auto& server = start_server({{"ADMIN_TOKEN", "s3cret-token-0123"}});
   auto alice = connect("alice");
   join(*alice, "audited", "alice", "Alice");
   alice->send_json(msg::play_pause("play", 1));
@@ -278,16 +278,16 @@ TEST_F(EventsApiTest, NeedsTheAdminToken) {
   const std::string target = "/api/rooms/audited/events?limit=2";
   EXPECT_EQ(http_get(server.port(), target).status, 401);
   EXPECT_EQ(http_get(server.port(), target, {{"Authorization", "Bearer wrong"}}).status, 401);
-  EXPECT_EQ(http_get(server.port(), target, {{"Authorization", "s3cret-token"}}).status, 401);
+  EXPECT_EQ(http_get(server.port(), target, {{"Authorization", "s3cret-token-0123"}}).status, 401);
   EXPECT_EQ(http_get(server.port(), "/api/rooms/bad%20id/events",
-                     {{"Authorization", "Bearer s3cret-token"}}).status, 400);
+                     {{"Authorization", "Bearer s3cret-token-0123"}}).status, 400);
   EXPECT_EQ(http_get(server.port(), "/api/rooms/audited/events?limit=0",
-                     {{"Authorization", "Bearer s3cret-token"}}).status, 400);
+                     {{"Authorization", "Bearer s3cret-token-0123"}}).status, 400);
 
   // Newest first, limited; the journal writes behind, so poll until it caught up.
   json::array events;
   ASSERT_TRUE(eventually([&] {
-    const auto r = http_get(server.port(), target, {{"Authorization", "Bearer s3cret-token"}});
+    const auto r = http_get(server.port(), target, {{"Authorization", "Bearer s3cret-token-0123"}});
     if (r.status != 200) return false;
     events = arr(r.json_object(), "events");
     return events.size() == 2 && str(events[0].as_object(), "type") == "URL_CHANGE";

@@ -115,7 +115,7 @@ TEST_F(WebTest, DashboardDataIsOpenWithoutAdminToken) {
 }
 
 TEST_F(WebTest, DashboardHonoursAdminToken) {
-  start_server({{"ADMIN_TOKEN", "op3rator-secret"}});
+  start_server({{"ADMIN_TOKEN", "op3rator-secret-0"}});
   // The page itself holds no data and is served to anyone: it asks for the token.
   const HttpResponse page = http_get(port(), "/dashboard");
   ASSERT_EQ(page.status, 200) << page.describe();
@@ -130,16 +130,16 @@ TEST_F(WebTest, DashboardHonoursAdminToken) {
         http_get(port(), target, {{"Authorization", "Bearer op3rator-secreT"}});
     EXPECT_EQ(wrong.status, 401) << target << "\n" << wrong.describe();
     const HttpResponse longer =
-        http_get(port(), target, {{"Authorization", "Bearer op3rator-secret2"}});
+        http_get(port(), target, {{"Authorization", "Bearer op3rator-secret-02"}});
     EXPECT_EQ(longer.status, 401) << target << "\n" << longer.describe();
-    const HttpResponse basic = http_get(port(), target, {{"Authorization", "op3rator-secret"}});
+    const HttpResponse basic = http_get(port(), target, {{"Authorization", "op3rator-secret-0"}});
     EXPECT_EQ(basic.status, 401) << target << "\n" << basic.describe();
     const HttpResponse right =
-        http_get(port(), target, {{"Authorization", "Bearer op3rator-secret"}});
+        http_get(port(), target, {{"Authorization", "Bearer op3rator-secret-0"}});
     EXPECT_EQ(right.status, 200) << target << "\n" << right.describe();
   }
   const HttpResponse metrics =
-      http_get(port(), "/api/dashboard/metrics", {{"Authorization", "Bearer op3rator-secret"}});
+      http_get(port(), "/api/dashboard/metrics", {{"Authorization", "Bearer op3rator-secret-0"}});
   EXPECT_TRUE(metric_value(metrics.body, "tandem_uptime_seconds").has_value()) << metrics.body;
 }
 

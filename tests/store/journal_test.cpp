@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <set>
 
@@ -35,6 +36,9 @@ struct FakeDb {
   std::size_t old_events = 0;  // rows that retention would delete
   std::vector<std::string> idle_rooms;
   std::thread::id query_thread;
+  std::map<std::string, std::int64_t> usage;  // audit bytes per room (100 per row)
+  std::vector<std::pair<std::string, std::int64_t>> trim_calls;  // ("" = whole log, excess)
+  std::vector<Millis> archived_deletes;
 
   void set(bool FakeDb::*flag, bool value) {
     const std::lock_guard lock(mu);
@@ -76,7 +80,7 @@ class FakeStore final : public Store {
     if (db_->down) throw StoreError("fake: down");
     ++db_->migrations;
   }
-  void write_batch(const std::vector<JournalEntry>& batch) override {
+  std::vector<AuditUsage> write_batch(const std::vector<JournalEntry>& batch) override {
     std::unique_lock lock(db_->mu);
     ++db_->attempts;
     db_->changed.notify_all();
@@ -89,6 +93,20 @@ class FakeStore final : public Store {
     }
     db_->batches.push_back(batch);
     db_->changed.notify_all();
+    // Each audit row counts 100 bytes in this fake.
+    std::map<std::string, AuditUsage> added;
+    for (const auto& e : batch) {
+      if (const auto* audit = std::get_if<AuditEvent>(&e)) {
+        AuditUsage& room = added[audit->room_id];
+        room.room_id = audit->room_id;
+        room.added += 100;
+        db_->usage[audit->room_id] += 100;
+        room.bytes = db_->usage[audit->room_id];
+      }
+    }
+    std::vector<AuditUsage> out;
+    for (auto& [id, room] : added) out.push_back(room);
+    return out;
   }
   std::vector<RoomSnapshot> load_live_rooms() override { return {}; }
   std::optional<RoomSnapshot> load_room(const std::string&) override { return std::nullopt; }
@@ -109,6 +127,52 @@ class FakeStore final : public Store {
     db_->changed.notify_all();
     return n;
   }
+  std::int64_t audit_bytes() override {
+    const std::lock_guard lock(db_->mu);
+    if (db_->down) throw StoreError("fake: down");
+    std::int64_t sum = 0;
+    for (const auto& [id, bytes] : db_->usage) sum += bytes;
+    return sum;
+  }
+  AuditDeleted trim_room_events(const std::string& room_id, std::int64_t target,
+                                std::size_t max_rows) override {
+    const std::lock_guard lock(db_->mu);
+    if (db_->down) throw StoreError("fake: down");
+    db_->trim_calls.emplace_back(room_id, target);
+    std::int64_t& bytes = db_->usage[room_id];
+    AuditDeleted d;
+    while (bytes > target && d.rows < static_cast<std::int64_t>(max_rows)) {
+      bytes -= 100;
+      d.bytes += 100;
+      ++d.rows;
+    }
+    d.bytes_after = bytes;
+    db_->changed.notify_all();
+    return d;
+  }
+  AuditDeleted trim_oldest_events(std::int64_t excess, std::size_t max_rows) override {
+    const std::lock_guard lock(db_->mu);
+    if (db_->down) throw StoreError("fake: down");
+    db_->trim_calls.emplace_back("", excess);
+    AuditDeleted d;
+    for (auto& [id, bytes] : db_->usage) {
+      while (bytes > 0 && d.bytes < excess && d.rows < static_cast<std::int64_t>(max_rows)) {
+        bytes -= 100;
+        d.bytes += 100;
+        ++d.rows;
+      }
+    }
+    db_->changed.notify_all();
+    return d;
+  }
+  std::size_t delete_archived_rooms(Millis before, std::size_t) override {
+    const std::lock_guard lock(db_->mu);
+    if (db_->down) throw StoreError("fake: down");
+    db_->archived_deletes.push_back(before);
+    db_->changed.notify_all();
+    return 0;
+  }
+  std::size_t delete_expired_short_ids(Millis, std::size_t) override { return 0; }
   std::vector<StoredEvent> room_events(const std::string& room_id, std::size_t limit) override {
     const std::lock_guard lock(db_->mu);
     db_->query_thread = std::this_thread::get_id();
@@ -141,8 +205,8 @@ class JournalTest : public ::testing::Test {
     o.spill_path = dir_.path() / "journal.spill";
     o.retry_initial = 5ms;
     o.retry_max = 40ms;
-    o.events_retention_days = 0;  // maintenance off unless a test turns it on
-    o.room_ttl_ms = 0;
+    o.maintenance.events_retention_days = 0;  // maintenance off unless a test turns it on
+    o.maintenance.room_ttl_ms = 0;
     o.close_grace = 2000ms;
     return o;
   }
@@ -171,7 +235,9 @@ class JournalTest : public ::testing::Test {
     const std::string text = read_file(path);
     return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) - 1;  // header
   }
-  double metric(std::string_view name) const { return registry_.sample(name); }
+  double metric(std::string_view name, const obs::Labels& labels = {}) const {
+    return registry_.sample(name, labels);
+  }
 
   TempDir dir_;
   std::shared_ptr<FakeDb> db_ = std::make_shared<FakeDb>();
@@ -267,7 +333,9 @@ TEST_F(JournalTest, RetriesAFailedBatchWithoutLossOrReordering) {
   db_->set(&FakeDb::down, true);
   auto journal = make(options());
   append_audits(*journal, 0, 300);
-  ASSERT_TRUE(db_->wait([&] { return db_->attempts >= 4; })) << "retried with backoff";
+  // Writes only (maintenance's first migrate attempt counts in `attempts` too).
+  ASSERT_TRUE(db_->wait([&] { return metric("tandem_journal_write_failures_total") >= 4; }))
+      << "retried with backoff";
   {
     const std::lock_guard lock(db_->mu);
     EXPECT_TRUE(db_->batches.empty());
@@ -498,13 +566,13 @@ TEST_F(JournalTest, QueriesRunOnTheWriterThread) {
 
 TEST_F(JournalTest, MaintenanceArchivesIdleRoomsAndDeletesOldEventsInBatches) {
   auto o = options();
-  o.events_retention_days = 30;
-  o.room_ttl_ms = 4 * 3600 * 1000;
-  o.retention_batch_rows = 1000;
-  o.wall_clock = [] { return Millis{1'800'000'000'000}; };
+  o.maintenance.events_retention_days = 30;
+  o.maintenance.room_ttl_ms = 4 * 3600 * 1000;
+  o.maintenance.batch_rows = 1000;
+  o.maintenance.wall_clock = [] { return Millis{1'800'000'000'000}; };
   std::mutex mu;
   std::vector<std::string> archived;
-  o.on_rooms_archived = [&](std::vector<std::string> ids) {
+  o.maintenance.on_rooms_archived = [&](std::vector<std::string> ids) {
     const std::lock_guard lock(mu);
     archived = std::move(ids);
   };
@@ -528,8 +596,68 @@ TEST_F(JournalTest, MaintenanceArchivesIdleRoomsAndDeletesOldEventsInBatches) {
   }
   const std::lock_guard lock(mu);
   EXPECT_EQ(archived, (std::vector<std::string>{"idle-1", "idle-2"}));
-  EXPECT_EQ(metric("tandem_store_events_deleted_total"), 2500);
+  EXPECT_EQ(metric("tandem_store_events_deleted_total", {{"reason", "retention"}}), 2500);
   EXPECT_EQ(metric("tandem_store_rooms_archived_total"), 2);
+}
+
+// A room flooded with audited events is trimmed between batches, while it floods: each
+// batch that leaves it past its quota is followed by a trim to 90 % of it; the whole log
+// past its quota loses its oldest rows too.
+TEST_F(JournalTest, RoomsAndTheWholeLogAreTrimmedToTheirQuotasBetweenBatches) {
+  auto o = options();
+  o.maintenance.events_max_bytes_per_room = 10'000;  // 100 rows of the fake's 100 bytes
+  o.maintenance.events_max_bytes = 50'000;
+  o.maintenance.interval = 3'600'000ms;  // only the first periodic run (it measures the log)
+  auto journal = make(o);
+  ASSERT_TRUE(db_->wait([&] { return !db_->archived_deletes.empty(); }));  // measured: 0
+  for (int i = 0; i < 1000; ++i) {
+    journal->append(AuditEvent{"flooded", "URL_CHANGE", "mallory", {{"seq", i}}, 1000 + i});
+    if (i % 10 == 0) journal->append(AuditEvent{"calm-" + std::to_string(i / 100), "JOIN", "u", {}, 1000});
+  }
+  ASSERT_TRUE(db_->wait_written(1100));
+  ASSERT_TRUE(db_->wait([&] { return db_->usage["flooded"] <= 10'000; }))
+      << "flooded room at " << db_->usage["flooded"];
+  journal->flush(Clock::now() + 5s);
+  const std::lock_guard lock(db_->mu);
+  // Trimmed to 90 % (9,000 bytes) each time it passed 10,000: several times, while writing.
+  std::size_t room_trims = 0;
+  for (const auto& [room, target] : db_->trim_calls) {
+    if (room == "flooded") {
+      ++room_trims;
+      EXPECT_EQ(target, 9'000);
+    }
+  }
+  EXPECT_GT(room_trims, 3u);
+  for (int r = 0; r < 10; ++r) EXPECT_EQ(db_->usage["calm-" + std::to_string(r)], 1000) << r;
+  std::int64_t total = 0;
+  for (const auto& [id, bytes] : db_->usage) total += bytes;
+  EXPECT_LE(total, 50'000);
+  EXPECT_GT(metric("tandem_store_events_deleted_total", {{"reason", "room_quota"}}), 0);
+}
+
+TEST_F(JournalTest, PastTheWholeLogsQuotaTheOldestRowsGo) {
+  auto o = options();
+  o.maintenance.events_max_bytes_per_room = 0;  // no room quota
+  o.maintenance.events_max_bytes = 100'000;     // 1,000 rows of the fake's
+  o.maintenance.interval = 3'600'000ms;
+  auto journal = make(o);
+  ASSERT_TRUE(db_->wait([&] { return !db_->archived_deletes.empty(); }));
+  for (int i = 0; i < 3000; ++i) {
+    journal->append(AuditEvent{"room-" + std::to_string(i % 7), "PLAY_PAUSE", "u", {}, 1000 + i});
+  }
+  ASSERT_TRUE(db_->wait_written(3000));
+  ASSERT_TRUE(db_->wait([&] {
+    std::int64_t total = 0;
+    for (const auto& [id, bytes] : db_->usage) total += bytes;
+    return total <= 100'000;
+  }));
+  journal->flush(Clock::now() + 5s);
+  const std::lock_guard lock(db_->mu);
+  bool whole_log = false;
+  for (const auto& [room, excess] : db_->trim_calls) whole_log |= room.empty() && excess > 0;
+  EXPECT_TRUE(whole_log);
+  EXPECT_GT(metric("tandem_store_events_deleted_total", {{"reason", "total_quota"}}), 0);
+  EXPECT_EQ(metric("tandem_store_events_deleted_total", {{"reason", "room_quota"}}), 0);
 }
 
 TEST_F(JournalTest, AppendsFromAnotherThreadWhileTheStoreFlaps) {

@@ -73,8 +73,8 @@ TEST(PostgresStore, AJournalLosesNothingAcrossAnOutageUnderSteadyTraffic) {
   options.spill_path = dir.path() / "journal.spill";
   options.retry_initial = std::chrono::milliseconds(50);
   options.retry_max = std::chrono::milliseconds(400);
-  options.events_retention_days = 0;
-  options.room_ttl_ms = 0;
+  options.maintenance.events_retention_days = 0;
+  options.maintenance.room_ttl_ms = 0;
   Journal journal(std::make_unique<PostgresStore>(conninfo), options, registry, log.logger());
 
   constexpr std::int64_t kTotal = 2500;  // one every 2 ms: about 5 s

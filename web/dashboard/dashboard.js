@@ -316,7 +316,13 @@
       cell(row, typeof spread === 'number' ? `${(spread * 1000).toFixed(0)} ms` : '–');
       body.append(row);
     }
-    $('#rooms-note').textContent = rooms.length > 10 ? `and ${rooms.length - 10} more`
+    // /status lists one page (the first 100 rooms by id): the largest of those are shown,
+    // and totalRooms counts them all.
+    const total = Number.isFinite(status.totalRooms) ? status.totalRooms : rooms.length;
+    const shown = Math.min(rooms.length, 10);
+    $('#rooms-note').textContent = total > shown
+        ? `and ${total - shown} more` +
+          (total > rooms.length ? `; shown: the largest of the first ${rooms.length} by id` : '')
         : rooms.length ? '' : 'No rooms listed (none open, or STATUS_LIST_ROOMS=false).';
   }
 

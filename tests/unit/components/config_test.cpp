@@ -111,6 +111,50 @@ TEST(Config, ClientAndConnectionLimits) {
   EXPECT_THROW(load({{"RELAY_BYTES_BURST", "65535"}}), ConfigError);
 }
 
+TEST(Config, AdminTokenShorterThan16CharactersIsRefusedWithoutShowingIt) {
+  try {
+    load({{"ADMIN_TOKEN", "short-secret-15"}});
+    FAIL() << "a 15-character ADMIN_TOKEN was accepted";
+  } catch (const ConfigError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("ADMIN_TOKEN"), std::string::npos) << what;
+    EXPECT_NE(what.find("16"), std::string::npos) << what;
+    EXPECT_EQ(what.find("short-secret-15"), std::string::npos) << "the secret is printed: " << what;
+  }
+  EXPECT_THROW(load({{"ADMIN_TOKEN", "a"}}), ConfigError);
+  EXPECT_EQ(load({{"ADMIN_TOKEN", "sixteen-chars-ok"}}).net.admin_token, "sixteen-chars-ok");
+  EXPECT_TRUE(load({{"ADMIN_TOKEN", ""}}).net.admin_token.empty()) << "empty = unset";
+}
+
+TEST(Config, BoundsOfTablesAndDisks) {
+  const Config d = load({});
+  EXPECT_EQ(d.short_id_pending_ttl, 600'000);
+  EXPECT_EQ(d.short_id_max_new_per_address, 60U);
+  EXPECT_EQ(d.short_id_max_pending, 100'000U);
+  EXPECT_EQ(d.events_max_bytes_per_room, 1LL << 20);
+  EXPECT_EQ(d.events_max_bytes, 1LL << 30);
+  EXPECT_EQ(d.archived_rooms_retention_days, 30);
+  EXPECT_TRUE(d.ready_requires_store);
+  const Config c = load({{"SHORT_ID_PENDING_TTL_MS", "5000"},
+                         {"SHORT_ID_MAX_NEW_PER_ADDRESS", "3"},
+                         {"SHORT_ID_MAX_PENDING", "10"},
+                         {"EVENTS_MAX_BYTES_PER_ROOM", "0"},
+                         {"EVENTS_MAX_BYTES", "65536"},
+                         {"ARCHIVED_ROOMS_RETENTION_DAYS", "0"},
+                         {"READY_REQUIRES_STORE", "false"}});
+  EXPECT_EQ(c.short_id_pending_ttl, 5'000);
+  EXPECT_EQ(c.short_id_max_new_per_address, 3U);
+  EXPECT_EQ(c.short_id_max_pending, 10U);
+  EXPECT_EQ(c.events_max_bytes_per_room, 0);
+  EXPECT_EQ(c.events_max_bytes, 65536);
+  EXPECT_EQ(c.archived_rooms_retention_days, 0);
+  EXPECT_FALSE(c.ready_requires_store);
+  EXPECT_THROW(load({{"EVENTS_MAX_BYTES_PER_ROOM", "100"}}), ConfigError);
+  EXPECT_THROW(load({{"EVENTS_MAX_BYTES", "-1"}}), ConfigError);
+  EXPECT_THROW(load({{"SHORT_ID_MAX_NEW_PER_ADDRESS", "0"}}), ConfigError);
+  EXPECT_THROW(load({{"SHORT_ID_PENDING_TTL_MS", "999"}}), ConfigError);
+}
+
 TEST(Config, UnknownFlagIsAnError) {
   EXPECT_THROW(load({}, {"--no-such-option=1"}), ConfigError);
   EXPECT_THROW(load({}, {"--port"}), ConfigError);

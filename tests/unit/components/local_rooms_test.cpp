@@ -349,13 +349,39 @@ TEST_F(LocalRoomsTest, NotJoinedAndPingBeforeJoin) {
 TEST_F(LocalRoomsTest, ShortIdsAreJournaled) {
   make();
   std::optional<std::string> id;
-  rooms_->short_id_for("r9", [&](std::optional<std::string> s) { id = s; });
+  rooms_->short_id_for("r9", "10.0.0.1", [&](ShortIdAnswer a) { id = a.short_id; });
   ASSERT_TRUE(id);
-  const auto records = journal_.of<store::ShortIdRecord>();
+  auto records = journal_.of<store::ShortIdRecord>();
   ASSERT_EQ(records.size(), 1u);
   EXPECT_EQ(records[0].short_id, *id);
   EXPECT_EQ(records[0].room_id, "r9");
-  EXPECT_GT(records[0].expires_at, now_);
+  EXPECT_EQ(records[0].expires_at, now_ + 10 * 60 * 1000) << "pending: the room does not exist";
+  // The JOIN that creates the room gives the id the full TTL, in the record too.
+  join(conn(1), "r9", "alice");
+  records = journal_.of<store::ShortIdRecord>();
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[1].short_id, *id);
+  EXPECT_EQ(records[1].expires_at, now_ + 4 * 3600 * 1000);
+}
+
+TEST_F(LocalRoomsTest, NewShortIdsForAbsentRoomsAreLimitedPerAddress) {
+  make();
+  join(conn(1), "real", "alice");
+  const auto ask = [&](const std::string& room, const std::string& address) {
+    ShortIdAnswer answer;
+    rooms_->short_id_for(room, address, [&](ShortIdAnswer a) { answer = std::move(a); });
+    return answer;
+  };
+  for (int i = 0; i < 60; ++i) ASSERT_TRUE(ask("ghost-" + std::to_string(i), "6.6.6.6").short_id);
+  const ShortIdAnswer refused = ask("ghost-60", "6.6.6.6");
+  EXPECT_FALSE(refused.short_id);
+  EXPECT_EQ(refused.refusal, ShortIdAnswer::Refusal::rate_limited);
+  EXPECT_GT(refused.retry_after, 0);
+  // The same address still gets the ids it has, and ids of existing rooms.
+  EXPECT_TRUE(ask("ghost-0", "6.6.6.6").short_id);
+  EXPECT_TRUE(ask("real", "6.6.6.6").short_id);
+  EXPECT_TRUE(ask("ghost-60", "7.7.7.7").short_id);  // another address
+  EXPECT_EQ(registry_.sample("tandem_short_ids_refused_total", {{"reason", "rate_limited"}}), 1);
 }
 
 }  // namespace
