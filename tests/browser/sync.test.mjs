@@ -4,7 +4,8 @@
 // (Date.now and performance.timeOrigin, patched before any script runs: +3000 and -3000 are
 // the two ctest runs). After a play, a +10 s seek, a 1 s stall of B's player, and during 20 s
 // of steady playback, the test reads both videos' positions over the DevTools protocol, each
-// read timed by the test's own clock, projects them to one instant, and requires them within
+// read with the page's own unskewed wall clock in the same task (so a loaded machine delays
+// the reads but does not blur them), projects them to one instant, and requires them within
 // 40 ms (from 2 s after each event on). The server's tandem_sync_spread_seconds over the
 // steady phase must agree with what the test measured.
 //
@@ -28,9 +29,8 @@ const SETTLE_MS = 2000;         // "within 2 s after a play, a seek or a stall"
 const WINDOW_MS = 1000;         // sampled after each event
 const STEADY_MS = 20000;
 const STALL_MS = 1000;
-const MAX_READ_ERROR_MS = 6;    // a sample whose reads were less certain is taken again
-const RETRY_FOR_MS = 5000;      // ... for this long at most (a loaded machine has pauses)
-const SAMPLE_EVERY_MS = 100;     // the reads run JavaScript in both pages: not back to back
+const SAMPLE_EVERY_MS = 100;    // the reads run JavaScript in both pages: not back to back
+const CALIBRATION_READS = 20;   // per page, to tie its wall clock to the test's
 const ROOM = 'sync-room';
 
 const server = new Server(serverBinary, {GATE_TIMEOUT_MS: '20000'});
@@ -40,6 +40,7 @@ let alice;   // host, direct
 let bob;     // through the proxy, clock skewed
 const consoleErrors = [];
 const figures = {};
+const calibration = {};
 
 function record(phase, samples) {
   const abs = samples.map((s) => Math.abs(s.diff) * 1000);
@@ -71,31 +72,44 @@ function check(phase, samples) {
       `(read error ±${(worst.err * 1000).toFixed(1)} ms)`);
 }
 
-// One page's position, timed by the test's clock: the read happened within [before, after].
-async function readPosition(page) {
-  const start = performance.now();
-  const t = await page.evaluate(() => document.querySelector('#video').currentTime);
-  const end = performance.now();
-  return {t, at: (start + end) / 2, err: (end - start) / 2};
+const testWall = () => performance.timeOrigin + performance.now();
+
+// How far a page's unskewed wall clock (window.__tandemWall, ms) is from the test's, and how
+// certain that is: the read closest to its own round trip's middle, ± half that round trip.
+// Both are the machine's clock, so the offset is ~0; measuring it bounds the error instead
+// of assuming it.
+async function calibrate(page) {
+  let best = {offset: 0, err: Infinity};
+  for (let i = 0; i < CALIBRATION_READS; ++i) {
+    const start = testWall();
+    const wall = await page.evaluate(() => window.__tandemWall());
+    const end = testWall();
+    const err = (end - start) / 2;
+    if (err < best.err) best = {offset: wall - (start + end) / 2, err};
+  }
+  return best;
+}
+
+// One page's position and rate with the instant it held (test clock, ms), read in one task.
+async function readPosition(page, calibration) {
+  const r = await page.evaluate(() => {
+    const v = document.querySelector('#video');
+    return {t: v.currentTime, rate: v.paused ? 0 : v.playbackRate, wall: window.__tandemWall()};
+  });
+  return {t: r.t, rate: r.rate, at: r.wall - calibration.offset};
 }
 
 const duration = () => alice.evaluate(() => document.querySelector('#video').duration);
 
-// B's position minus A's, projected to one instant (both play at rate ~1 between the two
-// reads, a few ms apart), folded into the clip's loop. Retried while the reads were slow.
+// B's position minus A's, B projected along its own rate to the instant of A's read, folded
+// into the clip's loop. The error is the two clock calibrations' (see calibrate).
 async function sampleDiff(clip) {
-  const giveUp = performance.now() + RETRY_FOR_MS;
-  while (performance.now() < giveUp) {
-    const a = await readPosition(alice);
-    const b = await readPosition(bob);
-    const err = a.err + b.err;
-    if (err > MAX_READ_ERROR_MS) continue;
-    let diff = (b.t - a.t) - (b.at - a.at) / 1000;
-    diff -= clip * Math.round(diff / clip);
-    return {diff, err: err / 1000, at: a.at, a: a.t, b: b.t};
-  }
-  throw new Error(`no pair of reads within ±${MAX_READ_ERROR_MS} ms for ${RETRY_FOR_MS} ms: ` +
-      'the machine is overloaded');
+  const a = await readPosition(alice, calibration.alice);
+  const b = await readPosition(bob, calibration.bob);
+  let diff = (b.t + b.rate * (a.at - b.at) / 1000) - a.t;
+  diff -= clip * Math.round(diff / clip);
+  const err = (calibration.alice.err + calibration.bob.err) / 1000;
+  return {diff, err, at: a.at, a: a.t, b: b.t};
 }
 
 async function sampleFor(ms) {
@@ -149,6 +163,13 @@ before(async () => {
   await contextA.addInitScript(noCamera);
   const contextB = await browser.newContext();
   await contextB.addInitScript(noCamera);
+  // The test's reference clock in each page, taken before B's clock is skewed.
+  for (const context of [contextA, contextB]) {
+    await context.addInitScript(() => {
+      const origin = performance.timeOrigin;
+      window.__tandemWall = () => origin + performance.now();
+    });
+  }
   // A laptop whose clock is off: both wall-clock sources a page has.
   await contextB.addInitScript((skew) => {
     const now = Date.now.bind(Date);
@@ -199,6 +220,9 @@ test('two pages join, one through the latency proxy with a skewed clock', async 
   await alice.getByTestId('status').filter({hasText: /^connected$/}).waitFor();
   await bob.goto(proxy.url(`/demo?room=${ROOM}&name=Bob`));
   await bob.getByTestId('status').filter({hasText: /^connected$/}).waitFor();
+  calibration.alice = await calibrate(alice);
+  calibration.bob = await calibrate(bob);
+  console.log(`# clock calibration: ${JSON.stringify(calibration)}`);
   const skewSeen = await bob.evaluate(() => Date.now()) - Date.now();
   assert.ok(Math.abs(skewSeen - SKEW_MS) < 1000, `page B's clock is off by ${skewSeen} ms`);
   for (const page of [alice, bob]) {
