@@ -88,7 +88,9 @@ TurnServer::TurnServer(std::string secret, std::chrono::milliseconds start_timeo
   }
 }
 
-TurnServer::~TurnServer() { stop_child(pid_, {{SIGTERM, 5s}}); }
+TurnServer::~TurnServer() {
+  stop_child(pid_, {{SIGTERM, 5s}});
+}
 
 std::string TurnServer::log() const {
   return read_file(dir_.path() / "stdout.log") + read_file(dir_.path() / "turnserver.log");

@@ -85,8 +85,8 @@ TEST(IceConfig, BadValuesAreRefusedWithoutShowingTheSecret) {
   const SecretFile short_file("0123456789abcde\n");
   const SecretFile big_file(std::string(5000, 'x'));
   const std::map<std::string, std::map<std::string, std::string>> cases = {
-      {"TURN_URLS", {{"TURN_URLS", "turn:t.example"}}},                  // no secret
-      {"TURN_SECRET", {{"TURN_SECRET", kSecret}}},                       // no URL
+      {"TURN_URLS", {{"TURN_URLS", "turn:t.example"}}},  // no secret
+      {"TURN_SECRET", {{"TURN_SECRET", kSecret}}},       // no URL
       {"TURN_URLS=", {{"TURN_URLS", "turn://t.example"}, {"TURN_SECRET", kSecret}}},
       {"STUN_URLS=", {{"STUN_URLS", "turn:t.example"}}},
       {"TURN_TTL_S=", {{"TURN_TTL_S", "604801"}}},
@@ -98,7 +98,8 @@ TEST(IceConfig, BadValuesAreRefusedWithoutShowingTheSecret) {
       {"TURN_SECRET_FILE=\"/nonexistent/secret",
        {{"TURN_URLS", "turn:t.example"}, {"TURN_SECRET_FILE", "/nonexistent/secret"}}},
       {"both set",
-       {{"TURN_URLS", "turn:t.example"}, {"TURN_SECRET", kSecret},
+       {{"TURN_URLS", "turn:t.example"},
+        {"TURN_SECRET", kSecret},
         {"TURN_SECRET_FILE", short_file.path()}}},
   };
   for (const auto& [expected, env] : cases) {

@@ -1,8 +1,8 @@
 // The iceServers list: STUN first, then TURN with a credential bound to the member.
 #include "ice/ice_servers.hpp"
 
-#include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/serialize.hpp>
 
 namespace tandem::ice {
 namespace {
@@ -46,8 +46,7 @@ TEST(IceServers, NothingConfiguredIsAnEmptyList) {
 TEST(IceServers, TheSecretIsNeverInTheList) {
   const std::string secret = "a-secret-nobody-may-see";
   const IceServers servers(config("", "turn:t.example", secret));
-  EXPECT_EQ(boost::json::serialize(servers.build("bob", kNowMs)).find(secret),
-            std::string::npos);
+  EXPECT_EQ(boost::json::serialize(servers.build("bob", kNowMs)).find(secret), std::string::npos);
 }
 
 }  // namespace

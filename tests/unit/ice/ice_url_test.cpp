@@ -26,14 +26,29 @@ TEST(IceUrl, GoodTurnUrls) {
 }
 
 TEST(IceUrl, BadTurnUrls) {
-  for (const char* text :
-       {"", "turn", "turn:", "http://turn.example.org", "stun:turn.example.org",
-        "turn://turn.example.org:3478", "TURN:turn.example.org", "turn:turn.example.org:",
-        "turn:turn.example.org:0", "turn:turn.example.org:65536", "turn:turn.example.org:34x",
-        "turn:turn.example.org?transport=sctp", "turn:turn.example.org?transport=",
-        "turn:turn.example.org?foo=udp", "turn:-bad.example.org", "turn:bad..example.org",
-        "turn:bad_host", "turn:user@turn.example.org", "turn:[2001:db8::1", "turn:[nope]",
-        "turn:[::1]x", "turn:turn.example.org/path", "turn:a b"}) {
+  for (const char* text : {"",
+                           "turn",
+                           "turn:",
+                           "http://turn.example.org",
+                           "stun:turn.example.org",
+                           "turn://turn.example.org:3478",
+                           "TURN:turn.example.org",
+                           "turn:turn.example.org:",
+                           "turn:turn.example.org:0",
+                           "turn:turn.example.org:65536",
+                           "turn:turn.example.org:34x",
+                           "turn:turn.example.org?transport=sctp",
+                           "turn:turn.example.org?transport=",
+                           "turn:turn.example.org?foo=udp",
+                           "turn:-bad.example.org",
+                           "turn:bad..example.org",
+                           "turn:bad_host",
+                           "turn:user@turn.example.org",
+                           "turn:[2001:db8::1",
+                           "turn:[nope]",
+                           "turn:[::1]x",
+                           "turn:turn.example.org/path",
+                           "turn:a b"}) {
     std::string why;
     EXPECT_FALSE(IceUrl::parse(text, Kind::turn, &why)) << text;
     if (*text != '\0') {
