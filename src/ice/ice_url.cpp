@@ -127,7 +127,10 @@ std::optional<std::vector<IceUrl>> IceUrl::parse_list(std::string_view text, Kin
     std::string reason;
     auto url = parse(item, kind, &reason);
     if (!url) {
-      if (why != nullptr) *why = "\"" + std::string(item) + "\": " + reason;
+      if (why != nullptr) {
+        // Appended piece by piece: GCC 12's -Wrestrict misfires on `"\"" + std::string`.
+        why->assign(1, '"').append(item).append("\": ").append(reason);
+      }
       return std::nullopt;
     }
     out.push_back(std::move(*url));

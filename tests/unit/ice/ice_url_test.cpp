@@ -83,7 +83,9 @@ TEST(IceUrl, Lists) {
   EXPECT_NE(why.find("turn://b.example"), std::string::npos) << why;
 
   std::string many;
-  for (int i = 0; i < 17; ++i) many += (i ? "," : "") + std::string("turn:h") + std::to_string(i);
+  for (int i = 0; i < 17; ++i) {
+    many.append(i ? ",turn:h" : "turn:h").append(std::to_string(i));
+  }
   EXPECT_FALSE(IceUrl::parse_list(many, Kind::turn, &why));
   EXPECT_NE(why.find("more than 16"), std::string::npos) << why;
 }
