@@ -13,7 +13,8 @@ packages=(
 # To test it: test frameworks, and the PostgreSQL and Redis servers the tests start
 # themselves on free loopback ports; for the deployment checks (tests/deploy), yamllint,
 # PyYAML and kubectl (whose built-in kustomize renders k8s/), and promtool (below); the
-# browser tests (tests/browser) run Debian's chromium through playwright-core from npm.
+# browser tests (tests/browser) run Debian's chromium through playwright-core from npm;
+# the TURN tests (tests/turn) start coturn (below: its service is not started).
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(libgtest-dev libgmock-dev libbenchmark-dev postgresql-15 redis-server chromium)
   packages+=(yamllint python3-yaml)
@@ -42,25 +43,31 @@ if ((${#missing[@]})); then
 fi
 
 # promtool (the rule and dashboard checks of tests/deploy) comes only in Debian 12's
-# `prometheus` package, whose postinst starts and enables a Prometheus daemon. The tests
-# need the tool, not a service: a policy-rc.d (invoke-rc.d's and deb-systemd-invoke's
-# "may this start?" hook; 101 = no) refuses the start during the install, unless one is in
-# place already, and the unit is disabled so that it does not start at the next boot.
-if [[ "${1:-}" == "--test" ]] && ! command -v promtool >/dev/null; then
-  echo "install-deps: installing prometheus (for promtool; its service is not started)"
-  policy=/usr/sbin/policy-rc.d
-  own_policy=""
+# `prometheus` package, whose postinst starts and enables a Prometheus daemon; coturn's
+# (tests/turn start its turnserver on loopback themselves) starts a system TURN server. The
+# tests need the programs, not services: a policy-rc.d (invoke-rc.d's and
+# deb-systemd-invoke's "may this start?" hook; 101 = no) refuses the start during the
+# install, unless one is in place already, and the unit is disabled so that it does not
+# start at the next boot.
+install_without_service() {  # package, a program it installs
+  local package=$1 program=$2
+  command -v "$program" >/dev/null && return 0
+  echo "install-deps: installing $package (for $program; its service is not started)"
+  local policy=/usr/sbin/policy-rc.d own_policy="" status=0
   if [[ ! -e $policy ]]; then
     printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
     $SUDO chmod 755 "$policy"
     own_policy=1
   fi
   $SUDO apt-get update -qq
-  status=0
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-    prometheus || status=$?
+    "$package" || status=$?
   [[ -z $own_policy ]] || $SUDO rm -f "$policy"
   ((status == 0)) || exit "$status"
-  $SUDO update-rc.d prometheus disable >/dev/null 2>&1 || true
-  if command -v systemctl >/dev/null; then $SUDO systemctl disable prometheus >/dev/null 2>&1 || true; fi
+  $SUDO update-rc.d "$package" disable >/dev/null 2>&1 || true
+  if command -v systemctl >/dev/null; then $SUDO systemctl disable "$package" >/dev/null 2>&1 || true; fi
+}
+if [[ "${1:-}" == "--test" ]]; then
+  install_without_service prometheus promtool
+  install_without_service coturn turnserver
 fi

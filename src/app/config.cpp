@@ -1,5 +1,6 @@
 #include "app/config.hpp"
 
+#include "app/ice_options.hpp"
 #include "protocol/text.hpp"
 #include "redis/redis_config.hpp"
 
@@ -37,6 +38,8 @@ std::string percent_encode(std::string_view text) {
 }
 
 constexpr std::size_t kMinAdminTokenLength = 16;
+// The extension's built-in STUN servers: a client that takes the server's list loses none.
+constexpr const char* kDefaultStunUrls = "stun:stun.l.google.com:19302,stun:stun1.l.google.com:19302";
 
 struct Option {
   OptionInfo info;
@@ -377,6 +380,36 @@ std::vector<Option> make_options(Legacy& legacy) {
         }
         c.net.admin_token = v;
       });
+  add("STUN_URLS", kDefaultStunUrls,
+      "Comma-separated stun:/stuns: URLs members are given for their calls (\"\" = none)",
+      [](Config& c, const std::string& v) {
+        c.ice.stun_urls = parse_ice_urls("STUN_URLS", v, ice::IceUrl::Kind::stun);
+      });
+  add("TURN_URLS", "",
+      "Comma-separated turn:/turns: URLs (RFC 7065, e.g. turn:turn.example.org:3478?transport=udp) "
+      "of a TURN server sharing TURN_SECRET; members get time-limited credentials for it",
+      [](Config& c, const std::string& v) {
+        c.ice.turn_urls = parse_ice_urls("TURN_URLS", v, ice::IceUrl::Kind::turn);
+      });
+  add("TURN_SECRET", "",
+      "The TURN server's static-auth-secret (coturn use-auth-secret), at least 16 bytes; "
+      "prefer TURN_SECRET_FILE",
+      [](Config& c, const std::string& v) {
+        check_turn_secret("TURN_SECRET", v);
+        c.ice.turn_secret = v;
+      });
+  // After TURN_SECRET in this table: options apply in table order.
+  add("TURN_SECRET_FILE", "", "A file holding TURN_SECRET (one trailing newline ignored)",
+      [](Config& c, const std::string& v) {
+        if (!c.ice.turn_secret.empty()) {
+          throw ConfigError("TURN_SECRET and TURN_SECRET_FILE are both set: set one");
+        }
+        c.ice.turn_secret = read_turn_secret_file(v);
+      });
+  add("TURN_TTL_S", "86400", "Lifetime of a member's TURN credential, in seconds",
+      [](Config& c, const std::string& v) {
+        c.ice.turn_ttl = std::chrono::seconds(parse_int("TURN_TTL_S", v, 60, 604'800));
+      });
   add("REDIS_URL", "", "redis://[:password@]host:port[/db]: run as a cluster node",
       [](Config& c, const std::string& v) {
         std::string why;
@@ -481,6 +514,13 @@ Config load_config(const std::vector<std::string>& args,
     // Empty means "unset" for options whose default is empty (NODE_ID, PUBLIC_URL, ...).
     if (value.empty() && option.info.default_value.empty()) continue;
     option.apply(config, value);
+  }
+  if (config.ice.turn_enabled() && config.ice.turn_secret.empty()) {
+    throw ConfigError("TURN_URLS is set but TURN_SECRET and TURN_SECRET_FILE are not: set one");
+  }
+  if (!config.ice.turn_enabled() && !config.ice.turn_secret.empty()) {
+    throw ConfigError(
+        "TURN_SECRET (or TURN_SECRET_FILE) is set but TURN_URLS is not: set both or neither");
   }
   if (config.net.node_id.empty()) config.net.node_id = default_node_id();
   // With PORT=0 the real port is known only after binding: the server fills it in then.

@@ -3,6 +3,7 @@
 // increasing precedence: built-in defaults, environment variables, --flags. A flag's name
 // is its variable's, lower-cased with dashes: RECONNECT_GRACE_MS -> --reconnect-grace-ms.
 #include "cluster/pin_lockout.hpp"
+#include "ice/ice_config.hpp"
 #include "net/types.hpp"
 #include "obs/logger.hpp"
 #include "room/room_machine.hpp"
@@ -41,6 +42,8 @@ struct Config {
   protocol::Millis node_dead_after = 15'000;
   protocol::Millis cluster_sweep = 1'000;
   std::string database_url;
+  // STUN and TURN servers handed to members (ice/; docs/DEPLOYMENT.md, "TURN").
+  ice::IceConfig ice;
 };
 
 class ConfigError : public std::runtime_error {

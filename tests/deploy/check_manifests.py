@@ -20,6 +20,7 @@ import yaml
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from deploy_lib import CheckError, load_schema, quantity, render_overlay, selector_matches  # noqa: E402
 import monitoring_wiring  # noqa: E402
+import turn_wiring  # noqa: E402
 
 # What the issue asks of each overlay: server replicas and LOG_LEVEL.
 OVERLAYS = {"dev": (1, "debug"), "staging": (2, "info"), "prod": (5, "warn")}
@@ -474,6 +475,7 @@ def check_overlay(overlay, docs, schema, image_uid, files):
 
     errors += monitoring_wiring.check_k8s_monitoring(
         overlay, docs, files, port, overlay in MONITORED, lambda p: resolve_port(container, p))
+    errors += turn_wiring.check_overlay_turn(overlay, docs, container, env_values)
     return errors
 
 
@@ -498,7 +500,8 @@ def check_compose(compose, source_dir, schema, files):
     port = int(compose_env((compose.get("services") or {}).get("server") or {}).get(
         "PORT") or schema["PORT"])
     return check_compose_stack(compose, source_dir, schema) + \
-        monitoring_wiring.check_compose_monitoring(compose, files, source_dir, port)
+        monitoring_wiring.check_compose_monitoring(compose, files, source_dir, port) + \
+        turn_wiring.check_compose_turn(compose)
 
 
 def check_compose_stack(compose, source_dir, schema):
@@ -749,7 +752,8 @@ def self_test(rendered, compose, source_dir, schema, image_uid, files):
         if baseline:
             failures.append(f"{overlay}: not clean to begin with: {baseline}")
             continue
-        mutations = MUTATIONS + (monitoring_wiring.K8S_MUTATIONS if overlay in MONITORED else [])
+        mutations = MUTATIONS + (monitoring_wiring.K8S_MUTATIONS if overlay in MONITORED else []) + \
+            (turn_wiring.K8S_MUTATIONS if turn_wiring.coturn_workloads(docs) else [])
         for what, mutate, expected in mutations:
             broken = copy.deepcopy(docs)
             mutate(broken)
@@ -760,7 +764,7 @@ def self_test(rendered, compose, source_dir, schema, image_uid, files):
     if compose_baseline:
         failures.append(f"compose: not clean to begin with: {compose_baseline}")
     elif compose is not None:
-        for what, mutate, expected in COMPOSE_MUTATIONS:
+        for what, mutate, expected in COMPOSE_MUTATIONS + turn_wiring.COMPOSE_MUTATIONS:
             broken = copy.deepcopy(compose)
             mutate(broken)
             expect("compose", what, check_compose(broken, source_dir, schema, files), expected)

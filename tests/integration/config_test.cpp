@@ -101,6 +101,42 @@ TEST_F(ConfigTest, AShortAdminTokenIsRefusedAtStartWithoutPrintingIt) {
   EXPECT_EQ(http_get(port(), "/health").status, 200);
 }
 
+TEST_F(ConfigTest, TurnSettingsAreCheckedAtStartWithoutPrintingTheSecret) {
+  const std::string secret = "turn-secret-never-printed-42";
+  const std::string short_secret = "short-secret-15";  // 15 bytes
+  const std::vector<std::pair<std::string, Env>> cases = {
+      {"TURN_URLS", {{"TURN_URLS", "turn:turn.example.org:3478"}}},
+      {"TURN_SECRET", {{"TURN_SECRET", secret}}},
+      {"TURN_URLS", {{"TURN_URLS", "turn://turn.example.org"}, {"TURN_SECRET", secret}}},
+      {"TURN_URLS", {{"TURN_URLS", "turn:turn.example.org?transport=sctp"}, {"TURN_SECRET", secret}}},
+      {"STUN_URLS", {{"STUN_URLS", "http://stun.example.org"}}},
+      {"TURN_TTL_S", {{"TURN_TTL_S", "59"}}},
+      {"TURN_SECRET", {{"TURN_URLS", "turn:turn.example.org"}, {"TURN_SECRET", short_secret}}},
+      {"TURN_SECRET_FILE",
+       {{"TURN_URLS", "turn:turn.example.org"}, {"TURN_SECRET_FILE", "/nonexistent/turn"}}},
+  };
+  for (const auto& [name, env] : cases) {
+    SCOPED_TRACE(name);
+    const Finished run = run_to_exit(env);
+    EXPECT_TRUE(run.exit.exited) << run.exit.describe();
+    EXPECT_EQ(run.exit.code, 2) << run.output;
+    EXPECT_FALSE(run.listened) << run.output;
+    ASSERT_EQ(run.err.size(), 1u) << run.output;
+    EXPECT_NE(run.err[0].find(name), std::string::npos) << run.err[0];
+    EXPECT_EQ(run.output.find(secret), std::string::npos) << "the secret was printed";
+    EXPECT_EQ(run.output.find(short_secret), std::string::npos) << "the secret was printed";
+  }
+
+  // Accepted: the server runs, and the secret is in none of its output.
+  start_server({{"TURN_URLS", "turn:127.0.0.1:3478?transport=udp,turns:turn.example.org:5349"},
+                {"TURN_SECRET", secret},
+                {"TURN_TTL_S", "60"},
+                {"STUN_URLS", ""}});
+  EXPECT_EQ(http_get(port(), "/health").status, 200);
+  EXPECT_EQ(http_get(port(), "/status").body.find(secret), std::string::npos);
+  EXPECT_EQ(server().output().find(secret), std::string::npos);
+}
+
 TEST_F(ConfigTest, UnknownFlagStopsTheServer) {
   const Finished run = run_to_exit({}, {"--no-such-option=1"});
   EXPECT_TRUE(run.exit.exited);
