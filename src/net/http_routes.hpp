@@ -1,17 +1,22 @@
 #pragma once
-// Every HTTP endpoint of PROTOCOL.md. A handler may answer later (cluster mode asks Redis),
-// so answers go through a callback.
+// Every HTTP endpoint of PROTOCOL.md, as a table (http_routes.cpp, kRoutes): one row per
+// route (methods, path pattern, metrics label, handler); each handler is a small member
+// function. A handler may answer later (cluster mode asks Redis), so answers go through a
+// callback. Adding an endpoint is one row and its handler.
+#include "net/http_path.hpp"
+#include "net/http_response.hpp"
 #include "net/static_assets.hpp"
 #include "net/types.hpp"
 
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace tandem::obs {
 class Registry;
@@ -20,9 +25,6 @@ class Registry;
 namespace tandem::net {
 
 class Server;
-
-using HttpRequest = beast::http::request<beast::http::string_body>;
-using HttpResponse = beast::http::response<beast::http::string_body>;
 
 // The audit log of a room, newest first, as JSON rows (nullopt: the store failed). The
 // callback must run on the event loop.
@@ -39,6 +41,8 @@ class HttpRoutes {
   // GET /ready is 503 while this answers false (the durable store cannot write).
   void set_store_ready(std::function<bool()> ready) { store_ready_ = std::move(ready); }
 
+  // Routes one request: OPTIONS is answered for any path; a method no route serves is 405;
+  // otherwise the first row whose methods and pattern match handles it, else 404.
   // `client_address`: the client's address, as per-address limits count it.
   void handle(const HttpRequest& request, const std::string& client_address,
               std::function<void(HttpResponse)> respond);
@@ -50,11 +54,60 @@ class HttpRoutes {
   // HTTP/1.1, JSON {"error": why}, Connection: close.
   HttpResponse refuse(beast::http::status status, std::string_view why) const;
 
+  // The `route` label values of tandem_http_requests_total: the table's labels in row
+  // order, then "OPTIONS" and "not_found" (405 and 404 answers).
+  static std::vector<std::string> metric_labels();
+
  private:
-  // GET /status (and the dashboard's copy of it): `target` carries ?roomId=, or the
-  // listing's ?limit= and ?cursor=.
-  void status(const HttpRequest& req, std::string_view target,
-              std::function<void(HttpResponse)> respond);
+  // One request on its way through a handler.
+  struct Exchange {
+    const HttpRequest& req;
+    std::string_view target;               // path and query
+    std::string_view path;                 // without the query
+    std::vector<std::string_view> params;  // the pattern's {name} segments, in order
+    const std::string& client_address;
+    std::function<void(HttpResponse)> respond;
+  };
+  using Handler = void (HttpRoutes::*)(Exchange&);
+  enum Method : std::uint8_t { kGet = 1, kPost = 2, kPut = 4, kDelete = 8 };  // kGet: HEAD too
+  enum class Count : std::uint8_t {
+    on_match,    // the dispatcher counts the label before the handler runs
+    by_handler,  // the handler counts (a web page that is not there counts as not_found)
+  };
+  struct Route {
+    std::uint8_t methods;
+    std::string_view pattern;  // "/api/rooms/{roomId}/events"
+    std::string_view label;    // tandem_http_requests_total{route=...}
+    Handler handler;
+    Count count = Count::on_match;
+  };
+  static const Route kRoutes[];
+  static std::uint8_t method_bit(beast::http::verb verb) noexcept;
+  static std::string allow_header(std::uint8_t methods);
+
+  void banner(Exchange& ex);
+  void health(Exchange& ex);
+  void ready(Exchange& ex);
+  void metrics(Exchange& ex);
+  void status(Exchange& ex);
+  void web_page(Exchange& ex);
+  void dashboard_metrics(Exchange& ex);
+  void dashboard_status(Exchange& ex);
+  void short_id(Exchange& ex);
+  void room_for_short_id(Exchange& ex);
+  void room_redirect(Exchange& ex);
+  void room_events(Exchange& ex);
+  void websocket_only(Exchange& ex);
+  void not_found(Exchange& ex);
+
+  // GET /status (and the dashboard's copy of it): one room (?roomId=) or a page of the
+  // listing (?limit=, ?cursor=).
+  void status_of_room(Exchange& ex, std::string room_id, boost::json::object base);
+  void status_listing(Exchange& ex, boost::json::object base);
+  // Adds "nodes" to `body`, answers, and keeps the body when it is the cached first page.
+  void finish_status(HttpRequest req, std::function<void(HttpResponse)> respond,
+                     boost::json::object body, bool cache);
+  boost::json::object status_base() const;
 
   Server& server_;
   obs::Registry& registry_;
@@ -66,9 +119,5 @@ class HttpRoutes {
   std::string status_body_;
   std::chrono::steady_clock::time_point status_built_{};
 };
-
-// "/a/b?x=1" -> "/a/b"; query value of `key` (percent-decoded), or nullopt.
-std::string_view path_of(std::string_view target) noexcept;
-std::optional<std::string> query_param(std::string_view target, std::string_view key);
 
 }  // namespace tandem::net

@@ -1,6 +1,7 @@
 #include "net/net_metrics.hpp"
 
 #include "cluster/room_metrics.hpp"
+#include "net/http_routes.hpp"
 #include "protocol/message_types.hpp"
 
 namespace tandem::net {
@@ -56,9 +57,7 @@ NetMetrics::NetMetrics(obs::Registry& registry)
       errors(registry, "tandem_errors_total", "ERROR frames sent to clients, by code", "code",
              cluster::error_code_names()),
       http_requests(registry, "tandem_http_requests_total", "HTTP requests, by route", "route",
-                    {"/", "/health", "/ready", "/status", "/metrics", "/api/short-id",
-                     "/api/room", "/api/rooms/events", "/room", "/ws", "/demo", "/dashboard",
-                     "/api/dashboard", "OPTIONS", "not_found"}),
+                    HttpRoutes::metric_labels()),
       http_connections(registry.gauge("tandem_http_connections",
                                       "Open plain HTTP connections (WebSocket ones excluded)")),
       http_evicted_full(registry.counter("tandem_http_connections_evicted_total",
