@@ -96,10 +96,10 @@ class LocalRooms final : public Rooms {
   void arm_snapshot_timer();
   PinCounters pin_counters(const std::string& address_key, const std::string& room_id,
                            const std::string& user_id, protocol::Millis now) const;
-  // Carries out the lockout's verdict on a JOIN's PIN check: true to check it now.
-  bool admit_pin_check(const ConnectionInfo& conn, protocol::Command& command,
-                       const PinAttempt& attempt, const PinCounters& counters,
-                       protocol::Millis now);
+  // The lockout's verdict on a JOIN's PIN check; nullopt when the check waits its delay
+  // (the JOIN comes back through join() with delay_served).
+  std::optional<PinVerdict> admit_pin_check(const ConnectionInfo& conn, protocol::Command& command,
+                                            const PinAttempt& attempt, const PinCounters& counters);
   void count_pin_failure(const ConnectionInfo& conn, const std::string& room_id,
                          const std::string& user_id, const PinAttempt& attempt,
                          const PinCounters& counters, room::Effects& effects, protocol::Millis now);

@@ -2,6 +2,7 @@
 
 #include "cluster/redis_keys.hpp"
 #include "cluster/room_status.hpp"
+#include "cluster/room_steps.hpp"
 #include "cluster/short_ids.hpp"
 #include "redis/redis_connection.hpp"
 #include "redis/redis_subscriber.hpp"
@@ -77,24 +78,6 @@ std::optional<std::string> room_of_channel(std::string_view channel) {
   }
   return std::string(channel.substr(
       kChannelPrefix.size(), channel.size() - kChannelPrefix.size() - kChannelSuffix.size()));
-}
-
-// Appends `from` (a later step of the same transition) to `into`.
-void merge(room::Effects& into, room::Effects&& from) {
-  auto append = [](auto& a, auto& b) {
-    a.insert(a.end(), std::make_move_iterator(b.begin()), std::make_move_iterator(b.end()));
-  };
-  append(into.deliveries, from.deliveries);
-  append(into.timers, from.timers);
-  append(into.closes, from.closes);
-  append(into.records, from.records);
-  if (from.gate_outcome) into.gate_outcome = from.gate_outcome;
-  into.coalesce = into.changed ? (into.coalesce && (!from.changed || from.coalesce)) : from.coalesce;
-  into.changed = into.changed || from.changed;
-  into.relay_dropped = into.relay_dropped || from.relay_dropped;
-  into.joined = into.joined || from.joined;
-  into.left = into.left || from.left;
-  into.archived = from.archived;
 }
 
 std::string_view error_code_of(const protocol::Event& event) {
@@ -421,14 +404,15 @@ void RedisRooms::attempt(const std::string& room_id, const std::shared_ptr<Op>& 
     // From the durable record: like a restart, every member is back inside a fresh grace
     // window (connections still here keep theirs: their next message shows them alive).
     state = *op->from_record;
-    for (auto& member : state.members) member.connected = true;
-    std::vector<std::pair<std::string, std::string>> members;
-    for (const auto& member : state.members) members.emplace_back(member.user_id, member.peer_id);
-    for (const auto& [user, peer] : members) {
-      bool bound_here = false;
-      for (const auto& [conn, local] : entry.local) bound_here |= local.peer_id == peer;
-      if (!bound_here) merge(effects, machine_.disconnect(state, user, peer, now));
-    }
+    effects = restore_members_step(
+        machine_, state,
+        [&entry](std::string_view peer) {
+          for (const auto& [conn, local] : entry.local) {
+            if (local.peer_id == peer) return true;
+          }
+          return false;
+        },
+        now);
     effects.changed = true;
   } else if (absent && options_.load_from_record && !op->record_checked) {
     op->record_checked = true;
@@ -732,13 +716,10 @@ void RedisRooms::on_command(const ConnectionInfo& conn, protocol::Command&& comm
     join(conn, std::move(command));
     return;
   }
-  if (std::holds_alternative<protocol::Ping>(command)) {
-    // Answered here, joined or not: a PING proves only that this connection is alive, which
-    // this node tracks itself (stale connections); it costs Redis nothing and keeps working
-    // while Redis is unreachable.
-    const protocol::Event pong = protocol::PongEvent{};
-    outbox_.send(conn.id, protocol::encode_frame(pong, clock_(), options_.node_id));
-    metrics_.delivered(pong, 1);
+  if (auto answer = node_answer(command)) {
+    // Costs Redis nothing, and keeps working while Redis is unreachable.
+    outbox_.send(conn.id, protocol::encode_frame(*answer, clock_(), options_.node_id));
+    metrics_.delivered(*answer, 1);
     return;
   }
   const Binding* found = nullptr;
@@ -748,7 +729,9 @@ void RedisRooms::on_command(const ConnectionInfo& conn, protocol::Command&& comm
     found = &bound->second;
   }
   if (found == nullptr) {
-    send_error(conn, protocol::ErrorCode::not_joined, "Join a room first (send JOIN)");
+    const protocol::Event error = not_joined_error();
+    outbox_.send(conn.id, protocol::encode_frame(error, clock_(), options_.node_id));
+    metrics_.delivered(error, 1);
     return;
   }
   const Binding binding = *found;
@@ -806,17 +789,10 @@ void RedisRooms::join(const ConnectionInfo& conn, protocol::Command&& command, b
                                    conn.remote_address, delay_served,
                                    pin_delays_.in_flight(pin_address_key(conn.remote_address)));
     *verdict = *attempt ? pin_lockout_.decide(**attempt, *counters) : PinVerdict{};
-    room::Effects effects;
-    if (verdict->action == PinVerdict::Action::refuse) {
-      effects.deliveries.push_back(
-          room::Delivery{room::Audience::sender, {}, pin_locked_error(verdict->wait)});
-      return effects;
-    }
     // A delayed check waits off the room's queue (done), then comes back as a new JOIN.
-    if (verdict->action == PinVerdict::Action::delay) return effects;
-    return machine_.apply(
-        state, room::Actor{user_id, conn.peer_id, options_.node_id, conn.remote_address},
-        *shared_command, now);
+    return join_step(machine_, state,
+                     room::Actor{user_id, conn.peer_id, options_.node_id, conn.remote_address},
+                     *shared_command, *verdict, now);
   };
   // Whatever the outcome, the JOIN is no longer pending.
   auto settle = [this, conn, room_id, user_id]() -> bool {
@@ -906,9 +882,7 @@ void RedisRooms::bind_joined(const ConnectionInfo& conn, const std::string& room
     auto leave = std::make_shared<Op>();
     leave->internal = true;
     leave->apply = [this, previous, peer = conn.peer_id](room::RoomState& state, Millis now) {
-      const room::Member* member = state.find_member(previous->user_id);
-      if (member == nullptr || member->peer_id != peer) return room::Effects{};
-      return machine_.remove_member(state, previous->user_id, room::LeaveReason::left, now);
+      return leave_previous_step(machine_, state, previous->user_id, peer, now);
     };
     enqueue(previous->room_id, std::move(leave));
   }
@@ -1001,10 +975,12 @@ void RedisRooms::count_pin_failure(const ConnectionInfo& conn, const std::string
         rooms.metrics_.pin_lockouts.inc();
         rooms.logger_.warn("pin_lockout",
                            {{"room", room_id}, {"remote", address}, {"scope", to_string(scopes[i])}});
+        // Counted after the JOIN committed: the row follows its PIN_FAILED, as standalone.
         if (rooms.options_.journal != nullptr) {
-          rooms.options_.journal->append(store::AuditEvent{
-              room_id, "PIN_LOCKOUT", user_id,
-              json::object{{"address", address}, {"scope", to_string(scopes[i])}}, rooms.clock_()});
+          room::Record record = pin_lockout_record(user_id, address, scopes[i]);
+          rooms.options_.journal->append(store::AuditEvent{room_id, std::move(record.event_type),
+                                                           std::move(record.user_id),
+                                                           std::move(record.data), rooms.clock_()});
         }
       }
     };
@@ -1027,12 +1003,7 @@ void RedisRooms::on_close(const ConnectionInfo& conn, CloseKind kind) {
   auto op = std::make_shared<Op>();
   op->internal = true;
   op->apply = [this, binding, peer = conn.peer_id, kind](room::RoomState& state, Millis now) {
-    if (kind == CloseKind::stale) {
-      const room::Member* member = state.find_member(binding.user_id);
-      if (member == nullptr || member->peer_id != peer) return room::Effects{};
-      return machine_.remove_member(state, binding.user_id, room::LeaveReason::stale, now);
-    }
-    return machine_.disconnect(state, binding.user_id, peer, now);
+    return close_step(machine_, state, binding.user_id, peer, kind, now);
   };
   enqueue(binding.room_id, std::move(op));
 }

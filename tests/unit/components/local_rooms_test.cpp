@@ -346,6 +346,24 @@ TEST_F(LocalRoomsTest, NotJoinedAndPingBeforeJoin) {
   EXPECT_EQ(outbox_.frames[1][1].at("code"), "NOT_JOINED");
 }
 
+// A joined member's PING is answered by the node, as in cluster mode: the room is not
+// touched (no version, no snapshot to write), so PINGs cost the journal nothing.
+TEST_F(LocalRoomsTest, AJoinedMembersPingIsAnsweredByTheNodeAndLeavesTheRoomAlone) {
+  make();
+  const auto a = conn(1);
+  join(a, "r1", "alice");
+  rooms_->flush_snapshots();
+  const std::uint64_t version = rooms_->find("r1")->version;
+  const std::size_t snapshots = journal_.of<store::RoomSnapshot>().size();
+  now_ += 1'000;
+  send(a, R"({"type":"PING"})");
+  EXPECT_EQ(outbox_.types(1).back(), "PONG");
+  EXPECT_EQ(rooms_->find("r1")->version, version);
+  EXPECT_EQ(registry_.sample("tandem_rooms_unsaved"), 0);
+  rooms_->flush_snapshots();
+  EXPECT_EQ(journal_.of<store::RoomSnapshot>().size(), snapshots);
+}
+
 TEST_F(LocalRoomsTest, ShortIdsAreJournaled) {
   make();
   std::optional<std::string> id;
