@@ -32,11 +32,12 @@ LocalRooms::LocalRooms(boost::asio::any_io_executor executor, Outbox& outbox,
       pin_failures_(options_.pin_lockout.window, options_.pin_lockout.lockout,
                     options_.pin_lockout.max_entries),
       pin_delays_(executor_),
+      journal_(options_.journal, TransitionJournal::Keep::reference),
       snapshot_timer_(executor_),
       alive_(std::make_shared<LocalRooms*>(this)) {
   register_room_gauges(
       registry, [this] { return rooms_.size(); }, [this] { return bindings_.size(); },
-      [this] { return dirty_.size(); });
+      [this] { return journal_.unsaved(); });
   if (options_.journal != nullptr) arm_snapshot_timer();
 }
 
@@ -54,31 +55,7 @@ void LocalRooms::arm_snapshot_timer() {
 }
 
 void LocalRooms::flush_snapshots() {
-  if (options_.journal == nullptr) return;
-  const Millis now = clock_();
-  for (const auto& room_id : dirty_) {
-    if (auto room = rooms_.find(room_id); room != rooms_.end()) {
-      options_.journal->append(store::RoomSnapshot{room->second, now});
-    }
-  }
-  dirty_.clear();
-}
-
-void LocalRooms::journal(const std::string& room_id, const room::Effects& effects, Millis now) {
-  RoomJournal* journal = options_.journal;
-  if (journal == nullptr) return;
-  for (const auto& record : effects.records) {
-    journal->append(store::AuditEvent{room_id, record.event_type, record.user_id, record.data, now});
-  }
-  // Audit rows go out at once and in order; the room's snapshot at most once per
-  // snapshot interval (a PLAY_PAUSE storm must not serialize and write the whole room per
-  // message). An archive drops the pending snapshot: it would only be overwritten.
-  if (effects.archived) {
-    dirty_.erase(room_id);
-    journal->append(store::RoomArchived{room_id, now});
-  } else if (effects.changed) {
-    dirty_.insert(room_id);
-  }
+  journal_.flush(clock_(), [this](const std::string& room_id) { return find(room_id); });
 }
 
 void LocalRooms::restore(std::vector<store::RoomSnapshot> rooms,
@@ -358,7 +335,7 @@ void LocalRooms::execute(const std::string& room_id, room::Effects&& effects,
   for (const auto& timer : effects.timers) arm(room_id, timer, now);
   if (effects.gate_outcome) metrics_.gate(*effects.gate_outcome);
   if (effects.relay_dropped) metrics_.relays_dropped.inc();
-  journal(room_id, effects, now);
+  journal_.record(room_id, effects, state, now);
   if (effects.archived) {
     metrics_.rooms_archived.inc();
     logger_.debug("room_archived", {{"room", room_id}});

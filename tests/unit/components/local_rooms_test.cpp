@@ -3,6 +3,7 @@
 #include "cluster/local_rooms.hpp"
 #include "cluster/pbkdf2_pin_hasher.hpp"
 #include "protocol/command_parser.hpp"
+#include "vector_journal.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
@@ -33,20 +34,6 @@ class RecordingOutbox final : public Outbox {
   }
   std::map<ConnId, std::vector<boost::json::object>> frames;
   std::map<ConnId, std::uint16_t> closed;
-};
-
-class VectorJournal final : public RoomJournal {
- public:
-  void append(store::JournalEntry entry) override { entries.push_back(std::move(entry)); }
-  template <class T>
-  std::vector<T> of() const {
-    std::vector<T> out;
-    for (const auto& e : entries) {
-      if (const auto* t = std::get_if<T>(&e)) out.push_back(*t);
-    }
-    return out;
-  }
-  std::vector<store::JournalEntry> entries;
 };
 
 room::Member member(std::string user, std::uint64_t seq, std::string peer) {
