@@ -26,6 +26,7 @@
 #include <csignal>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 
 namespace tandem::app {
 
@@ -112,27 +113,22 @@ void check_descriptor_limit(const Config& config, obs::Logger& logger) {
   }
 }
 
-}  // namespace
+// The data directory, locked for this process (the lock dies with the process).
+struct DataDir {
+  std::filesystem::path spill_path;
+};
 
-int run_server(const Config& config) {
-  obs::Logger logger(config.net.node_id, config.log_level);
-  const bool cluster_mode = !config.redis_url.empty();
-  check_descriptor_limit(config, logger);
-
-  boost::asio::io_context io{1};
-  obs::Registry registry;
-
-  // The durable record: restore what the last run left, then journal from here on.
+// Step 1: create DATA_DIR and take its lock. One process per data directory: a second one
+// would replay the same spill file and race the first one's writes.
+std::optional<DataDir> open_data_dir(const Config& config, obs::Logger& logger) {
   const std::filesystem::path data_dir(config.data_dir);
-  const std::filesystem::path spill_path = data_dir / "journal.spill";
   std::error_code fs_error;
   std::filesystem::create_directories(data_dir, fs_error);
   if (fs_error) {
     logger.error("data_dir_unusable", {{"dataDir", config.data_dir}, {"error", fs_error.message()}});
-    return 1;
+    return std::nullopt;
   }
-  // One process per data directory: a second one would replay the same spill file and
-  // race the first one's writes. The lock dies with the process (even on SIGKILL).
+  // Held open (never closed) until the process ends, even on SIGKILL.
   const std::string lock_path = (data_dir / "tandem.lock").string();
   const int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
@@ -140,102 +136,127 @@ int run_server(const Config& config) {
                  {{"dataDir", config.data_dir},
                   {"detail", "another tandem-server uses this DATA_DIR (or it is not writable)"}});
     if (lock_fd >= 0) ::close(lock_fd);
-    return 1;
+    return std::nullopt;
   }
-  store::Restored restored;
-  // Cluster mode: Redis holds the live rooms; the record is read per room, on demand.
-  if (!cluster_mode) {
-    try {
-      auto restore_store = make_store(config);
-      restored = store::restore(*restore_store, spill_path, obs::wall_clock_ms(), config.room_ttl);
-    } catch (const std::exception& e) {
-      // Starting without the rooms the store holds would let new rooms overwrite them.
-      logger.error("restore_failed",
-                   {{"store", config.database_url.empty() ? "sqlite" : "postgresql"},
-                    {"error", e.what()}});
-      return 1;
-    }
-  }
+  return DataDir{data_dir / "journal.spill"};
+}
 
-  if (cluster_mode && config.database_url.empty()) {
-    logger.warn("cluster_without_database",
-                {{"detail", "DATABASE_URL is unset: this node keeps its own SQLite record in "
-                            "DATA_DIR; set DATABASE_URL to share one PostgreSQL record"}});
+// Step 2: what the last run left in the durable record (standalone only: in cluster mode
+// Redis holds the live rooms and the record is read per room, on demand). nullopt: the
+// store could not be read, and starting without its rooms would let new rooms overwrite them.
+std::optional<store::Restored> restore_record(const Config& config, bool cluster_mode,
+                                              const DataDir& dir, obs::Logger& logger) {
+  if (cluster_mode) {
+    if (config.database_url.empty()) {
+      logger.warn("cluster_without_database",
+                  {{"detail", "DATABASE_URL is unset: this node keeps its own SQLite record in "
+                              "DATA_DIR; set DATABASE_URL to share one PostgreSQL record"}});
+    }
+    return store::Restored{};
   }
-  cluster::LocalRooms* rooms_for_writer = nullptr;  // set below, before the loop runs
-  store::JournalOptions journal_options;
-  journal_options.spill_path = spill_path;
-  journal_options.memory_max_entries = config.journal_memory_max_entries;
-  store::MaintenanceOptions& maintenance = journal_options.maintenance;
+  try {
+    auto restore_store = make_store(config);
+    return store::restore(*restore_store, dir.spill_path, obs::wall_clock_ms(), config.room_ttl);
+  } catch (const std::exception& e) {
+    logger.error("restore_failed", {{"store", config.database_url.empty() ? "sqlite" : "postgresql"},
+                                    {"error", e.what()}});
+    return std::nullopt;
+  }
+}
+
+// Step 3's options: the journal's spill file and maintenance; rooms the store archives as
+// idle are forgotten by the standalone runtime (posted to the loop; `forget` is set before
+// the loop runs).
+store::JournalOptions journal_options(const Config& config, const DataDir& dir,
+                                      boost::asio::io_context& io,
+                                      cluster::LocalRooms* const& forget) {
+  store::JournalOptions options;
+  options.spill_path = dir.spill_path;
+  options.memory_max_entries = config.journal_memory_max_entries;
+  store::MaintenanceOptions& maintenance = options.maintenance;
   maintenance.events_retention_days = config.events_retention_days;
   maintenance.room_ttl_ms = config.room_ttl;
   maintenance.archived_rooms_retention_days = config.archived_rooms_retention_days;
   maintenance.events_max_bytes_per_room = config.events_max_bytes_per_room;
   maintenance.events_max_bytes = config.events_max_bytes;
-  maintenance.on_rooms_archived = [&io, &rooms_for_writer](std::vector<std::string> ids) {
-    boost::asio::post(io, [&rooms_for_writer, ids = std::move(ids)] {
-      if (rooms_for_writer != nullptr) rooms_for_writer->forget_archived(ids);
+  maintenance.on_rooms_archived = [&io, &forget](std::vector<std::string> ids) {
+    boost::asio::post(io, [&forget, ids = std::move(ids)] {
+      if (forget != nullptr) forget->forget_archived(ids);
     });
   };
-  store::Journal journal(make_store(config), std::move(journal_options), registry, logger);
-  JournalSink journal_sink(journal);
+  return options;
+}
 
-  const cluster::Pbkdf2PinHasher slow_hasher(config.pin_hash_iterations);
-  const cluster::CachingPinHasher hasher(slow_hasher, 100'000);
-  const room::RoomMachine machine(config.room, hasher);
-  ServerOutbox outbox;
-  std::unique_ptr<cluster::LocalRooms> local_rooms;
-  std::unique_ptr<cluster::RedisRooms> redis_rooms;
+// The rooms of this process: standalone (in memory) or cluster (Redis).
+struct RoomsBackend {
+  std::unique_ptr<cluster::LocalRooms> local;
+  std::unique_ptr<cluster::RedisRooms> redis;
   cluster::Rooms* rooms = nullptr;
-  if (cluster_mode) {
-    cluster::RedisRoomsOptions options;
-    options.node_id = config.net.node_id;
-    options.redis = *redis::parse_redis_url(config.redis_url);  // validated by load_config
-    options.short_ids = cluster::RedisShortIdOptions{short_id_options(config),
-                                                     config.short_id_max_new_per_address};
-    options.pin_lockout = config.pin_lockout;
-    options.node_dead_after = config.node_dead_after;
-    options.sweep_interval = config.cluster_sweep;
-    options.journal = &journal_sink;
-    options.load_from_record = [&journal, executor = io.get_executor()](
-                                   std::string room_id,
-                                   std::function<void(std::optional<room::RoomState>)> done) {
-      journal.query_room(std::move(room_id), [executor, done = std::move(done)](
-                                                 std::optional<store::RoomSnapshot> found) mutable {
-        std::optional<room::RoomState> state;
-        if (found) state = std::move(found->state);
-        boost::asio::post(executor, [done = std::move(done), state = std::move(state)]() mutable {
-          done(std::move(state));
-        });
+};
+
+// Step 4, cluster mode: rooms in Redis; a room Redis lost is read back from the journal.
+RoomsBackend make_redis_rooms(const Config& config, boost::asio::io_context& io,
+                              cluster::Outbox& outbox, const room::RoomMachine& machine,
+                              store::Journal& journal, cluster::RoomJournal& sink,
+                              obs::Registry& registry, obs::Logger& logger) {
+  cluster::RedisRoomsOptions options;
+  options.node_id = config.net.node_id;
+  options.redis = *redis::parse_redis_url(config.redis_url);  // validated by load_config
+  options.short_ids = cluster::RedisShortIdOptions{short_id_options(config),
+                                                   config.short_id_max_new_per_address};
+  options.pin_lockout = config.pin_lockout;
+  options.node_dead_after = config.node_dead_after;
+  options.sweep_interval = config.cluster_sweep;
+  options.journal = &sink;
+  options.load_from_record = [&journal, executor = io.get_executor()](
+                                 std::string room_id,
+                                 std::function<void(std::optional<room::RoomState>)> done) {
+    journal.query_room(std::move(room_id), [executor, done = std::move(done)](
+                                               std::optional<store::RoomSnapshot> found) mutable {
+      std::optional<room::RoomState> state;
+      if (found) state = std::move(found->state);
+      boost::asio::post(executor, [done = std::move(done), state = std::move(state)]() mutable {
+        done(std::move(state));
       });
-    };
-    redis_rooms = std::make_unique<cluster::RedisRooms>(io.get_executor(), outbox, machine,
+    });
+  };
+  RoomsBackend backend;
+  backend.redis = std::make_unique<cluster::RedisRooms>(io.get_executor(), outbox, machine, registry,
+                                                        logger, std::move(options),
+                                                        obs::wall_clock_ms);
+  backend.rooms = backend.redis.get();
+  return backend;
+}
+
+// Step 4, standalone: rooms in this process, restored from the record.
+RoomsBackend make_local_rooms(const Config& config, boost::asio::io_context& io,
+                              cluster::Outbox& outbox, const room::RoomMachine& machine,
+                              store::Restored&& restored, cluster::RoomJournal& sink,
+                              obs::Registry& registry, obs::Logger& logger) {
+  cluster::LocalRoomsOptions options;
+  options.node_id = config.net.node_id;
+  options.short_ids = short_id_options(config);
+  options.short_id_max_new_per_address = config.short_id_max_new_per_address;
+  options.pin_lockout = config.pin_lockout;
+  options.journal = &sink;
+  RoomsBackend backend;
+  backend.local = std::make_unique<cluster::LocalRooms>(io.get_executor(), outbox, machine,
                                                         registry, logger, std::move(options),
                                                         obs::wall_clock_ms);
-    rooms = redis_rooms.get();
-  } else {
-    cluster::LocalRoomsOptions rooms_options;
-    rooms_options.node_id = config.net.node_id;
-    rooms_options.short_ids = short_id_options(config);
-    rooms_options.short_id_max_new_per_address = config.short_id_max_new_per_address;
-    rooms_options.pin_lockout = config.pin_lockout;
-    rooms_options.journal = &journal_sink;
-    local_rooms = std::make_unique<cluster::LocalRooms>(io.get_executor(), outbox, machine,
-                                                        registry, logger,
-                                                        std::move(rooms_options), obs::wall_clock_ms);
-    local_rooms->restore(std::move(restored.rooms), restored.short_ids);
-    rooms_for_writer = local_rooms.get();
-    rooms = local_rooms.get();
-  }
-  net::Server server(io.get_executor(), config.net, *rooms, registry, logger);
-  outbox.attach(&server);
+  backend.local->restore(std::move(restored.rooms), restored.short_ids);
+  backend.rooms = backend.local.get();
+  return backend;
+}
+
+// Step 5's HTTP sources: /ready's store check and /api/events from the journal.
+void connect_routes(net::Server& server, const Config& config, store::Journal& journal,
+                    boost::asio::any_io_executor executor) {
   if (config.ready_requires_store) {
     server.routes().set_store_ready([&journal] { return journal.writable(); });
   }
   server.routes().set_events_source(
-      [&journal, executor = io.get_executor()](
-          std::string room_id, std::size_t limit,
-          std::function<void(std::optional<boost::json::array>)> done) {
+      [&journal, executor](std::string room_id, std::size_t limit,
+                           std::function<void(std::optional<boost::json::array>)> done) {
         journal.query_events(std::move(room_id), limit,
                              [executor, done = std::move(done)](
                                  std::optional<std::vector<store::StoredEvent>> events) mutable {
@@ -247,21 +268,11 @@ int run_server(const Config& config) {
                                });
                              });
       });
+}
 
-  std::uint16_t port = 0;
-  try {
-    port = server.start();
-  } catch (const std::exception& e) {
-    logger.error("listen_failed", {{"error", e.what()}});
-    return 1;
-  }
-  logger.info("listening", {{"host", config.net.host},
-                            {"port", port},
-                            {"mode", cluster_mode ? "cluster" : "standalone"},
-                            {"store", config.database_url.empty() ? "sqlite" : "postgresql"},
-                            {"reconnectGraceMs", config.room.reconnect_grace}});
-
-  if (redis_rooms) redis_rooms->start();
+// Step 6: serves until SIGINT/SIGTERM has drained the server (a second signal: at once).
+// A handler must never let an exception escape; if one does, it is logged and serving goes on.
+void run_until_drained(boost::asio::io_context& io, net::Server& server, obs::Logger& logger) {
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   bool stopping = false;
   std::function<void(const boost::system::error_code&, int)> on_signal =
@@ -282,8 +293,6 @@ int run_server(const Config& config) {
         signals.async_wait(on_signal);
       };
   signals.async_wait(on_signal);
-
-  // A handler must never let an exception escape; if one does, log it and keep serving.
   for (;;) {
     try {
       io.run();
@@ -292,13 +301,17 @@ int run_server(const Config& config) {
       logger.error("handler_exception", {{"error", e.what()}});
     }
   }
-  // Whatever is still open (drain timed out, or a second signal) is closed now, and the
-  // loop runs until those sessions are gone, so that none outlives the Server it uses.
+}
+
+// Step 7: whatever is still open (drain timed out, or a second signal) is closed, and the
+// loop runs until those sessions are gone (none may outlive the Server it uses); cluster
+// mode: until their disconnects reached Redis (bounded). Then the journal is flushed.
+void shut_down(boost::asio::io_context& io, net::Server& server, RoomsBackend& backend,
+               store::Journal& journal, obs::Logger& logger) {
   server.abort_all();
   io.restart();
   const auto abort_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  // Cluster: the disconnects of the closed sessions reach Redis (bounded by the deadline).
-  while ((server.open_connections() > 0 || (redis_rooms && !redis_rooms->idle())) &&
+  while ((server.open_connections() > 0 || (backend.redis && !backend.redis->idle())) &&
          std::chrono::steady_clock::now() < abort_deadline) {
     try {
       io.run_one_for(std::chrono::milliseconds(50));
@@ -306,10 +319,61 @@ int run_server(const Config& config) {
       logger.error("handler_exception", {{"error", e.what()}});
     }
   }
-  if (redis_rooms) redis_rooms->stop();
-  if (local_rooms) local_rooms->flush_snapshots();
+  if (backend.redis) backend.redis->stop();
+  if (backend.local) backend.local->flush_snapshots();
   const auto flushed = journal.flush(store::Journal::Clock::now() + kFlushBudget);
   logger.info("stopped", {{"journalComplete", flushed.complete}, {"spilled", flushed.spilled}});
+}
+
+}  // namespace
+
+int run_server(const Config& config) {
+  obs::Logger logger(config.net.node_id, config.log_level);
+  const bool cluster_mode = !config.redis_url.empty();
+  check_descriptor_limit(config, logger);
+  boost::asio::io_context io{1};
+  obs::Registry registry;
+
+  const std::optional<DataDir> dir = open_data_dir(config, logger);
+  if (!dir) return 1;
+  std::optional<store::Restored> restored = restore_record(config, cluster_mode, *dir, logger);
+  if (!restored) return 1;
+
+  cluster::LocalRooms* forget_archived = nullptr;  // set below, before the loop runs
+  store::Journal journal(make_store(config), journal_options(config, *dir, io, forget_archived),
+                         registry, logger);
+  JournalSink journal_sink(journal);
+
+  const cluster::Pbkdf2PinHasher slow_hasher(config.pin_hash_iterations);
+  const cluster::CachingPinHasher hasher(slow_hasher, 100'000);
+  const room::RoomMachine machine(config.room, hasher);
+  ServerOutbox outbox;
+  RoomsBackend backend =
+      cluster_mode ? make_redis_rooms(config, io, outbox, machine, journal, journal_sink,
+                                      registry, logger)
+                   : make_local_rooms(config, io, outbox, machine, std::move(*restored),
+                                      journal_sink, registry, logger);
+  forget_archived = backend.local.get();
+
+  net::Server server(io.get_executor(), config.net, *backend.rooms, registry, logger);
+  outbox.attach(&server);
+  connect_routes(server, config, journal, io.get_executor());
+  std::uint16_t port = 0;
+  try {
+    port = server.start();
+  } catch (const std::exception& e) {
+    logger.error("listen_failed", {{"error", e.what()}});
+    return 1;
+  }
+  logger.info("listening", {{"host", config.net.host},
+                            {"port", port},
+                            {"mode", cluster_mode ? "cluster" : "standalone"},
+                            {"store", config.database_url.empty() ? "sqlite" : "postgresql"},
+                            {"reconnectGraceMs", config.room.reconnect_grace}});
+  if (backend.redis) backend.redis->start();
+
+  run_until_drained(io, server, logger);
+  shut_down(io, server, backend, journal, logger);
   return 0;
 }
 

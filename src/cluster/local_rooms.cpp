@@ -1,6 +1,7 @@
 #include "cluster/local_rooms.hpp"
 
 #include "cluster/room_status.hpp"
+#include "cluster/room_steps.hpp"
 #include "protocol/frame_variants.hpp"
 
 #include <boost/asio/steady_timer.hpp>
@@ -32,11 +33,12 @@ LocalRooms::LocalRooms(boost::asio::any_io_executor executor, Outbox& outbox,
       pin_failures_(options_.pin_lockout.window, options_.pin_lockout.lockout,
                     options_.pin_lockout.max_entries),
       pin_delays_(executor_),
+      journal_(options_.journal, TransitionJournal::Keep::reference),
       snapshot_timer_(executor_),
       alive_(std::make_shared<LocalRooms*>(this)) {
   register_room_gauges(
       registry, [this] { return rooms_.size(); }, [this] { return bindings_.size(); },
-      [this] { return dirty_.size(); });
+      [this] { return journal_.unsaved(); });
   if (options_.journal != nullptr) arm_snapshot_timer();
 }
 
@@ -54,31 +56,7 @@ void LocalRooms::arm_snapshot_timer() {
 }
 
 void LocalRooms::flush_snapshots() {
-  if (options_.journal == nullptr) return;
-  const Millis now = clock_();
-  for (const auto& room_id : dirty_) {
-    if (auto room = rooms_.find(room_id); room != rooms_.end()) {
-      options_.journal->append(store::RoomSnapshot{room->second, now});
-    }
-  }
-  dirty_.clear();
-}
-
-void LocalRooms::journal(const std::string& room_id, const room::Effects& effects, Millis now) {
-  RoomJournal* journal = options_.journal;
-  if (journal == nullptr) return;
-  for (const auto& record : effects.records) {
-    journal->append(store::AuditEvent{room_id, record.event_type, record.user_id, record.data, now});
-  }
-  // Audit rows go out at once and in order; the room's snapshot at most once per
-  // snapshot interval (a PLAY_PAUSE storm must not serialize and write the whole room per
-  // message). An archive drops the pending snapshot: it would only be overwritten.
-  if (effects.archived) {
-    dirty_.erase(room_id);
-    journal->append(store::RoomArchived{room_id, now});
-  } else if (effects.changed) {
-    dirty_.insert(room_id);
-  }
+  journal_.flush(clock_(), [this](const std::string& room_id) { return find(room_id); });
 }
 
 void LocalRooms::restore(std::vector<store::RoomSnapshot> rooms,
@@ -90,21 +68,14 @@ void LocalRooms::restore(std::vector<store::RoomSnapshot> rooms,
     auto it = rooms_.insert_or_assign(room_id, std::move(snapshot.state)).first;
     room_index_.insert(room_id);
     room::RoomState& state = it->second;
-    // Every member gets a fresh grace window from now, whatever it had at shutdown: the
-    // machine's own disconnect path arms the timers (or, with no grace, removes them).
-    std::vector<std::pair<std::string, std::string>> members;
-    for (auto& member : state.members) {
-      member.connected = true;
-      members.emplace_back(member.user_id, member.peer_id);
-    }
     if (state.gate) {
       arm(room_id, room::TimerRequest{room::TimerKind::gate, state.gate->id, {}, state.gate->deadline},
           now);
     }
-    for (const auto& [user_id, peer_id] : members) {
-      if (rooms_.find(room_id) == rooms_.end()) break;  // archived: everyone left
-      execute(room_id, machine_.disconnect(rooms_.at(room_id), user_id, peer_id, now), nullptr, now);
-    }
+    // Every member gets a fresh grace window from now, whatever it had at shutdown.
+    execute(room_id,
+            restore_members_step(machine_, state, [](std::string_view) { return false; }, now),
+            nullptr, now);
   }
   // After the rooms: an id whose room came back is not evictable.
   for (const auto& record : short_ids) {
@@ -171,9 +142,10 @@ PinCounters LocalRooms::pin_counters(const std::string& address_key, const std::
   return counters;
 }
 
-bool LocalRooms::admit_pin_check(const ConnectionInfo& conn, protocol::Command& command,
-                                 const PinAttempt& attempt, const PinCounters& counters,
-                                 Millis now) {
+std::optional<PinVerdict> LocalRooms::admit_pin_check(const ConnectionInfo& conn,
+                                                      protocol::Command& command,
+                                                      const PinAttempt& attempt,
+                                                      const PinCounters& counters) {
   const PinVerdict verdict = pin_lockout_.decide(attempt, counters);
   if (verdict.action == PinVerdict::Action::delay) {
     // Armed only when no other check of this address waits (decide() saw none).
@@ -182,14 +154,10 @@ bool LocalRooms::admit_pin_check(const ConnectionInfo& conn, protocol::Command& 
                         join(conn, std::move(delayed), true);
                       });
     metrics_.pin_delayed_checks.inc();
-    return false;
+    return std::nullopt;
   }
-  if (verdict.action == PinVerdict::Action::refuse) {
-    metrics_.pin_locked_joins.inc();
-    send_to_sender(conn, pin_locked_error(verdict.wait), now);
-    return false;
-  }
-  return true;
+  if (verdict.action == PinVerdict::Action::refuse) metrics_.pin_locked_joins.inc();
+  return verdict;
 }
 
 void LocalRooms::count_pin_failure(const ConnectionInfo& conn, const std::string& room_id,
@@ -206,9 +174,7 @@ void LocalRooms::count_pin_failure(const ConnectionInfo& conn, const std::string
     logger_.warn("pin_lockout", {{"room", room_id},
                                  {"remote", conn.remote_address},
                                  {"scope", to_string(count.scope)}});
-    effects.records.push_back(room::Record{
-        "PIN_LOCKOUT", user_id,
-        boost::json::object{{"address", conn.remote_address}, {"scope", to_string(count.scope)}}});
+    effects.records.push_back(pin_lockout_record(user_id, conn.remote_address, count.scope));
   }
 }
 
@@ -223,16 +189,13 @@ void LocalRooms::on_command(const ConnectionInfo& conn, protocol::Command&& comm
     return;
   }
   const Millis now = clock_();
+  if (auto answer = node_answer(command)) {
+    send_to_sender(conn, *answer, now);
+    return;
+  }
   auto bound = bindings_.find(conn.id);
   if (bound == bindings_.end()) {
-    if (std::holds_alternative<protocol::Ping>(command)) {
-      send_to_sender(conn, protocol::PongEvent{}, now);
-    } else {
-      send_to_sender(conn,
-                     protocol::ErrorEvent{protocol::ErrorCode::not_joined,
-                                          "Join a room first (send JOIN)"},
-                     now);
-    }
+    send_to_sender(conn, not_joined_error(), now);
     return;
   }
   const std::string room_id = bound->second.room_id;  // copies: execute() may unbind
@@ -242,8 +205,7 @@ void LocalRooms::on_command(const ConnectionInfo& conn, protocol::Command&& comm
     // Cannot happen while bindings and rooms are kept together; recover by unbinding.
     logger_.error("binding_without_room", {{"room", room_id}, {"user", user_id}});
     unbind(conn.id, conn.peer_id);
-    send_to_sender(conn, protocol::ErrorEvent{protocol::ErrorCode::not_joined, "Join a room first"},
-                   now);
+    send_to_sender(conn, not_joined_error(), now);
     return;
   }
   const bool leaving = std::holds_alternative<protocol::Leave>(command);
@@ -279,18 +241,22 @@ void LocalRooms::join(const ConnectionInfo& conn, protocol::Command&& command, b
     attempt = PinLockout::attempt(existing->second, request, conn.peer_id, conn.remote_address,
                                   delay_served, pin_delays_.in_flight(address_key));
   }
+  PinVerdict verdict;
   if (attempt) {
     counters = pin_counters(address_key, room_id, user_id, now);
-    if (!admit_pin_check(conn, command, *attempt, counters, now)) return;
+    auto admitted = admit_pin_check(conn, command, *attempt, counters);
+    if (!admitted) return;  // checked after its delay
+    verdict = *admitted;
   }
   auto [room, created] = rooms_.try_emplace(room_id);
   if (created) {
     room->second.id = room_id;
     room->second.created_at = now;
   }
-  room::Effects effects = machine_.apply(
-      room->second, room::Actor{user_id, conn.peer_id, options_.node_id, conn.remote_address},
-      command, now);
+  room::Effects effects = join_step(
+      machine_, room->second,
+      room::Actor{user_id, conn.peer_id, options_.node_id, conn.remote_address}, command, verdict,
+      now);
   if (!effects.joined) {
     if (room::has_record(effects, "PIN_FAILED")) {
       metrics_.pin_failures.inc();
@@ -318,13 +284,10 @@ void LocalRooms::join(const ConnectionInfo& conn, protocol::Command&& command, b
   if (previous) {
     auto old_room = rooms_.find(previous->room_id);
     if (old_room != rooms_.end()) {
-      const room::Member* member = old_room->second.find_member(previous->user_id);
-      if (member != nullptr && member->peer_id == conn.peer_id) {
-        execute(previous->room_id,
-                machine_.remove_member(old_room->second, previous->user_id,
-                                       room::LeaveReason::left, now),
-                nullptr, now);
-      }
+      execute(previous->room_id,
+              leave_previous_step(machine_, old_room->second, previous->user_id, conn.peer_id,
+                                  now),
+              nullptr, now);
     }
   }
 }
@@ -338,15 +301,9 @@ void LocalRooms::on_close(const ConnectionInfo& conn, CloseKind kind) {
   auto room = rooms_.find(binding.room_id);
   if (room == rooms_.end()) return;
   const Millis now = clock_();
-  room::Effects effects;
-  if (kind == CloseKind::stale) {
-    const room::Member* member = room->second.find_member(binding.user_id);
-    if (member == nullptr || member->peer_id != conn.peer_id) return;
-    effects = machine_.remove_member(room->second, binding.user_id, room::LeaveReason::stale, now);
-  } else {
-    effects = machine_.disconnect(room->second, binding.user_id, conn.peer_id, now);
-  }
-  execute(binding.room_id, std::move(effects), nullptr, now);
+  execute(binding.room_id,
+          close_step(machine_, room->second, binding.user_id, conn.peer_id, kind, now), nullptr,
+          now);
 }
 
 void LocalRooms::unbind(ConnId conn, const std::string& peer_id) {
@@ -380,7 +337,7 @@ void LocalRooms::execute(const std::string& room_id, room::Effects&& effects,
   if (effects.gate_outcome) metrics_.gate(*effects.gate_outcome);
   if (effects.relay_dropped) metrics_.relays_dropped.inc();
   metrics_.observe(effects);
-  journal(room_id, effects, now);
+  journal_.record(room_id, effects, state, now);
   if (effects.archived) {
     metrics_.rooms_archived.inc();
     logger_.debug("room_archived", {{"room", room_id}});

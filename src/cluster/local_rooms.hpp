@@ -10,6 +10,7 @@
 #include "cluster/rooms.hpp"
 #include "cluster/short_id_metrics.hpp"
 #include "cluster/short_ids.hpp"
+#include "cluster/transition_journal.hpp"
 #include "obs/logger.hpp"
 #include "room/room_machine.hpp"
 
@@ -92,14 +93,13 @@ class LocalRooms final : public Rooms {
                       protocol::Millis now);
   void arm(const std::string& room_id, const room::TimerRequest& request, protocol::Millis now);
   void unbind(ConnId conn, const std::string& peer_id);
-  void journal(const std::string& room_id, const room::Effects& effects, protocol::Millis now);
   void arm_snapshot_timer();
   PinCounters pin_counters(const std::string& address_key, const std::string& room_id,
                            const std::string& user_id, protocol::Millis now) const;
-  // Carries out the lockout's verdict on a JOIN's PIN check: true to check it now.
-  bool admit_pin_check(const ConnectionInfo& conn, protocol::Command& command,
-                       const PinAttempt& attempt, const PinCounters& counters,
-                       protocol::Millis now);
+  // The lockout's verdict on a JOIN's PIN check; nullopt when the check waits its delay
+  // (the JOIN comes back through join() with delay_served).
+  std::optional<PinVerdict> admit_pin_check(const ConnectionInfo& conn, protocol::Command& command,
+                                            const PinAttempt& attempt, const PinCounters& counters);
   void count_pin_failure(const ConnectionInfo& conn, const std::string& room_id,
                          const std::string& user_id, const PinAttempt& attempt,
                          const PinCounters& counters, room::Effects& effects, protocol::Millis now);
@@ -121,7 +121,7 @@ class LocalRooms final : public Rooms {
   PinLockout pin_lockout_;
   PinFailureTable pin_failures_;
   PinDelays pin_delays_;
-  std::unordered_set<std::string> dirty_;  // rooms with unjournaled high-rate changes
+  TransitionJournal journal_;
   boost::asio::steady_timer snapshot_timer_;
 
   std::unordered_map<std::string, room::RoomState> rooms_;

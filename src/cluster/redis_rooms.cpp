@@ -1,7 +1,10 @@
 #include "cluster/redis_rooms.hpp"
 
+#include "cluster/node_liveness.hpp"
+#include "cluster/redis_directory.hpp"
 #include "cluster/redis_keys.hpp"
 #include "cluster/room_status.hpp"
+#include "cluster/room_steps.hpp"
 #include "cluster/short_ids.hpp"
 #include "redis/redis_connection.hpp"
 #include "redis/redis_subscriber.hpp"
@@ -77,24 +80,6 @@ std::optional<std::string> room_of_channel(std::string_view channel) {
   }
   return std::string(channel.substr(
       kChannelPrefix.size(), channel.size() - kChannelPrefix.size() - kChannelSuffix.size()));
-}
-
-// Appends `from` (a later step of the same transition) to `into`.
-void merge(room::Effects& into, room::Effects&& from) {
-  auto append = [](auto& a, auto& b) {
-    a.insert(a.end(), std::make_move_iterator(b.begin()), std::make_move_iterator(b.end()));
-  };
-  append(into.deliveries, from.deliveries);
-  append(into.timers, from.timers);
-  append(into.closes, from.closes);
-  append(into.records, from.records);
-  if (from.gate_outcome) into.gate_outcome = from.gate_outcome;
-  into.coalesce = into.changed ? (into.coalesce && (!from.changed || from.coalesce)) : from.coalesce;
-  into.changed = into.changed || from.changed;
-  into.relay_dropped = into.relay_dropped || from.relay_dropped;
-  into.joined = into.joined || from.joined;
-  into.left = into.left || from.left;
-  into.archived = from.archived;
 }
 
 std::string_view error_code_of(const protocol::Event& event) {
@@ -196,6 +181,8 @@ RedisRooms::RedisRooms(boost::asio::any_io_executor executor, Outbox& outbox,
       pin_delays_(executor_),
       cluster_metrics_(std::make_unique<ClusterMetrics>(registry)),
       short_id_metrics_(registry, logger),
+      writes_(registry, logger),
+      journal_(options_.journal, TransitionJournal::Keep::copy),
       liveness_timer_(executor_),
       sweep_timer_(executor_),
       snapshot_timer_(executor_),
@@ -209,9 +196,24 @@ RedisRooms::RedisRooms(boost::asio::any_io_executor executor, Outbox& outbox,
       std::make_unique<redis::RedisSubscriber>(executor_, subscriber_config, logger, registry);
   short_ids_ = std::make_unique<RedisShortIds>(*redis_, options_.short_ids, short_id_metrics_,
                                                options_.journal, clock_);
+  directory_ = std::make_unique<RedisDirectory>(*redis_, clock_);
+  NodeLiveness::Hooks hooks;
+  hooks.describe = [this] {
+    return json::object{{"nodeId", options_.node_id},
+                        {"connections", bindings_.size()},
+                        {"rooms", room_count()},
+                        {"updatedAt", clock_()}};
+  };
+  hooks.registration_lost = [this] { heal_after_lost_registration(); };
+  hooks.reap_room = [this](const std::string& node_id, const std::string& room_id,
+                           bool own_leftovers, std::function<void(bool)> done) {
+    reap_room(node_id, room_id, own_leftovers, std::move(done));
+  };
+  liveness_ = std::make_unique<NodeLiveness>(*redis_, options_.node_id, options_.node_dead_after,
+                                             std::move(hooks), writes_, logger_);
   register_room_gauges(
       registry, [this] { return room_count(); }, [this] { return bindings_.size(); },
-      [this] { return unsaved_.size(); });
+      [this] { return journal_.unsaved(); });
   registry.gauge_callback("tandem_cluster_subscribed_rooms",
                           "Room channels this node is subscribed to",
                           [this] { return static_cast<double>(subscriber_->channels().size()); });
@@ -248,8 +250,7 @@ void RedisRooms::start() {
   });
   redis_->start();
   subscriber_->start();
-  arm_periodic(liveness_timer_, std::max<Millis>(100, options_.node_dead_after / 3),
-               &RedisRooms::refresh_liveness);
+  arm_periodic(liveness_timer_, liveness_->refresh_interval(), &RedisRooms::refresh_liveness);
   arm_periodic(sweep_timer_, options_.sweep_interval, &RedisRooms::sweep);
   if (options_.journal != nullptr) {
     arm_periodic(snapshot_timer_, options_.snapshot_interval, &RedisRooms::flush_snapshots);
@@ -422,14 +423,15 @@ void RedisRooms::attempt(const std::string& room_id, const std::shared_ptr<Op>& 
     // From the durable record: like a restart, every member is back inside a fresh grace
     // window (connections still here keep theirs: their next message shows them alive).
     state = *op->from_record;
-    for (auto& member : state.members) member.connected = true;
-    std::vector<std::pair<std::string, std::string>> members;
-    for (const auto& member : state.members) members.emplace_back(member.user_id, member.peer_id);
-    for (const auto& [user, peer] : members) {
-      bool bound_here = false;
-      for (const auto& [conn, local] : entry.local) bound_here |= local.peer_id == peer;
-      if (!bound_here) merge(effects, machine_.disconnect(state, user, peer, now));
-    }
+    effects = restore_members_step(
+        machine_, state,
+        [&entry](std::string_view peer) {
+          for (const auto& [conn, local] : entry.local) {
+            if (local.peer_id == peer) return true;
+          }
+          return false;
+        },
+        now);
     effects.changed = true;
   } else if (absent && options_.load_from_record && !op->record_checked) {
     op->record_checked = true;
@@ -557,11 +559,11 @@ void RedisRooms::publish_stateless(const std::string& room_id, const std::shared
     if (one->effects.gate_outcome) metrics_.gate(*one->effects.gate_outcome);
     ClusterMessage part = build_message(unchanged, rest, one->sender ? one->sender->peer_id : "", now);
     for (auto& d : part.deliveries) message.deliveries.push_back(std::move(d));
-    journal(room_id, one->effects, unchanged, now);
+    journal_.record(room_id, one->effects, unchanged, now);
   }
   if (!message.deliveries.empty()) {
     redis_->command({"PUBLISH", keys::room_channel(room_id), encode_message(message)},
-                    [](redis::Reply) {});
+                    writes_.expect("room_publish", room_id));
   }
   for (const auto& one : with_batch(op)) {
     if (one->done) one->done(unchanged, one->effects);
@@ -685,13 +687,15 @@ void RedisRooms::after_commit(const std::string& room_id, const std::shared_ptr<
     if (record.event_type == "ROOM_CREATED") created = true;
   }
   if (created) metrics_.rooms_created.inc();
-  journal(room_id, effects, next, now);
+  journal_.record(room_id, effects, next, now);
   if (next.members.empty()) {
     metrics_.rooms_archived.inc();
-    redis_->command({"ZREM", std::string(keys::kRoomIndex), room_id}, [](redis::Reply) {});
+    redis_->command({"ZREM", std::string(keys::kRoomIndex), room_id},
+                    writes_.expect("room_index_remove", room_id));
     short_ids_->room_ended(room_id);
   } else if (effects.joined || op->recreated) {
-    redis_->command({"ZADD", std::string(keys::kRoomIndex), "0", room_id}, [](redis::Reply) {});
+    redis_->command({"ZADD", std::string(keys::kRoomIndex), "0", room_id},
+                    writes_.expect("room_index_add", room_id));
     // A share link asked for before the room existed now lives as long as any other.
     if (created) short_ids_->room_created(room_id);
   }
@@ -750,13 +754,10 @@ void RedisRooms::on_command(const ConnectionInfo& conn, protocol::Command&& comm
     join(conn, std::move(command));
     return;
   }
-  if (std::holds_alternative<protocol::Ping>(command)) {
-    // Answered here, joined or not: a PING proves only that this connection is alive, which
-    // this node tracks itself (stale connections); it costs Redis nothing and keeps working
-    // while Redis is unreachable.
-    const protocol::Event pong = protocol::PongEvent{};
-    outbox_.send(conn.id, protocol::encode_frame(pong, clock_(), options_.node_id));
-    metrics_.delivered(pong, 1);
+  if (auto answer = node_answer(command)) {
+    // Costs Redis nothing, and keeps working while Redis is unreachable.
+    outbox_.send(conn.id, protocol::encode_frame(*answer, clock_(), options_.node_id));
+    metrics_.delivered(*answer, 1);
     return;
   }
   const Binding* found = nullptr;
@@ -766,7 +767,9 @@ void RedisRooms::on_command(const ConnectionInfo& conn, protocol::Command&& comm
     found = &bound->second;
   }
   if (found == nullptr) {
-    send_error(conn, protocol::ErrorCode::not_joined, "Join a room first (send JOIN)");
+    const protocol::Event error = not_joined_error();
+    outbox_.send(conn.id, protocol::encode_frame(error, clock_(), options_.node_id));
+    metrics_.delivered(error, 1);
     return;
   }
   const Binding binding = *found;
@@ -825,17 +828,10 @@ void RedisRooms::join(const ConnectionInfo& conn, protocol::Command&& command, b
                                    conn.remote_address, delay_served,
                                    pin_delays_.in_flight(pin_address_key(conn.remote_address)));
     *verdict = *attempt ? pin_lockout_.decide(**attempt, *counters) : PinVerdict{};
-    room::Effects effects;
-    if (verdict->action == PinVerdict::Action::refuse) {
-      effects.deliveries.push_back(
-          room::Delivery{room::Audience::sender, {}, pin_locked_error(verdict->wait)});
-      return effects;
-    }
     // A delayed check waits off the room's queue (done), then comes back as a new JOIN.
-    if (verdict->action == PinVerdict::Action::delay) return effects;
-    return machine_.apply(
-        state, room::Actor{user_id, conn.peer_id, options_.node_id, conn.remote_address},
-        *shared_command, now);
+    return join_step(machine_, state,
+                     room::Actor{user_id, conn.peer_id, options_.node_id, conn.remote_address},
+                     *shared_command, *verdict, now);
   };
   // Whatever the outcome, the JOIN is no longer pending.
   auto settle = [this, conn, room_id, user_id]() -> bool {
@@ -896,7 +892,8 @@ void RedisRooms::delay_join(const ConnectionInfo& conn, const protocol::Command&
 void RedisRooms::bind_joined(const ConnectionInfo& conn, const std::string& room_id,
                              const std::string& user_id, protocol::Capabilities capabilities,
                              bool still_open) {
-  redis_->command({"SADD", keys::node_rooms(options_.node_id), room_id}, [](redis::Reply) {});
+  redis_->command({"SADD", keys::node_rooms(options_.node_id), room_id},
+                  writes_.expect("node_rooms_add", room_id));
   if (!still_open) {
     // Closed while joining: now a member with no connection, like any drop.
     auto drop = std::make_shared<Op>();
@@ -926,9 +923,7 @@ void RedisRooms::bind_joined(const ConnectionInfo& conn, const std::string& room
     auto leave = std::make_shared<Op>();
     leave->internal = true;
     leave->apply = [this, previous, peer = conn.peer_id](room::RoomState& state, Millis now) {
-      const room::Member* member = state.find_member(previous->user_id);
-      if (member == nullptr || member->peer_id != peer) return room::Effects{};
-      return machine_.remove_member(state, previous->user_id, room::LeaveReason::left, now);
+      return leave_previous_step(machine_, state, previous->user_id, peer, now);
     };
     enqueue(previous->room_id, std::move(leave));
   }
@@ -1014,18 +1009,20 @@ void RedisRooms::count_pin_failure(const ConnectionInfo& conn, const std::string
     auto on_reply = [alive, room_id, user_id, address = conn.remote_address,
                      scopes = call->scopes](redis::Reply reply) {
       auto self = alive.lock();
-      if (!self || !reply.is_array()) return;
+      if (!self) return;
       RedisRooms& rooms = **self;
+      if (!reply.is_array()) {  // the failure is not counted: the lock it may set is missed
+        rooms.writes_.expect("pin_failure_count", room_id)(std::move(reply));
+        return;
+      }
       for (std::size_t i = 0; i < reply.elements.size() && i < scopes.size(); ++i) {
         if (!reply.elements[i].is_integer() || reply.elements[i].integer != 1) continue;
         rooms.metrics_.pin_lockouts.inc();
         rooms.logger_.warn("pin_lockout",
                            {{"room", room_id}, {"remote", address}, {"scope", to_string(scopes[i])}});
-        if (rooms.options_.journal != nullptr) {
-          rooms.options_.journal->append(store::AuditEvent{
-              room_id, "PIN_LOCKOUT", user_id,
-              json::object{{"address", address}, {"scope", to_string(scopes[i])}}, rooms.clock_()});
-        }
+        // Counted after the JOIN committed: the row follows its PIN_FAILED, as standalone.
+        rooms.journal_.audit(room_id, pin_lockout_record(user_id, address, scopes[i]),
+                             rooms.clock_());
       }
     };
     redis_->eval_sha(pin_fail_script_, call->keys, call->args, on_reply);
@@ -1047,12 +1044,7 @@ void RedisRooms::on_close(const ConnectionInfo& conn, CloseKind kind) {
   auto op = std::make_shared<Op>();
   op->internal = true;
   op->apply = [this, binding, peer = conn.peer_id, kind](room::RoomState& state, Millis now) {
-    if (kind == CloseKind::stale) {
-      const room::Member* member = state.find_member(binding.user_id);
-      if (member == nullptr || member->peer_id != peer) return room::Effects{};
-      return machine_.remove_member(state, binding.user_id, room::LeaveReason::stale, now);
-    }
-    return machine_.disconnect(state, binding.user_id, peer, now);
+    return close_step(machine_, state, binding.user_id, peer, kind, now);
   };
   enqueue(binding.room_id, std::move(op));
 }
@@ -1101,7 +1093,8 @@ void RedisRooms::maybe_release(const std::string& room_id) {
     // Keep the room in this node's index while it has members recorded here (in their
     // grace period), so survivors find them if this node dies.
     if (!ours) {
-      redis_->command({"SREM", keys::node_rooms(options_.node_id), room_id}, [](redis::Reply) {});
+      redis_->command({"SREM", keys::node_rooms(options_.node_id), room_id},
+                      writes_.expect("node_rooms_remove", room_id));
     }
   }
   if (entry.want_subscription) subscriber_->unsubscribe(keys::room_channel(room_id));
@@ -1217,29 +1210,7 @@ void RedisRooms::arm(const std::string& room_id, const room::TimerRequest& reque
 }
 
 void RedisRooms::refresh_liveness() {
-  if (stopped_ || !redis_->connected()) return;
-  const json::object description{{"nodeId", options_.node_id},
-                                 {"connections", bindings_.size()},
-                                 {"rooms", room_count()},
-                                 {"updatedAt", clock_()}};
-  std::weak_ptr<RedisRooms*> alive = alive_;
-  redis_->command({"SADD", std::string(keys::kNodes), options_.node_id}, [](redis::Reply) {});
-  redis_->command({"SET", keys::node(options_.node_id), json::serialize(description), "PX",
-                   std::to_string(options_.node_dead_after), "GET"},
-                  [alive](redis::Reply reply) {
-                    auto self = alive.lock();
-                    if (!self || reply.is_error()) return;
-                    RedisRooms& rooms = **self;
-                    const bool first = !rooms.registered_;
-                    rooms.registered_ = true;
-                    if (first) {
-                      // Members a previous run of this node id left behind come back
-                      // inside their grace period, as after a standalone restart.
-                      rooms.reap_node(rooms.options_.node_id);
-                    } else if (reply.is_nil()) {
-                      rooms.heal_after_lost_registration();
-                    }
-                  });
+  if (!stopped_) liveness_->refresh();
 }
 
 void RedisRooms::heal_after_lost_registration() {
@@ -1247,7 +1218,8 @@ void RedisRooms::heal_after_lost_registration() {
   logger_.warn("registration_lost", {{"detail", "liveness key was gone; checking local members"}});
   for (auto& [room_id, entry] : rooms_) {
     if (entry.local.empty()) continue;
-    redis_->command({"SADD", keys::node_rooms(options_.node_id), room_id}, [](redis::Reply) {});
+    redis_->command({"SADD", keys::node_rooms(options_.node_id), room_id},
+                    writes_.expect("node_rooms_add", room_id));
     auto op = std::make_shared<Op>();
     op->internal = true;
     op->may_recreate = false;  // a room Redis lost comes back with its next real change
@@ -1295,219 +1267,62 @@ void RedisRooms::sweep() {
     };
     enqueue(room_id, std::move(op));
   }
-  if (!redis_->connected()) return;
-  std::weak_ptr<RedisRooms*> alive = alive_;
-  redis_->command({"SMEMBERS", std::string(keys::kNodes)}, [alive](redis::Reply reply) {
-    auto self = alive.lock();
-    if (!self || !reply.is_array()) return;
-    RedisRooms& rooms = **self;
-    for (const auto& element : reply.elements) {
-      const std::string node = element.str;
-      if (node == rooms.options_.node_id || rooms.reaping_.count(node) > 0) continue;
-      rooms.redis_->command({"EXISTS", keys::node(node)}, [alive, node](redis::Reply exists) {
-        auto self = alive.lock();
-        if (self && exists.is_integer() && exists.integer == 0) (**self).reap_node(node);
-      });
-    }
-  });
+  liveness_->find_dead_nodes();
 }
 
-void RedisRooms::reap_node(const std::string& node_id) {
-  if (!reaping_.insert(node_id).second) return;
-  const bool self_leftovers = node_id == options_.node_id;
-  if (!self_leftovers) logger_.warn("node_dead", {{"node", node_id}});
-  std::weak_ptr<RedisRooms*> alive = alive_;
-  redis_->command({"SMEMBERS", keys::node_rooms(node_id)}, [alive, node_id, self_leftovers](
-                                                               redis::Reply reply) {
-    auto self = alive.lock();
-    if (!self) return;
-    RedisRooms& rooms = **self;
-    if (!reply.is_array()) {
-      rooms.reaping_.erase(node_id);
-      return;
-    }
-    auto left = std::make_shared<std::size_t>(reply.elements.size());
-    auto all_ok = std::make_shared<bool>(true);
-    auto finished = [alive, node_id, self_leftovers, left, all_ok] {
-      auto self = alive.lock();
-      if (!self || --*left > 0) return;
-      RedisRooms& rooms = **self;
-      rooms.reaping_.erase(node_id);
-      if (*all_ok && !self_leftovers) {
-        rooms.redis_->command({"DEL", keys::node_rooms(node_id)}, [](redis::Reply) {});
-        rooms.redis_->command({"SREM", std::string(keys::kNodes), node_id}, [](redis::Reply) {});
-        rooms.logger_.info("node_reaped", {{"node", node_id}});
+void RedisRooms::reap_room(const std::string& node_id, const std::string& room_id,
+                           bool own_leftovers, std::function<void(bool ok)> done) {
+  auto op = std::make_shared<Op>();
+  op->internal = true;
+  op->retries_left = 3;
+  op->apply = [this, node_id, own_leftovers, room_id](room::RoomState& state, Millis now) {
+    room::Effects effects;
+    std::vector<std::pair<std::string, std::string>> targets;
+    auto entry = rooms_.find(room_id);
+    for (const auto& member : state.members) {
+      if (member.node_id != node_id) continue;
+      if (own_leftovers) {
+        // This node's own earlier run: skip connections bound here now.
+        bool bound = false;
+        if (entry != rooms_.end()) {
+          for (const auto& [conn, local] : entry->second.local) bound |= local.peer_id == member.peer_id;
+        }
+        if (bound || !member.connected) continue;
       }
-    };
-    if (reply.elements.empty()) {
-      ++*left;
-      finished();
-      return;
+      targets.emplace_back(member.user_id, member.peer_id);
     }
-    for (const auto& element : reply.elements) {
-      const std::string room_id = element.str;
-      auto op = std::make_shared<Op>();
-      op->internal = true;
-      op->retries_left = 3;
-      op->apply = [&rooms, node_id, self_leftovers, room_id](room::RoomState& state, Millis now) {
-        room::Effects effects;
-        std::vector<std::pair<std::string, std::string>> targets;
-        auto entry = rooms.rooms_.find(room_id);
-        for (const auto& member : state.members) {
-          if (member.node_id != node_id) continue;
-          if (self_leftovers) {
-            // This node's own earlier run: skip connections bound here now.
-            bool bound = false;
-            if (entry != rooms.rooms_.end()) {
-              for (const auto& [conn, local] : entry->second.local) bound |= local.peer_id == member.peer_id;
-            }
-            if (bound || !member.connected) continue;
-          }
-          targets.emplace_back(member.user_id, member.peer_id);
-        }
-        for (const auto& [user, peer] : targets) {
-          if (self_leftovers) {
-            merge(effects, rooms.machine_.disconnect(state, user, peer, now));
-          } else {
-            merge(effects, rooms.machine_.remove_member(state, user, room::LeaveReason::node_dead, now));
-            rooms.cluster_metrics_->dead_members.inc();
-          }
-        }
-        return effects;
-      };
-      op->done = [finished](const room::RoomState&, const room::Effects&) { finished(); };
-      // Gave up (Redis unreachable): leave the node registered; a later sweep retries.
-      op->failed = [finished, all_ok] {
-        *all_ok = false;
-        finished();
-      };
-      rooms.enqueue(room_id, std::move(op));
+    for (const auto& [user, peer] : targets) {
+      if (own_leftovers) {
+        merge(effects, machine_.disconnect(state, user, peer, now));
+      } else {
+        merge(effects, machine_.remove_member(state, user, room::LeaveReason::node_dead, now));
+        cluster_metrics_->dead_members.inc();
+      }
     }
-  });
+    return effects;
+  };
+  op->done = [done](const room::RoomState&, const room::Effects&) { done(true); };
+  // Gave up (Redis unreachable): the node stays registered; a later sweep retries.
+  op->failed = [done] { done(false); };
+  enqueue(room_id, std::move(op));
 }
 
 // ---- journal ------------------------------------------------------------------------
 
-void RedisRooms::journal(const std::string& room_id, const room::Effects& effects,
-                         const room::RoomState& next, Millis now) {
-  RoomJournal* journal = options_.journal;
-  if (journal == nullptr) return;
-  for (const auto& record : effects.records) {
-    journal->append(store::AuditEvent{room_id, record.event_type, record.user_id, record.data, now});
-  }
-  if (!effects.changed) return;
-  if (next.members.empty()) {
-    unsaved_.erase(room_id);
-    journal->append(store::RoomArchived{room_id, now});
-  } else {
-    unsaved_.insert_or_assign(room_id, next);
-  }
-}
-
-void RedisRooms::flush_snapshots() {
-  if (options_.journal == nullptr) return;
-  const Millis now = clock_();
-  for (auto& [room_id, state] : unsaved_) {
-    options_.journal->append(store::RoomSnapshot{std::move(state), now});
-  }
-  unsaved_.clear();
-}
+void RedisRooms::flush_snapshots() { journal_.flush(clock_()); }
 
 // ---- HTTP -----------------------------------------------------------------------------
 
-namespace {
-
-// The room of an HMGET state v s reply, if it has members (a tombstone is no room).
-std::optional<json::object> described(const redis::Reply& reply, Millis now) {
-  if (!reply.is_array() || reply.elements.size() != 2 || !reply.elements[1].is_string()) {
-    return std::nullopt;
-  }
-  auto state = room::room_state_from_json(reply.elements[1].str);
-  if (!state || state->members.empty()) return std::nullopt;
-  return describe_room(*state, now);
-}
-
-}  // namespace
-
 void RedisRooms::room_status(const std::string& room_id, std::function<void(json::array)> done) {
-  std::weak_ptr<RedisRooms*> alive = alive_;
-  redis_->command({"HMGET", keys::room_state(room_id), "v", "s"},
-                  [alive, done = std::move(done)](redis::Reply reply) {
-                    auto self = alive.lock();
-                    if (!self) return;
-                    json::array out;
-                    if (auto room = described(reply, (**self).clock_())) out.push_back(std::move(*room));
-                    done(std::move(out));
-                  });
+  directory_->room_status(room_id, std::move(done));
 }
 
-// One page of the room index in id order (ZRANGEBYLEX, O(log N + limit)): the ids after
-// `after` (one more than the page, to know whether more follow), then each room's state.
 void RedisRooms::list_rooms(const std::string& after, std::size_t limit,
                             std::function<void(RoomPage)> done) {
-  std::weak_ptr<RedisRooms*> alive = alive_;
-  auto page = std::make_shared<RoomPage>();
-  auto shared_done = std::make_shared<std::function<void(RoomPage)>>(std::move(done));
-  redis_->command({"ZCARD", std::string(keys::kRoomIndex)}, [page](redis::Reply count) {
-    if (count.is_integer()) page->total = static_cast<std::size_t>(std::max<std::int64_t>(0, count.integer));
-  });
-  redis_->command(
-      {"ZRANGEBYLEX", std::string(keys::kRoomIndex), after.empty() ? "-" : "(" + after, "+",
-       "LIMIT", "0", std::to_string(limit + 1)},
-      [alive, limit, page, shared_done](redis::Reply ids) {
-        auto self = alive.lock();
-        if (!self) return;
-        if (!ids.is_array() || ids.elements.empty()) {
-          (*shared_done)(std::move(*page));
-          return;
-        }
-        const std::size_t n = std::min(ids.elements.size(), limit);
-        if (ids.elements.size() > limit) page->next_cursor = ids.elements[n - 1].str;
-        auto rooms = std::make_shared<std::vector<std::optional<json::object>>>(n);
-        auto left = std::make_shared<std::size_t>(n);
-        for (std::size_t i = 0; i < n; ++i) {
-          (**self).redis_->command(
-              {"HMGET", keys::room_state(ids.elements[i].str), "v", "s"},
-              [alive, i, rooms, left, page, shared_done](redis::Reply reply) {
-                auto self = alive.lock();
-                if (!self) return;
-                (*rooms)[i] = described(reply, (**self).clock_());
-                if (--*left > 0) return;
-                for (auto& room : *rooms) {
-                  if (room) page->rooms.push_back(std::move(*room));
-                }
-                (*shared_done)(std::move(*page));
-              });
-        }
-      });
+  directory_->list_rooms(after, limit, std::move(done));
 }
 
-void RedisRooms::nodes(std::function<void(json::array)> done) {
-  std::weak_ptr<RedisRooms*> alive = alive_;
-  redis_->command({"SMEMBERS", std::string(keys::kNodes)}, [alive, done = std::move(done)](
-                                                               redis::Reply reply) mutable {
-    auto self = alive.lock();
-    if (!self) return;
-    if (!reply.is_array() || reply.elements.empty()) {
-      done(json::array{});
-      return;
-    }
-    auto out = std::make_shared<json::array>();
-    auto left = std::make_shared<std::size_t>(reply.elements.size());
-    auto shared_done = std::make_shared<std::function<void(json::array)>>(std::move(done));
-    for (const auto& element : reply.elements) {
-      (**self).redis_->command({"GET", keys::node(element.str)},
-                               [out, left, shared_done](redis::Reply node) {
-                                 if (node.is_string()) {
-                                   boost::system::error_code ec;
-                                   json::value v = json::parse(node.str, ec);
-                                   if (!ec && v.is_object()) out->push_back(std::move(v));
-                                 }
-                                 if (--*left == 0) (*shared_done)(std::move(*out));
-                               });
-    }
-  });
-}
+void RedisRooms::nodes(std::function<void(json::array)> done) { directory_->nodes(std::move(done)); }
 
 void RedisRooms::short_id_for(const std::string& room_id, const std::string& client_address,
                               std::function<void(ShortIdAnswer)> done) {

@@ -30,6 +30,8 @@
 #include "cluster/pin_delays.hpp"
 #include "cluster/pin_lockout.hpp"
 #include "cluster/redis_short_ids.hpp"
+#include "cluster/redis_write_check.hpp"
+#include "cluster/transition_journal.hpp"
 #include "cluster/room_journal.hpp"
 #include "cluster/room_metrics.hpp"
 #include "cluster/rooms.hpp"
@@ -59,6 +61,9 @@ class RedisSubscriber;
 }  // namespace tandem::redis
 
 namespace tandem::cluster {
+
+class NodeLiveness;
+class RedisDirectory;
 
 // Reads a room's last snapshot from the durable record (nullopt: none, or archived);
 // `done` runs on the event loop.
@@ -177,12 +182,13 @@ class RedisRooms final : public Rooms {
   void arm(const std::string& room_id, const room::TimerRequest& request, protocol::Millis now);
   void refresh_liveness();
   void sweep();
-  void reap_node(const std::string& node_id);
+  // NodeLiveness's hook: removes `node_id`'s members from the room (own_leftovers: this
+  // node's previous run, whose members are disconnected instead).
+  void reap_room(const std::string& node_id, const std::string& room_id, bool own_leftovers,
+                 std::function<void(bool ok)> done);
   void heal_after_lost_registration();
   void arm_periodic(boost::asio::steady_timer& timer, protocol::Millis every,
                     void (RedisRooms::*what)());
-  void journal(const std::string& room_id, const room::Effects& effects,
-               const room::RoomState& next, protocol::Millis now);
   void unbind(ConnId conn, const std::string& peer_id);
 
   boost::asio::any_io_executor executor_;
@@ -202,19 +208,20 @@ class RedisRooms final : public Rooms {
   std::unique_ptr<ClusterMetrics> cluster_metrics_;
   ShortIdMetrics short_id_metrics_;
   std::unique_ptr<RedisShortIds> short_ids_;
+  RedisWriteCheck writes_;
+  TransitionJournal journal_;
+  std::unique_ptr<RedisDirectory> directory_;
+  std::unique_ptr<NodeLiveness> liveness_;
 
   std::unordered_map<std::string, RoomEntry> rooms_;     // rooms this node works on
   std::unordered_map<ConnId, Binding> bindings_;         // joined (or joining) connections
   std::unordered_map<std::string, ConnId> peers_;        // peer id -> connection
   std::unordered_map<ConnId, Binding> pending_joins_;    // JOINs queued, not yet committed
-  std::unordered_map<std::string, room::RoomState> unsaved_;  // room -> newest unjournaled
-  std::set<std::string> reaping_;                        // nodes whose members are being removed
   boost::asio::steady_timer liveness_timer_;
   boost::asio::steady_timer sweep_timer_;
   boost::asio::steady_timer snapshot_timer_;
   std::minstd_rand rng_{std::random_device{}()};
   std::uniform_int_distribution<int> jitter_{0, 1 << 30};
-  bool registered_ = false;
   bool stopped_ = false;
   std::shared_ptr<RedisRooms*> alive_;
 };

@@ -3,6 +3,7 @@
 #include "cluster/local_rooms.hpp"
 #include "cluster/pbkdf2_pin_hasher.hpp"
 #include "protocol/command_parser.hpp"
+#include "vector_journal.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
@@ -33,20 +34,6 @@ class RecordingOutbox final : public Outbox {
   }
   std::map<ConnId, std::vector<boost::json::object>> frames;
   std::map<ConnId, std::uint16_t> closed;
-};
-
-class VectorJournal final : public RoomJournal {
- public:
-  void append(store::JournalEntry entry) override { entries.push_back(std::move(entry)); }
-  template <class T>
-  std::vector<T> of() const {
-    std::vector<T> out;
-    for (const auto& e : entries) {
-      if (const auto* t = std::get_if<T>(&e)) out.push_back(*t);
-    }
-    return out;
-  }
-  std::vector<store::JournalEntry> entries;
 };
 
 room::Member member(std::string user, std::uint64_t seq, std::string peer) {
@@ -344,6 +331,24 @@ TEST_F(LocalRoomsTest, NotJoinedAndPingBeforeJoin) {
   send(a, R"({"type":"PLAY_PAUSE","control":"play"})");
   ASSERT_EQ(outbox_.types(1), (std::vector<std::string>{"PONG", "ERROR"}));
   EXPECT_EQ(outbox_.frames[1][1].at("code"), "NOT_JOINED");
+}
+
+// A joined member's PING is answered by the node, as in cluster mode: the room is not
+// touched (no version, no snapshot to write), so PINGs cost the journal nothing.
+TEST_F(LocalRoomsTest, AJoinedMembersPingIsAnsweredByTheNodeAndLeavesTheRoomAlone) {
+  make();
+  const auto a = conn(1);
+  join(a, "r1", "alice");
+  rooms_->flush_snapshots();
+  const std::uint64_t version = rooms_->find("r1")->version;
+  const std::size_t snapshots = journal_.of<store::RoomSnapshot>().size();
+  now_ += 1'000;
+  send(a, R"({"type":"PING"})");
+  EXPECT_EQ(outbox_.types(1).back(), "PONG");
+  EXPECT_EQ(rooms_->find("r1")->version, version);
+  EXPECT_EQ(registry_.sample("tandem_rooms_unsaved"), 0);
+  rooms_->flush_snapshots();
+  EXPECT_EQ(journal_.of<store::RoomSnapshot>().size(), snapshots);
 }
 
 TEST_F(LocalRoomsTest, ShortIdsAreJournaled) {
