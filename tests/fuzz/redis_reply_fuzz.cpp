@@ -20,6 +20,21 @@ void check(const tandem::redis::Reply& reply) {
   FUZZ_CHECK(copy == reply);
 }
 
+// hiredis 0.14 (Debian 12) allocates an array's element pointers as soon as it reads
+// "*<count>", with no limit (hiredis 1.0 added maxelements): "*1994949922" asks for 16 GB.
+// Redis is a trusted peer (docs/TESTING.md), so inputs declaring more than 1M elements are
+// skipped instead of reported as out-of-memory again and again.
+bool declares_huge_aggregate(std::string_view bytes) {
+  for (std::size_t i = bytes.find('*'); i != std::string_view::npos; i = bytes.find('*', i + 1)) {
+    std::size_t digits = 0;
+    while (i + 1 + digits < bytes.size() && bytes[i + 1 + digits] >= '0' && bytes[i + 1 + digits] <= '9') {
+      ++digits;
+    }
+    if (digits > 6) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -29,6 +44,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(reader != nullptr);
   const char* bytes = reinterpret_cast<const char*>(data) + 1;
   const std::size_t length = size - 1;
+  if (declares_huge_aggregate(std::string_view(bytes, length))) return 0;
   const std::size_t split = length == 0 ? 0 : data[0] % (length + 1);
   for (const auto& [from, n] : {std::pair{std::size_t{0}, split}, std::pair{split, length - split}}) {
     if (n > 0 && redisReaderFeed(reader.get(), bytes + from, n) != REDIS_OK) return 0;
