@@ -14,10 +14,12 @@ packages=(
 # themselves on free loopback ports; for the deployment checks (tests/deploy), yamllint,
 # PyYAML and kubectl (whose built-in kustomize renders k8s/), and promtool (below); the
 # browser tests (tests/browser) run Debian's chromium through playwright-core from npm;
-# the TURN tests (tests/turn) start coturn (below: its service is not started).
+# the TURN tests (tests/turn) start coturn (below: its service is not started); the fuzz
+# targets (tests/fuzz) build with clang 15 and its libFuzzer.
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(libgtest-dev libgmock-dev libbenchmark-dev postgresql-15 redis-server chromium)
   packages+=(yamllint python3-yaml)
+  packages+=(clang-15 libfuzzer-15-dev)
   # Debian's kubectl, unless one is installed already: another package's /usr/bin/kubectl
   # (Google Cloud SDK's, say) conflicts with kubernetes-client, and either one will do.
   command -v kubectl >/dev/null || packages+=(kubernetes-client)

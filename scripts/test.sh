@@ -2,7 +2,10 @@
 # Fresh machine -> every test: installs what is missing, builds with AddressSanitizer and
 # UndefinedBehaviorSanitizer, and runs the whole suite with ctest (unit, component,
 # end-to-end tests that start the real server binary on free loopback ports, and browser
-# tests of /demo and /dashboard in headless chromium; screenshots in $build/artifacts).
+# tests of /demo and /dashboard in headless chromium; screenshots in $build/artifacts);
+# then builds the Release configuration with the tests (compiled, not run: GCC warns
+# differently at -O3) and runs every fuzz target for 30 s (scripts/fuzz.sh). Each step's
+# time is printed; docs/TESTING.md has the budget (30 minutes on a fresh 2-core machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
@@ -16,7 +19,17 @@ fi
 export TANDEM_BROWSER_TESTS_REQUIRED=1  # here a missing chromium fails instead of skipping
 build=${TANDEM_TEST_BUILD_DIR:-build-test}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTANDEM_SANITIZE=ON >/dev/null
+step() { echo "test.sh: $1 took $((SECONDS - started)) s"; started=$SECONDS; }
+started=$SECONDS
 cmake --build "$build"
+step "the ASan+UBSan build"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 ctest --test-dir "$build" --output-on-failure -j "$(nproc)" --timeout 300
+step "the suite"
+release=${TANDEM_RELEASE_BUILD_DIR:-build-release}
+cmake -S . -B "$release" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTANDEM_BUILD_BENCH=OFF >/dev/null
+cmake --build "$release"
+step "the Release build with the tests"
+scripts/fuzz.sh
+step "fuzzing"

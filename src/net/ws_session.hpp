@@ -23,7 +23,7 @@ namespace tandem::net {
 
 class Server;
 
-class WsSession : public std::enable_shared_from_this<WsSession>, private FrameSocket::Listener {
+class WsSession final : public std::enable_shared_from_this<WsSession>, private FrameSocket::Listener {
  public:
   using Request = beast::http::request<beast::http::string_body>;
 

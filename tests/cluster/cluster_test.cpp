@@ -248,7 +248,7 @@ TEST_F(ClusterTest, FiftyClientsJoinOneRoomConcurrentlyThroughThreeNodes) {
   start_nodes(3, {{"RATE_LIMIT_PER_SEC", "1000"}});
   constexpr int n = 50;
   std::vector<std::unique_ptr<WsClient>> clients(n);
-  for (int i = 0; i < n; ++i) clients[i] = connect("c" + std::to_string(i), i % 3);
+  for (int i = 0; i < n; ++i) clients[i] = connect(std::string("c").append(std::to_string(i)), i % 3);
   std::vector<json::object> states(n);
   run_parallel(n, [&](int i) {
     states[i] = join(*clients[i], "crowd", "user" + std::to_string(i));
@@ -282,7 +282,7 @@ TEST_F(ClusterTest, ConcurrentSeeksAndReadiesFireExactlyOneGate) {
   constexpr int n = 9;
   std::vector<std::unique_ptr<WsClient>> m;
   for (int i = 0; i < n; ++i) {
-    m.push_back(joined_on(static_cast<std::size_t>(i % 3), "gate", "u" + std::to_string(i)));
+    m.push_back(joined_on(static_cast<std::size_t>(i % 3), "gate", std::string("u").append(std::to_string(i))));
     for (int j = 0; j < i; ++j) m[static_cast<std::size_t>(j)]->expect("USER_JOINED");
   }
   m[0]->send_json(msg::toggle_guest_control(true));

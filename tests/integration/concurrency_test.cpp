@@ -26,7 +26,7 @@ TEST_F(ConcurrencyTest, FortyClientsJoinOneRoomAtOnce) {
   start_server();
   constexpr int n = 40;
   std::vector<std::unique_ptr<WsClient>> clients(n);
-  for (int i = 0; i < n; ++i) clients[i] = connect("c" + std::to_string(i));
+  for (int i = 0; i < n; ++i) clients[i] = connect(std::string("c").append(std::to_string(i)));
   std::vector<json::object> states(n);
   run_parallel(n, [&](int i) {
     states[i] = join(*clients[i], "crowd", "user" + std::to_string(i), "User " + std::to_string(i));
@@ -78,7 +78,7 @@ TEST_F(ConcurrencyTest, ConcurrentRoomsNeverSeeEachOther) {
   constexpr int messages = 10;
   constexpr int n = rooms * per_room;
   std::vector<std::unique_ptr<WsClient>> clients(n);
-  for (int i = 0; i < n; ++i) clients[i] = connect("c" + std::to_string(i));
+  for (int i = 0; i < n; ++i) clients[i] = connect(std::string("c").append(std::to_string(i)));
   const auto room_of = [](int i) { return "room-" + std::to_string(i % rooms); };
   run_parallel(n, [&](int i) { join(*clients[i], room_of(i), "user" + std::to_string(i)); });
   ASSERT_FALSE(HasFailure());

@@ -266,7 +266,7 @@ TEST_F(RedisConnectionTest, DestroyedWithCommandsInFlightCallsNothingAndLeaksNot
   {
     auto c = connect();
     for (int i = 0; i < 500; ++i) {
-      c->command({"SET", "k" + std::to_string(i), std::string(1'000, 'x')},
+      c->command({"SET", std::string("k").append(std::to_string(i)), std::string(1'000, 'x')},
                  [&](Reply) { ++called; });
     }
     c->eval_sha(redis::LuaScript("return 1"), {}, {}, [&](Reply) { ++called; });

@@ -133,7 +133,7 @@ TEST_P(AuditBounds, ARoomOverItsQuotaLosesItsOldestRowsFirstAndOnlyItsOwn) {
 
 TEST_P(AuditBounds, TheWholeLogOverItsQuotaLosesItsOldestRowsWhicheverTheRoom) {
   std::vector<JournalEntry> batch;
-  for (int i = 0; i < 30; ++i) batch.emplace_back(url_change("r" + std::to_string(i % 3), i));
+  for (int i = 0; i < 30; ++i) batch.emplace_back(url_change(std::string("r").append(std::to_string(i % 3)), i));
   store_->write_batch(batch);
   const std::int64_t row = bytes_of(url_change("r0", 0));  // seqs 0-9: one digit each
   const AuditDeleted d = store_->trim_oldest_events(10 * row, 1000);

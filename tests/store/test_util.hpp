@@ -90,7 +90,7 @@ inline AuditEvent audit(std::string room_id, std::int64_t seq, Millis at = 0,
   AuditEvent e;
   e.room_id = std::move(room_id);
   e.event_type = std::move(type);
-  e.user_id = "u" + std::to_string(seq % 7);
+  e.user_id = std::string("u").append(std::to_string(seq % 7));
   e.data["seq"] = seq;
   e.at = at != 0 ? at : 1'700'000'000'000 + seq;
   return e;

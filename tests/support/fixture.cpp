@@ -4,6 +4,9 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
+#include <csignal>
+
 #include <cstdlib>
 #include <exception>
 #include <iostream>
@@ -95,6 +98,39 @@ TandemTest::TandemTest() = default;
 TandemTest::~TandemTest() = default;
 
 void TandemTest::TearDown() {
+  // The servers stop one after the other, each within its drain timeout (10 s by default):
+  // a node stopping may still talk to the others and to Redis.
+  constexpr Millis kStopTimeout{30'000};
+  for (std::size_t i = 0; i < servers_.size(); ++i) {
+    ServerProcess& s = *servers_[i];
+    const std::string who = "server " + std::to_string(i) + " (" + s.node_id() + ")";
+    if (s.running()) s.signal(SIGTERM);
+    const std::optional<ExitStatus> status = s.wait_exit(kStopTimeout);
+    if (!status) {
+      ADD_FAILURE() << who << " did not exit within 30 s of SIGTERM";
+      continue;
+    }
+    const bool killed_by_test = !status->exited && status->signal != SIGTERM &&
+                                s.was_signalled(status->signal);
+    if (!killed_by_test && !(status->exited && status->code == 0)) {
+      ADD_FAILURE() << who << " " << status->describe() << " (expected exit status 0)";
+    }
+    for (const std::string& line : s.stderr_lines()) {
+      ADD_FAILURE() << who << " printed on stderr: " << line;
+      break;
+    }
+    for (const LogLine& line : s.lines()) {
+      const json::value* level = line.json ? line.json->if_contains("level") : nullptr;
+      if (level == nullptr || !level->is_string() || level->get_string() != "error") continue;
+      const json::value* msg_value = line.json->if_contains("msg");
+      const std::string msg = msg_value != nullptr && msg_value->is_string()
+                                  ? std::string(msg_value->get_string())
+                                  : std::string();
+      if (std::find(expected_errors_.begin(), expected_errors_.end(), msg) == expected_errors_.end()) {
+        ADD_FAILURE() << who << " logged an error the test did not expect: " << line.text;
+      }
+    }
+  }
   if (!HasFailure()) return;
   for (std::size_t i = 0; i < servers_.size(); ++i) {
     std::cerr << "----- log of server " << i << " (" << servers_[i]->node_id() << ", pid "

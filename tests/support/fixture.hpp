@@ -47,6 +47,11 @@ class TandemTest : public ::testing::Test {
   ~TandemTest() override;
 
  protected:
+  // Stops every server still running with SIGTERM and requires of each: exit status 0
+  // (unless the test killed it with another signal), nothing on stderr (a sanitizer
+  // report, LeakSanitizer's included, which only runs at a clean exit), and no log line at
+  // level "error" but those the test expects (expect_error_log). Then prints every
+  // server's log if the test failed.
   void TearDown() override;
 
   // Starts a server (it becomes server() if it is the first) and waits until it listens.
@@ -118,6 +123,10 @@ class TandemTest : public ::testing::Test {
   void expect_server_healthy_at(std::size_t index,
                                 std::source_location where = std::source_location::current());
 
+  // Log lines at level "error" with this "msg" are what the test provokes: the teardown
+  // accepts them (from every server of the test).
+  void expect_error_log(std::string msg) { expected_errors_.push_back(std::move(msg)); }
+
   // Proves the connection is open and served: PING must get PONG (strict).
   void expect_alive(WsClient& client, std::source_location where = std::source_location::current());
 
@@ -127,6 +136,7 @@ class TandemTest : public ::testing::Test {
   // cluster node on this fixture's own redis-server (the standalone suite run in cluster
   // mode).
   std::unique_ptr<RedisServer> cluster_redis_;
+  std::vector<std::string> expected_errors_;
 };
 
 }  // namespace tandem::test

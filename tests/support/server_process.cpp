@@ -1,5 +1,7 @@
 #include "support/server_process.hpp"
 
+#include <algorithm>
+
 #include "common/test_os.hpp"
 
 #include <boost/json/parse.hpp>
@@ -254,6 +256,12 @@ bool ServerProcess::wait_listening(Millis timeout) {
 void ServerProcess::signal(int sig) {
   const std::lock_guard lock(mutex_);
   if (!exit_) ::kill(pid_, sig);
+  signals_sent_.push_back(sig);
+}
+
+bool ServerProcess::was_signalled(int sig) const {
+  const std::lock_guard lock(mutex_);
+  return std::find(signals_sent_.begin(), signals_sent_.end(), sig) != signals_sent_.end();
 }
 
 std::optional<ExitStatus> ServerProcess::wait_exit(Millis timeout) {

@@ -69,6 +69,8 @@ class ServerProcess {
 
   // Sends a signal (no-op once the process has been reaped).
   void signal(int sig);
+  // Whether the test sent `sig` (through signal()) at any time.
+  bool was_signalled(int sig) const;
   // The exit status once the process has exited (and all its output has been read),
   // waiting up to `timeout`.
   std::optional<ExitStatus> wait_exit(Millis timeout);
@@ -103,6 +105,7 @@ class ServerProcess {
   std::vector<LogLine> lines_;
   bool output_closed_ = false;
   std::optional<ExitStatus> exit_;
+  std::vector<int> signals_sent_;
 
   std::thread reader_;
   std::thread waiter_;

@@ -7,7 +7,7 @@ namespace {
 
 std::vector<std::string> user_names(std::size_t n) {
   std::vector<std::string> users;
-  for (std::size_t i = 0; i < n; ++i) users.push_back("u" + std::to_string(i));
+  for (std::size_t i = 0; i < n; ++i) users.push_back(std::string("u").append(std::to_string(i)));
   return users;
 }
 
@@ -100,7 +100,7 @@ TEST(GateQuorum, FloatingPointDoesNotAskForOneReadyTooMany) {
   RoomState state;
   state.id = "r";
   for (int i = 0; i < 25; ++i) {
-    const std::string user = "u" + std::to_string(i);
+    const std::string user = std::string("u").append(std::to_string(i));
     machine.apply(state, Actor{user, peer_of(user), "n"},
                   pr::Join{"r", user, std::nullopt, std::nullopt}, kT0 + i);
   }
