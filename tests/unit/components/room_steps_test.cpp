@@ -12,7 +12,7 @@ constexpr Millis kT0 = 1'700'000'000'000;
 
 class RoomStepsTest : public ::testing::Test {
  protected:
-  RoomStepsTest() : machine_(room::RoomConfig{10'000, 7'000, 0.6}, hasher_) {
+  RoomStepsTest() : machine_(room::RoomConfig{10'000, 7'000, 0.6, {}}, hasher_) {
     state_.id = "r1";
     join("alice", "pa");
     join("bob", "pb");
