@@ -278,9 +278,10 @@ TEST_F(FrameSocketTest, PongsPastTheBoundAreReportedOnce) {
   out.set_limits(1 << 20, kMaxFrames);
   EXPECT_TRUE(out.fits(1000));
   run_until([&] { return server_->overflows > 0; });
-  // Reported by the pong that passed the bound, before anything else of this connection ran.
+  // Reported by the pong that passed the bound, before anything else of this connection ran
+  // (so at that moment a data frame would have been refused too). Whether it still would be
+  // now depends on how much the kernel has taken from the queue since: not checked.
   EXPECT_EQ(server_->queued_at_overflow, kMaxFrames + 1);
-  EXPECT_FALSE(out.fits(1)) << "a data frame would be refused now";
   out.discard_unsent();
   server_->ws.async_close(websocket::close_code::policy_error, [](beast::error_code) {});
   overflowed.set_value();
