@@ -1,5 +1,6 @@
 #include "protocol/command_parser.hpp"
 
+#include "protocol/json_numbers.hpp"
 #include "protocol/limits.hpp"
 #include "protocol/text.hpp"
 
@@ -54,6 +55,8 @@ std::optional<double> finite_number(const json::value& value) noexcept {
       return std::nullopt;
   }
 }
+
+constexpr const char* kNumbersMustBeFinite = "numbers must be finite (too large for a double)";
 
 ProtocolError bad_request(std::string message) {
   return ProtocolError{ErrorCode::bad_request, std::move(message)};
@@ -444,6 +447,8 @@ ParseResult parse_relay(json::object& object, RelayKind kind) {
     reader.fail(payload_key, null_allowed ? " must be an object or null" : " must be an object");
     return reader.take_error();
   }
+  // Forwarded as received: a number that overflowed to infinity would go out as `Infinity`.
+  if (!numbers_are_finite(object)) return bad_request(kNumbersMustBeFinite);
   relay.message = std::move(object);  // same memory resource: steals the storage, no copy
   return Command{std::move(relay)};
 }
@@ -522,6 +527,8 @@ ParseResult parse_object(json::object& object) {
   } else if (!is_valid_fallback_type(type)) {
     return bad_request("type must be 1-64 characters of A-Z, a-z, 0-9 and _");
   }
+  // Broadcast as received (see parse_relay).
+  if (!numbers_are_finite(object)) return bad_request(kNumbersMustBeFinite);
   Fallback fallback;
   fallback.type.assign(type.data(), type.size());
   fallback.message = std::move(object);

@@ -1,5 +1,6 @@
 #include "store/entry_codec.hpp"
 
+#include "protocol/json_numbers.hpp"
 #include "room/room_codec.hpp"
 #include "store/overloaded.hpp"
 
@@ -66,7 +67,8 @@ std::string encode_entry(const JournalEntry& entry) {
 std::optional<JournalEntry> decode_entry(std::string_view line) {
   json::error_code ec;
   const json::value value = json::parse(json::string_view(line.data(), line.size()), ec);
-  if (ec || !value.is_object()) return std::nullopt;
+  // A number too large for a double reads as infinity and could not be written back.
+  if (ec || !value.is_object() || !protocol::numbers_are_finite(value)) return std::nullopt;
   const json::object& o = value.get_object();
   const json::string* kind = string_field(o, "k");
   if (kind == nullptr) return std::nullopt;

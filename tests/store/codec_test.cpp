@@ -135,5 +135,22 @@ TEST(EntryCodec, RejectsInvalidLines) {
   EXPECT_TRUE(decode_entry(R"({"k":"archived","room_id":"r","at":1})"));
 }
 
+// 21e308 reads as infinity, which encode_entry would write as `Infinity` (not JSON): the
+// line is refused instead of becoming one that can never be read back (found by fuzzing).
+TEST(EntryCodec, RejectsNumbersTooLargeForADouble) {
+  const std::string audit =
+      R"({"k":"audit","room_id":"r","event_type":"SEEK","user_id":"u","data":{"quorum":X},"at":1})";
+  const auto with = [&](std::string_view number) {
+    std::string line = audit;
+    line.replace(line.find('X'), 1, number);
+    return line;
+  };
+  EXPECT_FALSE(decode_entry(with("21e308")));
+  EXPECT_FALSE(decode_entry(with("[1,-1e400]")));
+  const auto finite = decode_entry(with("1.7e308"));
+  ASSERT_TRUE(finite);
+  EXPECT_TRUE(decode_entry(encode_entry(*finite)));
+}
+
 }  // namespace
 }  // namespace tandem::store

@@ -689,6 +689,20 @@ TEST(ParseRelay, EachKindAndItsPayloadField) {
   expect_bad_request(R"({"type":"ICE_CANDIDATE","to":"b","offer":{}})", "candidate");
 }
 
+// Relays and unknown types go out as received: a number that overflowed to infinity would
+// be written back as `Infinity`, which no receiver can parse.
+TEST(ParseRelay, NumbersTooLargeForADoubleAreBadRequests) {
+  expect_bad_request(R"({"type":"OFFER","to":"b","offer":{"sdp":"x","n":1e400}})", "finite");
+  expect_bad_request(R"({"type":"ICE_CANDIDATE","to":"b","candidate":{"a":[1,-2e308]}})",
+                     "finite");
+  expect_bad_request(R"({"type":"ANSWER","to":"b","answer":{},"extra":{"x":[[1e999]]}})",
+                     "finite");
+  expect_bad_request(R"({"type":"CHAT","text":"hi","at":1e400})", "finite");
+  // Large but finite numbers are relayed as they are.
+  EXPECT_TRUE(parse_as<Relay>(R"({"type":"OFFER","to":"b","offer":{"n":1.7e308}})"));
+  EXPECT_TRUE(parse_as<Fallback>(R"({"type":"CHAT","n":-1.7e308,"m":18446744073709551615})"));
+}
+
 TEST(ParseRelay, ToIsRequiredAndAValidUserId) {
   for (const std::string_view type : {"OFFER"sv, "ANSWER"sv, "ICE_CANDIDATE"sv}) {
     const std::string payload = type == "OFFER"    ? R"("offer":{})"
