@@ -98,13 +98,17 @@ TandemTest::TandemTest() = default;
 TandemTest::~TandemTest() = default;
 
 void TandemTest::TearDown() {
-  // The servers stop one after the other, each within its drain timeout (10 s by default):
-  // a node stopping may still talk to the others and to Redis.
+  // Every server drains at once (Redis stays up until the fixture is destroyed), and the
+  // clients the test still holds answer their servers' close frames, so a drain ends as
+  // soon as its connections do instead of at its timeout (10 s by default).
   constexpr Millis kStopTimeout{30'000};
+  for (const auto& s : servers_) {
+    if (s->running()) s->signal(SIGTERM);
+  }
+  WsClient::read_until_closed_all(Millis(5'000));
   for (std::size_t i = 0; i < servers_.size(); ++i) {
     ServerProcess& s = *servers_[i];
     const std::string who = "server " + std::to_string(i) + " (" + s.node_id() + ")";
-    if (s.running()) s.signal(SIGTERM);
     const std::optional<ExitStatus> status = s.wait_exit(kStopTimeout);
     if (!status) {
       ADD_FAILURE() << who << " did not exit within 30 s of SIGTERM";

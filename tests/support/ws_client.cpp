@@ -15,7 +15,9 @@
 #include <deque>
 #include <functional>
 #include <optional>
+#include <mutex>
 #include <random>
+#include <set>
 
 namespace tandem::test {
 
@@ -160,9 +162,38 @@ struct WsClient::Impl {
   }
 };
 
-WsClient::WsClient(std::string name) : name_(std::move(name)), impl_(std::make_unique<Impl>()) {}
+namespace {
+
+// The clients alive in this process, for read_until_closed_all().
+std::mutex live_mutex;
+std::set<WsClient*> live_clients;
+
+}  // namespace
+
+WsClient::WsClient(std::string name) : name_(std::move(name)), impl_(std::make_unique<Impl>()) {
+  const std::lock_guard lock(live_mutex);
+  live_clients.insert(this);
+}
+
+void WsClient::read_until_closed_all(Millis timeout) {
+  const auto deadline = Clock::now() + timeout;
+  std::vector<WsClient*> clients;
+  {
+    const std::lock_guard lock(live_mutex);
+    clients.assign(live_clients.begin(), live_clients.end());
+  }
+  for (WsClient* client : clients) {
+    Impl& impl = *client->impl_;
+    if (!impl.open) continue;
+    impl.pump(deadline, [&] { return impl.ended; });
+  }
+}
 
 WsClient::~WsClient() {
+  {
+    const std::lock_guard lock(live_mutex);
+    live_clients.erase(this);
+  }
   beast::error_code ignored;
   auto& socket = beast::get_lowest_layer(impl_->ws).socket();
   if (socket.is_open()) {

@@ -126,6 +126,12 @@ class WsClient {
   // Everything received, in order (for failure reports).
   std::string transcript(std::size_t last = 12) const;
 
+  // Every client still open reads until its connection ends or `timeout` passes, answering
+  // the server's close frame as a browser does. A test's teardown calls it after SIGTERM:
+  // a draining server waits for its clients' close replies (up to DRAIN_TIMEOUT_MS), and
+  // clients the test still holds would otherwise never read them. Single-threaded use.
+  static void read_until_closed_all(Millis timeout);
+
  private:
   struct Impl;
   [[noreturn]] void fail(const std::source_location& where, const std::string& message) const;
