@@ -4,6 +4,9 @@
 
 #include <boost/json/parse.hpp>
 
+#include <atomic>
+#include <thread>
+
 namespace tandem::test {
 namespace {
 
@@ -32,6 +35,22 @@ Finished run_to_exit(const Env& env, std::vector<std::string> args = {}) {
   run.output = process.output();
   run.listened = process.count_log_msg("listening") > 0;
   return run;
+}
+
+// run_to_exit() for each environment, kConcurrent at a time: each run is a sanitizer-built
+// process that mostly waits for its own start-up and exit.
+std::vector<Finished> run_all_to_exit(const std::vector<Env>& envs) {
+  constexpr std::size_t kConcurrent = 4;
+  std::vector<Finished> runs(envs.size());
+  std::atomic<std::size_t> next{0};
+  std::vector<std::thread> workers;
+  for (std::size_t w = 0; w < kConcurrent; ++w) {
+    workers.emplace_back([&] {
+      for (std::size_t i = next++; i < envs.size(); i = next++) runs[i] = run_to_exit(envs[i]);
+    });
+  }
+  for (std::thread& worker : workers) worker.join();
+  return runs;
 }
 
 TEST_F(ConfigTest, InvalidValuesStopTheServerWithOneLineNamingTheVariable) {
@@ -69,9 +88,13 @@ TEST_F(ConfigTest, InvalidValuesStopTheServerWithOneLineNamingTheVariable) {
       {"EVENTS_MAX_BYTES_PER_ROOM", "100"},
       {"READY_REQUIRES_STORE", "sometimes"},
   };
-  for (const auto& [name, value] : cases) {
+  std::vector<Env> envs;
+  for (const auto& [name, value] : cases) envs.push_back({{name, value}});
+  const std::vector<Finished> runs = run_all_to_exit(envs);
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const auto& [name, value] = cases[i];
     SCOPED_TRACE(name + "=\"" + value + "\"");
-    const Finished run = run_to_exit({{name, value}});
+    const Finished& run = runs[i];
     EXPECT_TRUE(run.exit.exited) << run.exit.describe();
     EXPECT_NE(run.exit.code, 0) << run.output;
     EXPECT_FALSE(run.listened) << run.output;
