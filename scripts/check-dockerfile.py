@@ -89,20 +89,26 @@ def needed_packages(binary):
     needed = re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", dynamic)
     ldd = subprocess.run(["ldd", binary], check=True, capture_output=True, text=True).stdout
     paths = dict(re.findall(r"^\s*(\S+) => (\S+)", ldd, re.M))
-    packages = {}
+    resolved = {}
     for lib in needed:
         path = paths.get(lib)
         if path is None:
             raise ValueError(f"ldd does not resolve {lib}")
-        candidates = [path, os.path.realpath(path)]
-        owner = None
-        for candidate in candidates:
-            proc = subprocess.run(["dpkg", "-S", candidate], capture_output=True, text=True)
-            if proc.returncode == 0:
-                owner = proc.stdout.split(":", 1)[0].strip()
-                break
+        resolved[lib] = [path, os.path.realpath(path)]
+    # One dpkg call for every path (a call each took seconds): "pkg[:arch]: path" per owned
+    # path; unowned paths go to stderr.
+    listed = subprocess.run(["dpkg", "-S"] + sorted({c for cs in resolved.values() for c in cs}),
+                            capture_output=True, text=True).stdout
+    owners = {}
+    for line in listed.splitlines():
+        owner, sep, owned = line.partition(": ")
+        if sep:
+            owners[owned.strip()] = owner.split(":", 1)[0].strip()
+    packages = {}
+    for lib, candidates in resolved.items():
+        owner = next((owners[c] for c in candidates if c in owners), None)
         if owner is None:
-            raise ValueError(f"no Debian package owns {path} ({lib})")
+            raise ValueError(f"no Debian package owns {candidates[0]} ({lib})")
         packages[lib] = owner
     return packages
 
