@@ -1,6 +1,6 @@
 #pragma once
 // Standalone mode's store of PIN failure counters and locks (cluster mode keeps the same
-// in Redis, kPinFailScript in redis_rooms.cpp, with the same semantics): per key, a count
+// in Redis, kPinFailScript in redis_pin_counters.cpp, with the same semantics): per key, a count
 // of failures within a window that starts at the first one (or, sliding, at the latest),
 // and a lock set when the count reaches its limit (which restarts the count). Bounded:
 // idle entries are pruned when the table is full, and a table full of live entries counts

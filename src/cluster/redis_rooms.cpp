@@ -3,166 +3,21 @@
 #include "cluster/node_liveness.hpp"
 #include "cluster/redis_directory.hpp"
 #include "cluster/redis_keys.hpp"
-#include "cluster/room_status.hpp"
+#include "cluster/redis_pin_counters.hpp"
+#include "cluster/redis_room_channel.hpp"
 #include "cluster/room_steps.hpp"
-#include "cluster/short_ids.hpp"
 #include "redis/redis_connection.hpp"
 #include "redis/redis_subscriber.hpp"
-#include "room/room_codec.hpp"
 
-#include <boost/asio/post.hpp>
 #include <boost/json/object.hpp>
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
-#include <set>
 
 namespace tandem::cluster {
 
 using protocol::Millis;
 namespace json = boost::json;
-
-namespace {
-
-// Checks the version, writes the snapshot and publishes the transition, atomically.
-// KEYS[1] state hash. ARGV: expected version (0 = no key), new version, snapshot JSON,
-// channel, message, tombstone TTL (ms; used when the snapshot has no members, ARGV[7]=1).
-// Returns {1, version} or, on a version mismatch, {0, current version, current snapshot}.
-constexpr const char* kCasScript = R"lua(
-local cur = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
-if cur ~= tonumber(ARGV[1]) then
-  return {0, cur, redis.call('HGET', KEYS[1], 's') or ''}
-end
-redis.call('HSET', KEYS[1], 'v', ARGV[2], 's', ARGV[3])
-if ARGV[7] == '1' then
-  redis.call('PEXPIRE', KEYS[1], ARGV[6])
-else
-  redis.call('PERSIST', KEYS[1])
-end
-redis.call('PUBLISH', ARGV[4], ARGV[5])
-return {1, tonumber(ARGV[2])}
-)lua";
-
-// Counts a wrong PIN in each scope given as a (counter, lock) key pair, as PinFailureTable
-// does in standalone mode. ARGV[1] window ms, ARGV[2] lockout ms, then per pair: the limit
-// (0: never locks) and '1' when the window restarts with every failure. Returns one 0/1
-// per pair: 1 when this failure locked that scope. (One call per hash slot.)
-constexpr const char* kPinFailScript = R"lua(
-local out = {}
-for i = 1, #KEYS / 2 do
-  local counter, lock = KEYS[2 * i - 1], KEYS[2 * i]
-  local limit = tonumber(ARGV[2 * i + 1])
-  local n = redis.call('INCR', counter)
-  if n == 1 or ARGV[2 * i + 2] == '1' then redis.call('PEXPIRE', counter, ARGV[1]) end
-  out[i] = 0
-  if limit > 0 and n >= limit then
-    redis.call('SET', lock, '1', 'PX', ARGV[2])
-    redis.call('DEL', counter)
-    out[i] = 1
-  end
-end
-return out
-)lua";
-
-constexpr int kInternalRetries = 120;  // internal operations: retried this often, 1 s apart
-constexpr std::size_t kMaxBatch = 64;   // operations committed together at most
-constexpr std::string_view kChannelPrefix = "tandem:{room:";
-constexpr std::string_view kChannelSuffix = "}:events";
-
-std::optional<std::string> room_of_channel(std::string_view channel) {
-  if (channel.size() <= kChannelPrefix.size() + kChannelSuffix.size() ||
-      channel.substr(0, kChannelPrefix.size()) != kChannelPrefix ||
-      channel.substr(channel.size() - kChannelSuffix.size()) != kChannelSuffix) {
-    return std::nullopt;
-  }
-  return std::string(channel.substr(
-      kChannelPrefix.size(), channel.size() - kChannelPrefix.size() - kChannelSuffix.size()));
-}
-
-std::string_view error_code_of(const protocol::Event& event) {
-  if (const auto* error = std::get_if<protocol::ErrorEvent>(&event)) return protocol::to_string(error->code);
-  return {};
-}
-
-}  // namespace
-
-struct RedisRooms::Op {
-  // The transition, computed on a copy of the current snapshot (a state without members
-  // is a room that does not exist yet).
-  std::function<room::Effects(room::RoomState& state, Millis now)> apply;
-  std::optional<ConnectionInfo> sender;  // commands: who asked (its errors, its deliveries)
-  // After the transition is in Redis (or needed no change): local bookkeeping.
-  std::function<void(const room::RoomState& next, const room::Effects& effects)> done;
-  // Given up (after the error to the sender, or after the last retry).
-  std::function<void()> failed;
-  // Runs once before the first attempt (e.g. a JOIN's lockout check); false fails the op.
-  std::function<void(std::function<void(bool ok)>)> prepare;
-  bool internal = false;
-  bool recreated = false;  // this transition re-creates a room Redis had lost
-  bool may_recreate = true;  // false: a check that must not bring a lost room back
-  bool batchable = true;     // may share one commit with the operations queued with it
-  // A leader's followers: applied after it, in queue order, committed together with it.
-  std::vector<std::shared_ptr<Op>> batch;
-  room::Effects effects;     // this operation's own effects in the current attempt  // no client waits: retried while Redis is unreachable
-  int attempts = 0;
-  int retries_left = kInternalRetries;
-  // Redis lost the room and the durable record had it: the base to re-create it from.
-  std::optional<room::RoomState> from_record;
-  bool record_checked = false;
-};
-
-struct RedisRooms::RoomEntry {
-  struct LocalMember {
-    std::string user_id;
-    std::string peer_id;
-    protocol::Capabilities capabilities = 0;  // picks its frame of a broadcast (docs/SYNC.md)
-  };
-  std::optional<room::RoomState> cache;  // the newest snapshot this node knows
-  std::uint64_t latest_version = 0;      // the highest version seen (messages, reads)
-  std::uint64_t heard_version = 0;       // the highest version received on the channel
-  // A commit of ours whose message has not come back on the channel yet (0: none). Its
-  // deliveries may be for a connection that is no member here (a refused JOIN's ERROR),
-  // so the entry, and its subscription, stay until it does (or the subscriber drops).
-  std::uint64_t awaiting_version = 0;
-  bool fresh = false;        // cache is current: read after subscribing, messages applied since
-  bool want_subscription = false;
-  bool subscribed = false;   // Redis confirmed the subscription (since the last reconnect)
-  std::unordered_map<ConnId, LocalMember> local;  // joined connections on this node
-  std::size_t joining = 0;   // JOINs of this node waiting to commit
-  std::deque<std::shared_ptr<Op>> queue;
-  bool busy = false;
-  bool sweep_queued = false;
-};
-
-struct RedisRooms::ClusterMetrics {
-  explicit ClusterMetrics(obs::Registry& registry)
-      : conflicts(registry.counter("tandem_cluster_cas_conflicts_total",
-                                   "Room mutations that met a newer version and were re-applied")),
-        failed(registry.counter("tandem_cluster_ops_failed_total",
-                                "Room operations given up (Redis unreachable, conflicts exhausted, "
-                                "queue full)")),
-        messages_in(registry.counter("tandem_cluster_messages_in_total",
-                                     "Room channel messages received")),
-        bad_messages(registry.counter("tandem_cluster_bad_messages_total",
-                                      "Room channel messages that could not be decoded")),
-        dead_members(registry.counter("tandem_cluster_dead_node_members_removed_total",
-                                      "Members removed because their node died")),
-        restored(registry.counter("tandem_cluster_rooms_restored_total",
-                                  "Rooms Redis had lost, re-created from a node's copy or the record")),
-        lost_registration(registry.counter(
-            "tandem_cluster_registration_lost_total",
-            "Times this node found its liveness key gone (declared dead, or Redis emptied)")) {}
-  obs::Counter& conflicts;
-  obs::Counter& failed;
-  obs::Counter& messages_in;
-  obs::Counter& bad_messages;
-  obs::Counter& dead_members;
-  obs::Counter& restored;
-  obs::Counter& lost_registration;
-};
 
 RedisRooms::RedisRooms(boost::asio::any_io_executor executor, Outbox& outbox,
                        const room::RoomMachine& machine, obs::Registry& registry,
@@ -173,13 +28,11 @@ RedisRooms::RedisRooms(boost::asio::any_io_executor executor, Outbox& outbox,
       machine_(machine),
       logger_(logger),
       metrics_(registry),
+      cluster_metrics_(registry),
       options_(std::move(options)),
       clock_(std::move(clock)),
-      cas_script_(kCasScript),
-      pin_fail_script_(kPinFailScript),
       pin_lockout_(options_.pin_lockout),
       pin_delays_(executor_),
-      cluster_metrics_(std::make_unique<ClusterMetrics>(registry)),
       short_id_metrics_(registry, logger),
       writes_(registry, logger),
       journal_(options_.journal, TransitionJournal::Keep::copy),
@@ -211,6 +64,33 @@ RedisRooms::RedisRooms(boost::asio::any_io_executor executor, Outbox& outbox,
   };
   liveness_ = std::make_unique<NodeLiveness>(*redis_, options_.node_id, options_.node_dead_after,
                                              std::move(hooks), writes_, logger_);
+  pins_ = std::make_unique<RedisPinCounters>(*redis_, pin_lockout_, metrics_, journal_, writes_,
+                                             logger_, clock_);
+  RedisRoomQueue::Hooks queue_hooks;
+  queue_hooks.channel_up = [this] { return channel_->connected(); };
+  queue_hooks.subscribe = [this](const std::string& room_id) { channel_->subscribe(room_id); };
+  queue_hooks.release = [this](const std::string& room_id) { maybe_release(room_id); };
+  queue_hooks.send_error = [this](const ConnectionInfo& conn, protocol::ErrorCode code,
+                                  std::string message) { send_error(conn, code, std::move(message)); };
+  queue_hooks.committed = [this](const std::string& room_id, const std::vector<RoomOpPtr>& ops,
+                                 const room::RoomState& next, const room::Effects& effects,
+                                 Millis now) { after_commit(room_id, ops, next, effects, now); };
+  queue_hooks.unchanged = [this](const std::string& room_id, RoomOp& op,
+                                 const room::RoomState& state,
+                                 Millis now) { after_unchanged(room_id, op, state, now); };
+  queue_ = std::make_unique<RedisRoomQueue>(
+      executor_, *redis_, rooms_, machine_, cluster_metrics_, writes_, logger_,
+      RedisRoomQueue::Options{options_.node_id, options_.max_queued_per_room,
+                              options_.max_attempts, options_.tombstone_ttl,
+                              options_.load_from_record},
+      std::move(queue_hooks), clock_);
+  RedisRoomChannel::Hooks channel_hooks;
+  channel_hooks.pump = [this](const std::string& room_id) { queue_->pump(room_id); };
+  channel_hooks.unbind = [this](ConnId conn, const std::string& peer) { unbind(conn, peer); };
+  channel_hooks.release = [this](const std::string& room_id) { maybe_release(room_id); };
+  channel_ = std::make_unique<RedisRoomChannel>(*subscriber_, rooms_, peers_, outbox_, metrics_,
+                                                cluster_metrics_, logger_, options_.node_id,
+                                                std::move(channel_hooks));
   register_room_gauges(
       registry, [this] { return room_count(); }, [this] { return bindings_.size(); },
       [this] { return journal_.unsaved(); });
@@ -222,28 +102,8 @@ RedisRooms::RedisRooms(boost::asio::any_io_executor executor, Outbox& outbox,
 RedisRooms::~RedisRooms() = default;
 
 void RedisRooms::start() {
+  channel_->start();
   std::weak_ptr<RedisRooms*> alive = alive_;
-  subscriber_->on_message([alive](const std::string& channel, const std::string& text) {
-    if (auto self = alive.lock()) (**self).on_message(channel, text);
-  });
-  subscriber_->on_subscribed([alive](const std::string& channel) {
-    if (auto self = alive.lock()) (**self).on_subscribed(channel);
-  });
-  subscriber_->on_state_change([alive](bool connected) {
-    auto self = alive.lock();
-    if (!self || connected) return;
-    // Messages may be missed from now on: no cache stays trusted, and operations that
-    // wait for a subscription fail instead of waiting.
-    RedisRooms& rooms = **self;
-    std::vector<std::string> ids;
-    for (auto& [id, entry] : rooms.rooms_) {
-      entry.subscribed = false;
-      entry.fresh = false;
-      entry.awaiting_version = 0;  // lost with the connection
-      ids.push_back(id);
-    }
-    for (const auto& id : ids) rooms.pump(id);
-  });
   redis_->on_state_change([alive](bool connected) {
     auto self = alive.lock();
     if (self && connected) (**self).refresh_liveness();
@@ -259,6 +119,7 @@ void RedisRooms::start() {
 
 void RedisRooms::stop() {
   stopped_ = true;
+  queue_->stop();
   liveness_timer_.cancel();
   sweep_timer_.cancel();
   snapshot_timer_.cancel();
@@ -283,409 +144,23 @@ std::size_t RedisRooms::room_count() const {
   return n;
 }
 
-bool RedisRooms::idle() const {
-  return std::all_of(rooms_.begin(), rooms_.end(),
-                     [](const auto& item) { return !item.second.busy && item.second.queue.empty(); });
-}
+bool RedisRooms::idle() const { return queue_->idle(); }
 
 bool RedisRooms::backends_ready() const {
-  return redis_->connected() && subscriber_->connected();
+  return redis_->connected() && channel_->connected();
 }
 
-// ---- operations ------------------------------------------------------------------
+// ---- what a transition means to this node ---------------------------------------------
 
-void RedisRooms::enqueue(const std::string& room_id, std::shared_ptr<Op> op) {
-  RoomEntry& entry = rooms_[room_id];
-  // The bound is on clients' commands; internal operations (disconnects, timers, sweeps,
-  // reaping) are bounded by the connections and timers that make them, and must not be
-  // lost (a dropped disconnect would leave a member "connected" for good).
-  if (!op->internal && entry.queue.size() >= options_.max_queued_per_room) {
-    cluster_metrics_->failed.inc();
-    logger_.warn("room_queue_full", {{"room", room_id}});
-    if (op->sender) {
-      send_error(*op->sender, protocol::ErrorCode::internal, "Room busy: try again");
-    }
-    if (op->failed) op->failed();
-    maybe_release(room_id);
-    return;
-  }
-  entry.queue.push_back(std::move(op));
-  pump(room_id);
-}
-
-void RedisRooms::pump(const std::string& room_id) {
-  auto it = rooms_.find(room_id);
-  if (it == rooms_.end()) return;
-  RoomEntry& entry = it->second;
-  if (entry.busy) return;
-  if (entry.queue.empty()) {
-    maybe_release(room_id);
-    return;
-  }
-  std::shared_ptr<Op> op = entry.queue.front();
-  if (!op->internal && !entry.subscribed) {
-    // A client's command needs the room's channel: its own deliveries come through it.
-    if (!subscriber_->connected()) {
-      entry.queue.pop_front();
-      entry.busy = true;
-      finish_op(room_id, op, false);
-      return;
-    }
-    ensure_subscribed(room_id);
-    return;  // on_subscribed pumps again
-  }
-  entry.queue.pop_front();
-  entry.busy = true;
-  // Group commit: the commands queued behind this one (a burst, or several members at
-  // once) are applied in order to the same snapshot and committed with one CAS and one
-  // message, instead of one round trip each.
-  op->batch.clear();
-  if (op->batchable && !op->prepare) {
-    while (!entry.queue.empty() && op->batch.size() < kMaxBatch) {
-      const std::shared_ptr<Op>& next = entry.queue.front();
-      if (!next->batchable || next->prepare || (!next->internal && !entry.subscribed)) break;
-      op->batch.push_back(next);
-      entry.queue.pop_front();
-    }
-  }
-  run_op(room_id, op);
-}
-
-void RedisRooms::run_op(const std::string& room_id, const std::shared_ptr<Op>& op) {
-  if (op->prepare) {
-    auto prepare = std::move(op->prepare);
-    op->prepare = nullptr;
-    std::weak_ptr<RedisRooms*> alive = alive_;
-    prepare([alive, room_id, op](bool ok) {
-      auto self = alive.lock();
-      if (!self) return;
-      if (ok) {
-        (**self).run_op(room_id, op);
-      } else {
-        (**self).finish_op(room_id, op, false);
-      }
-    });
-    return;
-  }
-  RoomEntry& entry = rooms_.at(room_id);
-  if (entry.fresh && entry.cache) {
-    attempt(room_id, op, entry.cache, false);
-    return;
-  }
-  std::weak_ptr<RedisRooms*> alive = alive_;
-  redis_->command(
-      {"HMGET", keys::room_state(room_id), "v", "s"},
-      [alive, room_id, op](redis::Reply reply) {
-        auto self = alive.lock();
-        if (!self) return;
-        RedisRooms& rooms = **self;
-        if (!reply.is_array() || reply.elements.size() != 2) {
-          rooms.finish_op(room_id, op, false);
-          return;
-        }
-        if (reply.elements[0].is_nil()) {
-          rooms.attempt(room_id, op, std::nullopt, true);
-          return;
-        }
-        auto state = room::room_state_from_json(reply.elements[1].str);
-        if (!state) {
-          rooms.logger_.error("bad_room_snapshot", {{"room", room_id}});
-          rooms.finish_op(room_id, op, false);
-          return;
-        }
-        RoomEntry& entry = rooms.rooms_.at(room_id);
-        entry.cache = *state;
-        entry.fresh = entry.subscribed;
-        entry.latest_version = std::max(entry.latest_version, state->version);
-        rooms.attempt(room_id, op, std::move(state), false);
-      });
-}
-
-void RedisRooms::attempt(const std::string& room_id, const std::shared_ptr<Op>& op,
-                         std::optional<room::RoomState> base, bool absent) {
-  RoomEntry& entry = rooms_.at(room_id);
-  const Millis now = clock_();
-  room::RoomState state;
-  room::Effects effects;
-  if (base) {
-    state = std::move(*base);
-  } else if (absent && !op->may_recreate) {
-    finish_op(room_id, op, true);  // nothing to check in a room that is not there
-    return;
-  } else if (absent && entry.cache && !entry.cache->members.empty() &&
-             entry.cache->version >= entry.latest_version) {
-    // Redis lost the room (restarted empty, or failed over without it): this node's
-    // copy is the newest there is; re-create it from that.
-    state = *entry.cache;
-    cluster_metrics_->restored.inc();
-    logger_.warn("room_recreated", {{"room", room_id}, {"from", "node"}, {"version", state.version}});
-  } else if (absent && op->from_record) {
-    // From the durable record: like a restart, every member is back inside a fresh grace
-    // window (connections still here keep theirs: their next message shows them alive).
-    state = *op->from_record;
-    effects = restore_members_step(
-        machine_, state,
-        [&entry](std::string_view peer) {
-          for (const auto& [conn, local] : entry.local) {
-            if (local.peer_id == peer) return true;
-          }
-          return false;
-        },
-        now);
-    effects.changed = true;
-  } else if (absent && options_.load_from_record && !op->record_checked) {
-    op->record_checked = true;
-    std::weak_ptr<RedisRooms*> alive = alive_;
-    options_.load_from_record(room_id, [alive, room_id, op](std::optional<room::RoomState> found) {
-      auto self = alive.lock();
-      if (!self) return;
-      RedisRooms& rooms = **self;
-      if (found && !found->members.empty()) {
-        rooms.cluster_metrics_->restored.inc();
-        rooms.logger_.warn("room_recreated",
-                           {{"room", room_id}, {"from", "record"}, {"version", found->version}});
-        op->from_record = std::move(found);
-      }
-      rooms.attempt(room_id, op, std::nullopt, true);
-    });
-    return;
-  } else {
-    state.id = room_id;
-  }
-  const std::uint64_t expected = absent ? 0 : state.version;
-  if (absent) {
-    // Versions only grow, even across a lost key (caches elsewhere compare them).
-    if (entry.cache) state.version = std::max(state.version, entry.cache->version);
-  }
-  const std::uint64_t floor = std::max(expected, state.version);
-  op->recreated = absent && !state.members.empty();
-  // `effects` keeps what re-creating the room did (no sender); each operation keeps its own.
-  bool changed = effects.changed;
-  op->effects = op->apply(state, now);
-  changed = changed || op->effects.changed;
-  for (const auto& follower : op->batch) {
-    follower->effects = follower->apply(state, now);
-    changed = changed || follower->effects.changed;
-  }
-  if (op->recreated && !state.members.empty()) changed = true;
-  if (!changed) {
-    publish_stateless(room_id, op, now);
-    return;
-  }
-  if (state.version <= floor) state.version = floor + 1;
-  commit(room_id, op, std::move(state), std::move(effects), expected, now);
-}
-
-ClusterMessage RedisRooms::build_message(const room::RoomState& state,
-                                         const room::Effects& effects,
-                                         const std::string& sender_peer, Millis now) const {
-  ClusterMessage message;
-  message.sender = sender_peer;
-  for (const auto& delivery : effects.deliveries) {
-    MessageDelivery out;
-    switch (delivery.audience) {
-      case room::Audience::sender:
-        if (sender_peer.empty()) continue;
-        out.target = Target::peer;
-        out.peer = sender_peer;
-        break;
-      case room::Audience::all:
-        out.target = Target::all;
-        break;
-      case room::Audience::all_except:
-        out.target = Target::except;
-        out.user = delivery.user_id;
-        out.peer = sender_peer;  // its connection is excluded too (one message may carry
-                                 // several senders' transitions)
-        break;
-      case room::Audience::user: {
-        const room::Member* member = state.find_member(delivery.user_id);
-        if (member == nullptr || !member->connected) continue;
-        out.target = Target::user;
-        out.user = delivery.user_id;
-        out.peer = member->peer_id;
-        break;
-      }
-    }
-    out.type = std::string(protocol::event_type(delivery.event));
-    out.error_code = std::string(error_code_of(delivery.event));
-    if (out.target == Target::all || out.target == Target::except) {
-      add_variants(out, delivery.event, state, now);
-    } else {  // one recipient: a reply the room built for it, or a relay
-      out.frame = protocol::encode(delivery.event, now, options_.node_id);
-    }
-    message.deliveries.push_back(std::move(out));
-  }
-  for (const auto& close : effects.closes) {
-    message.closes.push_back(MessageClose{close.peer_id, close.code, close.reason});
-  }
-  return message;
-}
-
-// A broadcast's frame for members without capability-specific fields, and one variant per
-// other recipient_key among the room's connected members (each node picks per member).
-void RedisRooms::add_variants(MessageDelivery& out, const protocol::Event& event,
-                              const room::RoomState& state, Millis now) const {
-  out.frame = protocol::encode(event, now, options_.node_id, 0);
-  for (const room::Member& member : state.members) {
-    const protocol::Capabilities key = protocol::recipient_key(event, member.capabilities);
-    if (!member.connected || key == 0 || out.variant_for(key) != 0) continue;
-    out.variants.emplace_back(key, protocol::encode(event, now, options_.node_id, key));
-  }
-}
-
-void RedisRooms::publish_stateless(const std::string& room_id, const std::shared_ptr<Op>& op,
-                                   Millis now) {
-  RoomEntry& entry = rooms_.at(room_id);
-  const room::RoomState unchanged = entry.cache ? *entry.cache : room::RoomState{};
-  // What goes to a sender goes straight to it; the rest through the channel (relays and
-  // fallback broadcasts need no state change, so no version and no CAS), one message for
-  // the whole batch.
-  ClusterMessage message;
-  message.sender = op->sender ? op->sender->peer_id : "";
-  for (const auto& one : with_batch(op)) {
-    room::Effects rest;
-    for (auto& delivery : one->effects.deliveries) {
-      if (delivery.audience == room::Audience::sender) {
-        if (one->sender) {
-          outbox_.send(one->sender->id, protocol::encode_frame(delivery.event, now, options_.node_id));
-          metrics_.delivered(delivery.event, 1);
-        }
-      } else {
-        rest.deliveries.push_back(std::move(delivery));
-      }
-    }
-    if (one->effects.relay_dropped) metrics_.relays_dropped.inc();
-    if (one->effects.gate_outcome) metrics_.gate(*one->effects.gate_outcome);
-    ClusterMessage part = build_message(unchanged, rest, one->sender ? one->sender->peer_id : "", now);
-    for (auto& d : part.deliveries) message.deliveries.push_back(std::move(d));
-    journal_.record(room_id, one->effects, unchanged, now);
-  }
-  if (!message.deliveries.empty()) {
-    redis_->command({"PUBLISH", keys::room_channel(room_id), encode_message(message)},
-                    writes_.expect("room_publish", room_id));
-  }
-  for (const auto& one : with_batch(op)) {
-    if (one->done) one->done(unchanged, one->effects);
-  }
-  finish_op(room_id, op, true);
-}
-
-std::vector<std::shared_ptr<RedisRooms::Op>> RedisRooms::with_batch(const std::shared_ptr<Op>& op) {
-  std::vector<std::shared_ptr<Op>> all;
-  all.reserve(1 + op->batch.size());
-  all.push_back(op);
-  all.insert(all.end(), op->batch.begin(), op->batch.end());
-  return all;
-}
-
-void RedisRooms::commit(const std::string& room_id, const std::shared_ptr<Op>& op,
-                        room::RoomState next, room::Effects effects, std::uint64_t expected,
-                        Millis now) {
-  // `effects` (re-creation) first, then each operation's, in the order applied.
-  ClusterMessage message = build_message(next, effects, "", now);
-  message.sender = op->sender ? op->sender->peer_id : "";
-  for (const auto& one : with_batch(op)) {
-    ClusterMessage part = build_message(next, one->effects, one->sender ? one->sender->peer_id : "", now);
-    for (auto& d : part.deliveries) message.deliveries.push_back(std::move(d));
-    for (auto& c : part.closes) message.closes.push_back(std::move(c));
-    merge(effects, room::Effects(one->effects));
-  }
-  message.version = next.version;
-  const std::string snapshot = room::to_json_string(next);
-  // Other nodes get the snapshot itself only when they need it at once: a join (its node
-  // makes the joiner a local member from it), a timer armed (their sweeps must know the
-  // deadline), connections closed, the room emptied. For the rest (playback changes, the
-  // bulk of the traffic) the version alone tells them their copy is stale.
-  const bool with_state = effects.joined || !effects.timers.empty() || !effects.closes.empty() ||
-                          next.members.empty();
-  const bool tombstone = next.members.empty();
-  std::weak_ptr<RedisRooms*> alive = alive_;
-  auto shared_next = std::make_shared<room::RoomState>(std::move(next));
-  auto shared_effects = std::make_shared<room::Effects>(std::move(effects));
-  redis_->eval_sha(
-      cas_script_, {keys::room_state(room_id)},
-      {std::to_string(expected), std::to_string(shared_next->version), snapshot,
-       keys::room_channel(room_id), encode_message(message, with_state ? snapshot : std::string()),
-       std::to_string(options_.tombstone_ttl), tombstone ? "1" : "0"},
-      [alive, room_id, op, shared_next, shared_effects, now](redis::Reply reply) {
-        auto self = alive.lock();
-        if (!self) return;
-        RedisRooms& rooms = **self;
-        if (!reply.is_array() || reply.elements.empty() || !reply.elements[0].is_integer()) {
-          rooms.logger_.warn("room_commit_failed",
-                             {{"room", room_id}, {"reply", redis::to_debug_string(reply)}});
-          rooms.finish_op(room_id, op, false);
-          return;
-        }
-        RoomEntry& entry = rooms.rooms_.at(room_id);
-        if (reply.elements[0].integer == 1) {
-          if (!entry.cache || entry.cache->version < shared_next->version) entry.cache = *shared_next;
-          entry.latest_version = std::max(entry.latest_version, shared_next->version);
-          // The reply and the message come on different connections, in either order.
-          if (entry.subscribed && entry.heard_version < shared_next->version) {
-            entry.awaiting_version = std::max(entry.awaiting_version, shared_next->version);
-          }
-          rooms.after_commit(room_id, op, *shared_next, *shared_effects, now);
-          return;
-        }
-        // Someone else changed the room first: re-apply to what is there now.
-        rooms.cluster_metrics_->conflicts.inc();
-        if (++op->attempts >= rooms.options_.max_attempts || reply.elements.size() != 3) {
-          rooms.logger_.warn("room_conflicts_exhausted", {{"room", room_id}});
-          rooms.finish_op(room_id, op, false);
-          return;
-        }
-        const std::string& text = reply.elements[2].str;
-        std::optional<room::RoomState> current;
-        if (!text.empty()) {
-          current = room::room_state_from_json(text);
-          if (!current) {
-            rooms.logger_.error("bad_room_snapshot", {{"room", room_id}});
-            rooms.finish_op(room_id, op, false);
-            return;
-          }
-          entry.cache = *current;  // authoritative, even if older than what we had
-          entry.latest_version = std::max(entry.latest_version, current->version);
-        }
-        rooms.retry_after_conflict(room_id, op, std::move(current));
-      });
-}
-
-void RedisRooms::retry_after_conflict(const std::string& room_id, const std::shared_ptr<Op>& op,
-                                      std::optional<room::RoomState> current) {
-  const bool absent = !current.has_value();
-  if (op->attempts < 2) {
-    attempt(room_id, op, std::move(current), absent);
-    return;
-  }
-  // Contended (several nodes changing one room at once): back off a little, randomly, so
-  // that the nodes stop colliding in lock step; the wait grows with the attempts.
-  const int ceiling_ms = std::min(1 << std::min(op->attempts, 5), 25);
-  const auto wait = std::chrono::microseconds(jitter_(rng_) % (ceiling_ms * 1000));
-  auto timer = std::make_shared<boost::asio::steady_timer>(executor_, wait);
-  std::weak_ptr<RedisRooms*> alive = alive_;
-  timer->async_wait([alive, timer, room_id, op](const boost::system::error_code& ec) {
-    auto self = alive.lock();
-    if (ec || !self) return;
-    // What was read may be stale by now: read again.
-    (**self).rooms_.at(room_id).fresh = false;
-    (**self).run_op(room_id, op);
-  });
-}
-
-void RedisRooms::after_commit(const std::string& room_id, const std::shared_ptr<Op>& op,
-                              const room::RoomState& next, room::Effects& effects, Millis now) {
+void RedisRooms::after_commit(const std::string& room_id, const std::vector<RoomOpPtr>& ops,
+                              const room::RoomState& next, const room::Effects& effects, Millis now) {
   for (const auto& timer : effects.timers) arm(room_id, timer, now);
-  for (const auto& one : with_batch(op)) {  // per operation: merging keeps only one outcome
+  for (const auto& one : ops) {  // per operation: merging keeps only one outcome
     if (one->effects.gate_outcome) metrics_.gate(*one->effects.gate_outcome);
     if (one->effects.relay_dropped) metrics_.relays_dropped.inc();
     metrics_.observe(one->effects);
   }
-  bool created = false;
-  for (const auto& record : effects.records) {
-    if (record.event_type == "ROOM_CREATED") created = true;
-  }
+  const bool created = room::has_record(effects, "ROOM_CREATED");
   if (created) metrics_.rooms_created.inc();
   journal_.record(room_id, effects, next, now);
   if (next.members.empty()) {
@@ -693,51 +168,29 @@ void RedisRooms::after_commit(const std::string& room_id, const std::shared_ptr<
     redis_->command({"ZREM", std::string(keys::kRoomIndex), room_id},
                     writes_.expect("room_index_remove", room_id));
     short_ids_->room_ended(room_id);
-  } else if (effects.joined || op->recreated) {
+  } else if (effects.joined || ops.front()->recreated) {
     redis_->command({"ZADD", std::string(keys::kRoomIndex), "0", room_id},
                     writes_.expect("room_index_add", room_id));
     // A share link asked for before the room existed now lives as long as any other.
     if (created) short_ids_->room_created(room_id);
   }
-  for (const auto& one : with_batch(op)) {
-    if (one->done) one->done(next, one->effects);
-  }
-  finish_op(room_id, op, true);
 }
 
-void RedisRooms::finish_op(const std::string& room_id, const std::shared_ptr<Op>& op, bool ok) {
-  if (!ok) {
-    for (const auto& one : with_batch(op)) give_up(room_id, one);
+void RedisRooms::after_unchanged(const std::string& room_id, RoomOp& op,
+                                 const room::RoomState& state, Millis now) {
+  // What goes to the sender goes straight to it; the rest stays for the channel.
+  auto& deliveries = op.effects.deliveries;
+  for (const auto& delivery : deliveries) {
+    if (delivery.audience != room::Audience::sender || !op.sender) continue;
+    outbox_.send(op.sender->id, protocol::encode_frame(delivery.event, now, options_.node_id));
+    metrics_.delivered(delivery.event, 1);
   }
-  op->batch.clear();
-  auto it = rooms_.find(room_id);
-  if (it == rooms_.end()) return;
-  it->second.busy = false;
-  std::weak_ptr<RedisRooms*> alive = alive_;
-  boost::asio::post(executor_, [alive, room_id] {
-    if (auto self = alive.lock()) (**self).pump(room_id);
-  });
-}
-
-void RedisRooms::give_up(const std::string& room_id, const std::shared_ptr<Op>& op) {
-  cluster_metrics_->failed.inc();
-  if (op->sender) {
-    send_error(*op->sender, protocol::ErrorCode::internal,
-               "Room service temporarily unavailable: try again");
-  }
-  if (op->internal && op->retries_left-- > 0 && !stopped_) {
-    // A disconnect, timer or sweep must still happen once Redis is back.
-    op->attempts = 0;
-    op->batch.clear();
-    auto timer = std::make_shared<boost::asio::steady_timer>(executor_, std::chrono::seconds(1));
-    std::weak_ptr<RedisRooms*> alive = alive_;
-    timer->async_wait([alive, timer, room_id, op](const boost::system::error_code& ec) {
-      auto self = alive.lock();
-      if (!ec && self) (**self).enqueue(room_id, op);
-    });
-  } else if (op->failed) {
-    op->failed();
-  }
+  deliveries.erase(std::remove_if(deliveries.begin(), deliveries.end(),
+                                  [](const auto& d) { return d.audience == room::Audience::sender; }),
+                   deliveries.end());
+  if (op.effects.relay_dropped) metrics_.relays_dropped.inc();
+  if (op.effects.gate_outcome) metrics_.gate(*op.effects.gate_outcome);
+  journal_.record(room_id, op.effects, state, now);
 }
 
 // ---- commands ---------------------------------------------------------------------
@@ -774,7 +227,7 @@ void RedisRooms::on_command(const ConnectionInfo& conn, protocol::Command&& comm
   }
   const Binding binding = *found;
   const bool leaving = std::holds_alternative<protocol::Leave>(command);
-  auto op = std::make_shared<Op>();
+  auto op = std::make_shared<RoomOp>();
   auto shared_command = std::make_shared<protocol::Command>(std::move(command));
   op->sender = conn;
   op->apply = [this, binding, peer = conn.peer_id, shared_command, leaving](
@@ -797,7 +250,7 @@ void RedisRooms::on_command(const ConnectionInfo& conn, protocol::Command&& comm
       outbox_.close(conn.id, 1000, "left the room");
     };
   }
-  enqueue(binding.room_id, std::move(op));
+  queue_->enqueue(binding.room_id, std::move(op));
 }
 
 void RedisRooms::join(const ConnectionInfo& conn, protocol::Command&& command, bool delay_served) {
@@ -810,28 +263,35 @@ void RedisRooms::join(const ConnectionInfo& conn, protocol::Command&& command, b
   pending_joins_[conn.id] = Binding{room_id, user_id};
   rooms_[room_id].joining++;
 
-  auto op = std::make_shared<Op>();
-  auto shared_command = std::make_shared<protocol::Command>(std::move(command));
-  // The lockout's counters (read before the JOIN), what it made of the JOIN (in apply, with
-  // the room's state) and its verdict, carried out in done.
-  auto counters = std::make_shared<PinCounters>();
-  auto attempt = std::make_shared<std::optional<PinAttempt>>();
-  auto verdict = std::make_shared<PinVerdict>();
+  // The JOIN as the lockout sees it: its counters (read before the JOIN), what it made of
+  // the JOIN (in apply, with the room's state) and its verdict, carried out in done.
+  struct JoinCheck {
+    protocol::Command command;
+    PinCounters counters;
+    std::optional<PinAttempt> attempt;
+    PinVerdict verdict;
+  };
+  auto check = std::make_shared<JoinCheck>(JoinCheck{std::move(command), {}, {}, {}});
+  auto op = std::make_shared<RoomOp>();
   op->sender = conn;
   op->batchable = false;  // its connection becomes a member through the channel (message.sender)
-  op->prepare = [this, conn, room_id, user_id, counters](std::function<void(bool)> next) {
-    fetch_pin_counters(conn, room_id, user_id, counters, std::move(next));
+  op->prepare = [this, room_id, user_id, address = conn.remote_address,
+                 check](std::function<void(bool)> next) {
+    pins_->fetch(room_id, user_id, address,
+                 [check, next = std::move(next)](std::optional<PinCounters> counters) {
+                   if (counters) check->counters = *counters;
+                   next(counters.has_value());
+                 });
   };
-  op->apply = [this, conn, user_id, delay_served, shared_command, counters, attempt, verdict](
-                  room::RoomState& state, Millis now) {
-    *attempt = PinLockout::attempt(state, std::get<protocol::Join>(*shared_command), conn.peer_id,
-                                   conn.remote_address, delay_served,
-                                   pin_delays_.in_flight(pin_address_key(conn.remote_address)));
-    *verdict = *attempt ? pin_lockout_.decide(**attempt, *counters) : PinVerdict{};
+  op->apply = [this, conn, user_id, delay_served, check](room::RoomState& state, Millis now) {
+    check->attempt = PinLockout::attempt(state, std::get<protocol::Join>(check->command), conn.peer_id,
+                                         conn.remote_address, delay_served,
+                                         pin_delays_.in_flight(pin_address_key(conn.remote_address)));
+    check->verdict = check->attempt ? pin_lockout_.decide(*check->attempt, check->counters) : PinVerdict{};
     // A delayed check waits off the room's queue (done), then comes back as a new JOIN.
     return join_step(machine_, state,
                      room::Actor{user_id, conn.peer_id, options_.node_id, conn.remote_address},
-                     *shared_command, *verdict, now);
+                     check->command, check->verdict, now);
   };
   // Whatever the outcome, the JOIN is no longer pending.
   auto settle = [this, conn, room_id, user_id]() -> bool {
@@ -849,27 +309,29 @@ void RedisRooms::join(const ConnectionInfo& conn, protocol::Command&& command, b
   // changed the room (one Redis had lost) reaches it through the channel, perhaps after
   // the commit's own reply.
   op->failed = [settle] { settle(); };
-  op->done = [this, conn, room_id, user_id, capabilities, shared_command, counters, attempt, verdict, settle](
+  op->done = [this, conn, room_id, user_id, capabilities, check, settle](
                  const room::RoomState&, const room::Effects& effects) {
     const bool still_open = settle();
-    if (verdict->action == PinVerdict::Action::refuse) {
+    if (check->verdict.action == PinVerdict::Action::refuse) {
       metrics_.pin_locked_joins.inc();
       return;
     }
-    if (verdict->action == PinVerdict::Action::delay) {
-      if (still_open) delay_join(conn, *shared_command, verdict->wait);
+    if (check->verdict.action == PinVerdict::Action::delay) {
+      if (still_open) delay_join(conn, check->command, check->verdict.wait);
       return;
     }
     if (!effects.joined) {
       if (room::has_record(effects, "PIN_FAILED")) {
         metrics_.pin_failures.inc();
-        if (*attempt) count_pin_failure(conn, room_id, user_id, **attempt, *counters);
+        if (check->attempt) {
+          pins_->count_failure(room_id, user_id, conn.remote_address, *check->attempt, check->counters);
+        }
       }
       return;  // refused: the connection stays where it was (bound elsewhere, or nowhere)
     }
     bind_joined(conn, room_id, user_id, capabilities, still_open);
   };
-  enqueue(room_id, std::move(op));
+  queue_->enqueue(room_id, std::move(op));
 }
 
 void RedisRooms::delay_join(const ConnectionInfo& conn, const protocol::Command& command,
@@ -896,12 +358,12 @@ void RedisRooms::bind_joined(const ConnectionInfo& conn, const std::string& room
                   writes_.expect("node_rooms_add", room_id));
   if (!still_open) {
     // Closed while joining: now a member with no connection, like any drop.
-    auto drop = std::make_shared<Op>();
+    auto drop = std::make_shared<RoomOp>();
     drop->internal = true;
     drop->apply = [this, user_id, peer = conn.peer_id](room::RoomState& state, Millis now) {
       return machine_.disconnect(state, user_id, peer, now);
     };
-    enqueue(room_id, std::move(drop));
+    queue_->enqueue(room_id, std::move(drop));
     return;
   }
   std::optional<Binding> previous;
@@ -915,117 +377,17 @@ void RedisRooms::bind_joined(const ConnectionInfo& conn, const std::string& room
   }
   bindings_[conn.id] = Binding{room_id, user_id};
   peers_[conn.peer_id] = conn.id;
-  rooms_[room_id].local[conn.id] = RoomEntry::LocalMember{user_id, conn.peer_id, capabilities};
+  rooms_[room_id].local[conn.id] = RedisRoomEntry::LocalMember{user_id, conn.peer_id, capabilities};
   logger_.debug("joined", {{"room", room_id}, {"user", user_id}, {"peer", conn.peer_id}});
   if (previous) {
     // Moved to another room (or identity): the old membership ends now that the new
     // one exists, so a refused JOIN leaves it where it was.
-    auto leave = std::make_shared<Op>();
+    auto leave = std::make_shared<RoomOp>();
     leave->internal = true;
     leave->apply = [this, previous, peer = conn.peer_id](room::RoomState& state, Millis now) {
       return leave_previous_step(machine_, state, previous->user_id, peer, now);
     };
-    enqueue(previous->room_id, std::move(leave));
-  }
-}
-
-void RedisRooms::fetch_pin_counters(const ConnectionInfo& conn, const std::string& room_id,
-                                    const std::string& user_id,
-                                    std::shared_ptr<PinCounters> counters,
-                                    std::function<void(bool ok)> done) {
-  struct Pending {
-    int replies = 0;
-    bool ok = true;
-    std::function<void(bool)> done;
-  };
-  auto pending = std::make_shared<Pending>();
-  pending->done = std::move(done);
-  constexpr int kReads = 4;
-  // PTTL: milliseconds left, or -2 (no lock).
-  const auto lock_into = [pending, counters](Millis PinCounters::*field) {
-    return [pending, counters, field](redis::Reply reply) {
-      if (reply.is_integer()) {
-        (*counters).*field = std::max<Millis>(0, reply.integer);
-      } else {
-        pending->ok = false;
-      }
-      if (++pending->replies == kReads) pending->done(pending->ok);
-    };
-  };
-  const std::string address = pin_address_key(conn.remote_address);
-  redis_->command({"PTTL", keys::pin_addr_room_lock(room_id, address)},
-                  lock_into(&PinCounters::address_room_locked_for));
-  redis_->command({"PTTL", keys::pin_addr_lock(address)},
-                  lock_into(&PinCounters::address_locked_for));
-  redis_->command({"PTTL", keys::pin_claim_lock(room_id, user_id)},
-                  lock_into(&PinCounters::member_claim_locked_for));
-  redis_->command({"GET", keys::pin_room_fails(room_id)}, [pending, counters](redis::Reply reply) {
-    if (reply.is_string()) {
-      counters->room_failures = static_cast<std::size_t>(std::strtoull(reply.str.c_str(), nullptr, 10));
-    } else if (!reply.is_nil()) {
-      pending->ok = false;
-    }
-    if (++pending->replies == kReads) pending->done(pending->ok);
-  });
-}
-
-void RedisRooms::count_pin_failure(const ConnectionInfo& conn, const std::string& room_id,
-                                   const std::string& user_id, const PinAttempt& attempt,
-                                   const PinCounters& counters) {
-  const auto& options = pin_lockout_.options();
-  const std::string address = pin_address_key(conn.remote_address);
-  // One script call per hash slot: the room's keys, then the address's.
-  struct Call {
-    std::vector<std::string> keys;
-    std::vector<std::string> args;
-    std::vector<PinScope> scopes;
-  };
-  Call in_room{{}, {std::to_string(options.window), std::to_string(options.lockout)}, {}};
-  Call in_address = in_room;
-  for (const PinCount& count : pin_lockout_.on_failure(attempt, counters)) {
-    Call& call = count.scope == PinScope::address ? in_address : in_room;
-    switch (count.scope) {
-      case PinScope::address_room:
-        call.keys.insert(call.keys.end(), {keys::pin_addr_room_fails(room_id, address),
-                                           keys::pin_addr_room_lock(room_id, address)});
-        break;
-      case PinScope::address:
-        call.keys.insert(call.keys.end(), {keys::pin_addr_fails(address), keys::pin_addr_lock(address)});
-        break;
-      case PinScope::room:
-        call.keys.insert(call.keys.end(), {keys::pin_room_fails(room_id), keys::pin_room_lock(room_id)});
-        break;
-      case PinScope::member_claim:
-        call.keys.insert(call.keys.end(), {keys::pin_claim_fails(room_id, user_id),
-                                           keys::pin_claim_lock(room_id, user_id)});
-        break;
-    }
-    call.args.insert(call.args.end(), {std::to_string(count.limit), count.sliding ? "1" : "0"});
-    call.scopes.push_back(count.scope);
-  }
-  std::weak_ptr<RedisRooms*> alive = alive_;
-  for (Call* call : {&in_room, &in_address}) {
-    if (call->scopes.empty()) continue;
-    auto on_reply = [alive, room_id, user_id, address = conn.remote_address,
-                     scopes = call->scopes](redis::Reply reply) {
-      auto self = alive.lock();
-      if (!self) return;
-      RedisRooms& rooms = **self;
-      if (!reply.is_array()) {  // the failure is not counted: the lock it may set is missed
-        rooms.writes_.expect("pin_failure_count", room_id)(std::move(reply));
-        return;
-      }
-      for (std::size_t i = 0; i < reply.elements.size() && i < scopes.size(); ++i) {
-        if (!reply.elements[i].is_integer() || reply.elements[i].integer != 1) continue;
-        rooms.metrics_.pin_lockouts.inc();
-        rooms.logger_.warn("pin_lockout",
-                           {{"room", room_id}, {"remote", address}, {"scope", to_string(scopes[i])}});
-        // Counted after the JOIN committed: the row follows its PIN_FAILED, as standalone.
-        rooms.journal_.audit(room_id, pin_lockout_record(user_id, address, scopes[i]),
-                             rooms.clock_());
-      }
-    };
-    redis_->eval_sha(pin_fail_script_, call->keys, call->args, on_reply);
+    queue_->enqueue(previous->room_id, std::move(leave));
   }
 }
 
@@ -1041,12 +403,12 @@ void RedisRooms::on_close(const ConnectionInfo& conn, CloseKind kind) {
   }
   const Binding binding = bound->second;
   unbind(conn.id, conn.peer_id);
-  auto op = std::make_shared<Op>();
+  auto op = std::make_shared<RoomOp>();
   op->internal = true;
   op->apply = [this, binding, peer = conn.peer_id, kind](room::RoomState& state, Millis now) {
     return close_step(machine_, state, binding.user_id, peer, kind, now);
   };
-  enqueue(binding.room_id, std::move(op));
+  queue_->enqueue(binding.room_id, std::move(op));
 }
 
 void RedisRooms::unbind(ConnId conn, const std::string& peer_id) {
@@ -1060,29 +422,10 @@ void RedisRooms::unbind(ConnId conn, const std::string& peer_id) {
   if (auto it = peers_.find(peer_id); it != peers_.end() && it->second == conn) peers_.erase(it);
 }
 
-// ---- the channel side ---------------------------------------------------------------
-
-void RedisRooms::ensure_subscribed(const std::string& room_id) {
-  RoomEntry& entry = rooms_[room_id];
-  if (entry.want_subscription) return;
-  entry.want_subscription = true;
-  subscriber_->subscribe(keys::room_channel(room_id));
-}
-
-void RedisRooms::on_subscribed(const std::string& channel) {
-  auto room_id = room_of_channel(channel);
-  if (!room_id) return;
-  auto it = rooms_.find(*room_id);
-  if (it == rooms_.end()) return;
-  it->second.subscribed = true;
-  it->second.fresh = false;  // read the snapshot again: messages may have been missed
-  pump(*room_id);
-}
-
 void RedisRooms::maybe_release(const std::string& room_id) {
   auto it = rooms_.find(room_id);
   if (it == rooms_.end()) return;
-  RoomEntry& entry = it->second;
+  RedisRoomEntry& entry = it->second;
   if (entry.busy || !entry.queue.empty() || !entry.local.empty() || entry.joining > 0 ||
       entry.awaiting_version != 0) {
     return;
@@ -1097,97 +440,8 @@ void RedisRooms::maybe_release(const std::string& room_id) {
                       writes_.expect("node_rooms_remove", room_id));
     }
   }
-  if (entry.want_subscription) subscriber_->unsubscribe(keys::room_channel(room_id));
+  channel_->release(room_id, entry);
   rooms_.erase(it);
-}
-
-void RedisRooms::on_message(const std::string& channel, const std::string& text) {
-  cluster_metrics_->messages_in.inc();
-  auto room_id = room_of_channel(channel);
-  auto it = room_id ? rooms_.find(*room_id) : rooms_.end();
-  if (it == rooms_.end()) return;
-  RoomEntry& entry = it->second;
-  auto message = decode_message(text);
-  if (!message) {
-    cluster_metrics_->bad_messages.inc();
-    logger_.error("bad_cluster_message", {{"room", *room_id}, {"bytes", text.size()}});
-    entry.fresh = false;
-    return;
-  }
-  entry.latest_version = std::max(entry.latest_version, message->version);
-  entry.heard_version = std::max(entry.heard_version, message->version);
-  if (message->version != 0 && (!entry.cache || entry.cache->version < message->version)) {
-    if (message->state) {
-      entry.cache = std::move(*message->state);  // the truth as of this version
-      entry.fresh = entry.subscribed;
-      message->state.reset();
-    } else {
-      entry.fresh = false;  // changed elsewhere: read again before the next change here
-    }
-  }
-  // The JOIN that this transition committed may not have heard back yet: its connection
-  // becomes a local member now, so it misses nothing published after its own ROOM_STATE.
-  if (message->version != 0 && !message->sender.empty() && entry.joining > 0 && entry.cache) {
-    if (auto peer = peers_.find(message->sender); peer != peers_.end()) {
-      for (const auto& member : entry.cache->members) {
-        if (member.peer_id == message->sender && member.node_id == options_.node_id &&
-            entry.local.count(peer->second) == 0) {
-          entry.local[peer->second] =
-              RoomEntry::LocalMember{member.user_id, member.peer_id, member.capabilities};
-        }
-      }
-    }
-  }
-  for (const auto& close : message->closes) {
-    auto peer = peers_.find(close.peer);
-    if (peer == peers_.end()) continue;
-    const ConnId conn = peer->second;
-    unbind(conn, close.peer);
-    entry.local.erase(conn);
-    outbox_.close(conn, close.code, close.reason);
-  }
-  for (auto& delivery : message->deliveries) {
-    std::size_t recipients = 0;
-    // Shared per variant: index 0 is delivery.frame, i + 1 delivery.variants[i].
-    std::vector<protocol::Frame> frames(1 + delivery.variants.size());
-    auto send = [&](ConnId conn, protocol::Capabilities capabilities) {
-      const std::size_t i = delivery.variant_for(capabilities);
-      if (!frames[i]) {
-        frames[i] = std::make_shared<const std::string>(
-            std::move(i == 0 ? delivery.frame : delivery.variants[i - 1].second));
-      }
-      outbox_.send(conn, frames[i]);
-      ++recipients;
-    };
-    if (delivery.target == Target::peer) {
-      if (auto peer = peers_.find(delivery.peer); peer != peers_.end()) send(peer->second, 0);
-    } else {
-      for (const auto& [conn, local] : entry.local) {
-        switch (delivery.target) {
-          case Target::all: send(conn, local.capabilities); break;
-          case Target::except: {
-            const std::string& sender = delivery.peer.empty() ? message->sender : delivery.peer;
-            if (local.user_id != delivery.user && local.peer_id != sender) {
-              send(conn, local.capabilities);
-            }
-            break;
-          }
-          case Target::user:
-            if (local.user_id == delivery.user &&
-                (delivery.peer.empty() || local.peer_id == delivery.peer)) {
-              send(conn, local.capabilities);
-            }
-            break;
-          case Target::peer: break;
-        }
-      }
-    }
-    metrics_.delivered(delivery.type, delivery.error_code, recipients);
-  }
-  if (entry.awaiting_version != 0 && entry.heard_version >= entry.awaiting_version) {
-    entry.awaiting_version = 0;
-    maybe_release(*room_id);  // last: it may erase `entry`
-  }
 }
 
 // ---- timers, liveness, sweeping --------------------------------------------------------
@@ -1200,12 +454,12 @@ void RedisRooms::arm(const std::string& room_id, const room::TimerRequest& reque
     auto self = alive.lock();
     if (ec || !self || (**self).stopped_) return;
     RedisRooms& rooms = **self;
-    auto op = std::make_shared<Op>();
+    auto op = std::make_shared<RoomOp>();
     op->internal = true;
     op->apply = [&rooms, request](room::RoomState& state, Millis now) {
       return rooms.machine_.on_timer(state, request.kind, request.token, request.user_id, now);
     };
-    rooms.enqueue(room_id, std::move(op));
+    rooms.queue_->enqueue(room_id, std::move(op));
   });
 }
 
@@ -1214,13 +468,13 @@ void RedisRooms::refresh_liveness() {
 }
 
 void RedisRooms::heal_after_lost_registration() {
-  cluster_metrics_->lost_registration.inc();
+  cluster_metrics_.lost_registration.inc();
   logger_.warn("registration_lost", {{"detail", "liveness key was gone; checking local members"}});
   for (auto& [room_id, entry] : rooms_) {
     if (entry.local.empty()) continue;
     redis_->command({"SADD", keys::node_rooms(options_.node_id), room_id},
                     writes_.expect("node_rooms_add", room_id));
-    auto op = std::make_shared<Op>();
+    auto op = std::make_shared<RoomOp>();
     op->internal = true;
     op->may_recreate = false;  // a room Redis lost comes back with its next real change
     op->batchable = false;
@@ -1246,7 +500,7 @@ void RedisRooms::heal_after_lost_registration() {
         outbox_.close(conn, 1012, "node lost its cluster membership; reconnect");
       }
     };
-    enqueue(room_id, std::move(op));
+    queue_->enqueue(room_id, std::move(op));
   }
 }
 
@@ -1259,20 +513,20 @@ void RedisRooms::sweep() {
     room::RoomState copy = *entry.cache;
     if (!machine_.sweep(copy, now).changed) continue;
     entry.sweep_queued = true;
-    auto op = std::make_shared<Op>();
+    auto op = std::make_shared<RoomOp>();
     op->internal = true;
     op->apply = [this, room_id = room_id](room::RoomState& state, Millis at) {
       if (auto e = rooms_.find(room_id); e != rooms_.end()) e->second.sweep_queued = false;
       return machine_.sweep(state, at);
     };
-    enqueue(room_id, std::move(op));
+    queue_->enqueue(room_id, std::move(op));
   }
   liveness_->find_dead_nodes();
 }
 
 void RedisRooms::reap_room(const std::string& node_id, const std::string& room_id,
                            bool own_leftovers, std::function<void(bool ok)> done) {
-  auto op = std::make_shared<Op>();
+  auto op = std::make_shared<RoomOp>();
   op->internal = true;
   op->retries_left = 3;
   op->apply = [this, node_id, own_leftovers, room_id](room::RoomState& state, Millis now) {
@@ -1296,7 +550,7 @@ void RedisRooms::reap_room(const std::string& node_id, const std::string& room_i
         merge(effects, machine_.disconnect(state, user, peer, now));
       } else {
         merge(effects, machine_.remove_member(state, user, room::LeaveReason::node_dead, now));
-        cluster_metrics_->dead_members.inc();
+        cluster_metrics_.dead_members.inc();
       }
     }
     return effects;
@@ -1304,7 +558,7 @@ void RedisRooms::reap_room(const std::string& node_id, const std::string& room_i
   op->done = [done](const room::RoomState&, const room::Effects&) { done(true); };
   // Gave up (Redis unreachable): the node stays registered; a later sweep retries.
   op->failed = [done] { done(false); };
-  enqueue(room_id, std::move(op));
+  queue_->enqueue(room_id, std::move(op));
 }
 
 // ---- journal ------------------------------------------------------------------------

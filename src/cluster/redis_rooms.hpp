@@ -3,57 +3,50 @@
 // one Redis channel per room. Implements the same Rooms interface as LocalRooms, and the
 // room rules stay in room::RoomMachine (see docs/CLUSTER.md for the model and guarantees).
 //
-// A mutation of room R on this node: take the cached snapshot (or read it), apply the
-// machine to a copy, then one Lua script checks the version, writes the new snapshot and
-// PUBLISHes the transition (deliveries + new snapshot) on R's channel, atomically. A
-// version conflict returns the current snapshot; the node re-applies (bounded retries).
-// Redis thereby gives one total order of transitions per room, and every subscribed node
-// (this one included) delivers each transition to its own members from the channel.
-//
-// Per room, this node runs one operation at a time, in arrival order (a bounded queue), so
-// a client's commands apply in the order sent and a node never conflicts with itself.
+// A mutation of room R goes through R's operation queue on this node (RedisRoomQueue:
+// one operation at a time, group commit, a versioned CAS script that also PUBLISHes the
+// transition on R's channel). Redis thereby gives one total order of transitions per room,
+// and every subscribed node (this one included) delivers each transition to its own
+// members from the channel (RedisRoomChannel). This class keeps the connection bindings,
+// turns commands, disconnects, timers and reaping into operations, and does what a
+// committed transition means to the node (timers, room index, journal, metrics).
 //
 // Liveness: the node refreshes tandem:node:ID (TTL node_dead_after); every sweep it looks
 // for registered nodes whose key expired and removes their members (USER_LEFT,
-// HOST_CHANGED) through the normal path; the version check makes that idempotent when
-// several survivors do it at once. Each sweep also runs RoomMachine::sweep on the rooms
-// it caches, so an overdue gate or grace period closes even when the node that armed the
-// timer died.
+// HOST_CHANGED) through the normal path (NodeLiveness); the version check makes that
+// idempotent when several survivors do it at once. Each sweep also runs RoomMachine::sweep
+// on the rooms it caches, so an overdue gate or grace period closes even when the node
+// that armed the timer died.
 //
 // Redis unreachable: commands that need it get ERROR INTERNAL at once (nothing is queued
 // beyond the operations already waiting); clients stay connected; /ready is 503. Internal
 // operations (disconnects, timers) are retried until Redis returns. After the subscriber
 // reconnects, cached snapshots are dropped (messages may have been missed) and re-read.
-// If Redis lost a room (restarted empty), the first access re-creates it from this node's
-// last copy, or else from the durable record.
-#include "cluster/cluster_message.hpp"
+#include "cluster/cluster_metrics.hpp"
 #include "cluster/pin_delays.hpp"
 #include "cluster/pin_lockout.hpp"
+#include "cluster/redis_room_entry.hpp"
+#include "cluster/redis_room_queue.hpp"
 #include "cluster/redis_short_ids.hpp"
 #include "cluster/redis_write_check.hpp"
-#include "cluster/transition_journal.hpp"
 #include "cluster/room_journal.hpp"
 #include "cluster/room_metrics.hpp"
 #include "cluster/rooms.hpp"
 #include "cluster/short_id_metrics.hpp"
+#include "cluster/transition_journal.hpp"
 #include "obs/logger.hpp"
-#include "redis/lua_script.hpp"
 #include "redis/redis_config.hpp"
-#include "redis/reply.hpp"
 #include "room/room_machine.hpp"
-#include "store/records.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
-#include <random>
-#include <set>
 #include <unordered_map>
+#include <vector>
 
 namespace tandem::redis {
 class RedisConnection;
@@ -64,11 +57,8 @@ namespace tandem::cluster {
 
 class NodeLiveness;
 class RedisDirectory;
-
-// Reads a room's last snapshot from the durable record (nullopt: none, or archived);
-// `done` runs on the event loop.
-using RecordLoader = std::function<void(
-    std::string room_id, std::function<void(std::optional<room::RoomState>)> done)>;
+class RedisPinCounters;
+class RedisRoomChannel;
 
 struct RedisRoomsOptions {
   std::string node_id;
@@ -122,36 +112,18 @@ class RedisRooms final : public Rooms {
   bool backends_ready() const override;
 
  private:
-  // One operation on a room: a transition computed from the current snapshot.
-  struct Op;
-  struct RoomEntry;
   struct Binding {
     std::string room_id;
     std::string user_id;
   };
 
-  // Operations.
-  void enqueue(const std::string& room_id, std::shared_ptr<Op> op);
-  void pump(const std::string& room_id);
-  void run_op(const std::string& room_id, const std::shared_ptr<Op>& op);
-  void attempt(const std::string& room_id, const std::shared_ptr<Op>& op,
-               std::optional<room::RoomState> base, bool absent_in_redis);
-  void finish_op(const std::string& room_id, const std::shared_ptr<Op>& op, bool ok);
-  void commit(const std::string& room_id, const std::shared_ptr<Op>& op, room::RoomState next,
-              room::Effects effects, std::uint64_t expected_version, protocol::Millis now);
-  void retry_after_conflict(const std::string& room_id, const std::shared_ptr<Op>& op,
-                            std::optional<room::RoomState> current);
-  void after_commit(const std::string& room_id, const std::shared_ptr<Op>& op,
-                    const room::RoomState& next, room::Effects& effects, protocol::Millis now);
-  void publish_stateless(const std::string& room_id, const std::shared_ptr<Op>& op,
-                         protocol::Millis now);
-  // The operation and the followers it commits for (see pump()).
-  static std::vector<std::shared_ptr<Op>> with_batch(const std::shared_ptr<Op>& op);
-  void give_up(const std::string& room_id, const std::shared_ptr<Op>& op);
-  ClusterMessage build_message(const room::RoomState& state, const room::Effects& effects,
-                               const std::string& sender_peer, protocol::Millis now) const;
-  void add_variants(MessageDelivery& out, const protocol::Event& event,
-                    const room::RoomState& state, protocol::Millis now) const;
+  // The queue's hooks: what a transition means to this node.
+  void after_commit(const std::string& room_id, const std::vector<RoomOpPtr>& ops,
+                    const room::RoomState& next, const room::Effects& effects, protocol::Millis now);
+  void after_unchanged(const std::string& room_id, RoomOp& op, const room::RoomState& state,
+                       protocol::Millis now);
+  // The room's entry goes when nothing here needs it any more (no member, no operation).
+  void maybe_release(const std::string& room_id);
 
   // Commands.
   // `delay_served`: the JOIN comes back from its room's PIN delay (PinDelays).
@@ -163,20 +135,8 @@ class RedisRooms final : public Rooms {
   void bind_joined(const ConnectionInfo& conn, const std::string& room_id,
                    const std::string& user_id, protocol::Capabilities capabilities,
                    bool still_open);
-  void fetch_pin_counters(const ConnectionInfo& conn, const std::string& room_id,
-                          const std::string& user_id, std::shared_ptr<PinCounters> counters,
-                          std::function<void(bool ok)> done);
-  void count_pin_failure(const ConnectionInfo& conn, const std::string& room_id,
-                         const std::string& user_id, const PinAttempt& attempt,
-                         const PinCounters& counters);
   void send_error(const ConnectionInfo& conn, protocol::ErrorCode code, std::string message);
-
-  // Channel side.
-  void on_message(const std::string& channel, const std::string& text);
-  void deliver(const ClusterMessage& message);
-  void on_subscribed(const std::string& channel);
-  void ensure_subscribed(const std::string& room_id);
-  void maybe_release(const std::string& room_id);
+  void unbind(ConnId conn, const std::string& peer_id);
 
   // Timers, liveness, sweeping.
   void arm(const std::string& room_id, const room::TimerRequest& request, protocol::Millis now);
@@ -189,39 +149,36 @@ class RedisRooms final : public Rooms {
   void heal_after_lost_registration();
   void arm_periodic(boost::asio::steady_timer& timer, protocol::Millis every,
                     void (RedisRooms::*what)());
-  void unbind(ConnId conn, const std::string& peer_id);
 
   boost::asio::any_io_executor executor_;
   Outbox& outbox_;
   const room::RoomMachine& machine_;
   obs::Logger& logger_;
   RoomMetrics metrics_;
+  ClusterMetrics cluster_metrics_;
   RedisRoomsOptions options_;
   std::function<protocol::Millis()> clock_;
   std::unique_ptr<redis::RedisConnection> redis_;
   std::unique_ptr<redis::RedisSubscriber> subscriber_;
-  redis::LuaScript cas_script_;
-  redis::LuaScript pin_fail_script_;
   PinLockout pin_lockout_;
   PinDelays pin_delays_;
-  struct ClusterMetrics;
-  std::unique_ptr<ClusterMetrics> cluster_metrics_;
   ShortIdMetrics short_id_metrics_;
   std::unique_ptr<RedisShortIds> short_ids_;
   RedisWriteCheck writes_;
   TransitionJournal journal_;
   std::unique_ptr<RedisDirectory> directory_;
   std::unique_ptr<NodeLiveness> liveness_;
+  std::unique_ptr<RedisPinCounters> pins_;
 
-  std::unordered_map<std::string, RoomEntry> rooms_;     // rooms this node works on
+  RedisRoomTable rooms_;                                 // rooms this node works on
   std::unordered_map<ConnId, Binding> bindings_;         // joined (or joining) connections
   std::unordered_map<std::string, ConnId> peers_;        // peer id -> connection
   std::unordered_map<ConnId, Binding> pending_joins_;    // JOINs queued, not yet committed
+  std::unique_ptr<RedisRoomQueue> queue_;
+  std::unique_ptr<RedisRoomChannel> channel_;
   boost::asio::steady_timer liveness_timer_;
   boost::asio::steady_timer sweep_timer_;
   boost::asio::steady_timer snapshot_timer_;
-  std::minstd_rand rng_{std::random_device{}()};
-  std::uniform_int_distribution<int> jitter_{0, 1 << 30};
   bool stopped_ = false;
   std::shared_ptr<RedisRooms*> alive_;
 };

@@ -1,5 +1,5 @@
 // Standalone mode's PIN counters and locks (cluster/pin_failure_table.hpp): the semantics
-// cluster mode's Lua script has (redis_rooms.cpp, kPinFailScript).
+// cluster mode's Lua script has (redis_pin_counters.cpp, kPinFailScript).
 #include "cluster/pin_failure_table.hpp"
 
 #include <gtest/gtest.h>
