@@ -126,6 +126,44 @@ TEST_F(FaultTest, RedisRestartedEmptyNodesRecoverAndRoomsKeepWorking) {
   for (std::size_t node = 0; node < 3; ++node) expect_server_healthy_at(node);
 }
 
+// dave stays on carol's node: that node keeps its copy of the room, which re-creates it in
+// the emptied Redis with every member as it was (a node left without a member of the room
+// restores it from the durable record instead, each member in a fresh grace window).
+TEST_F(FaultTest, AMemberWhoDisconnectsWhileRedisIsDownIsRemovedOnceRedisIsBack) {
+  party({{"RECONNECT_GRACE_MS", "300"}});
+  auto dave = joined_on(2, "room", "dave", "Dave");
+  for (auto* c : {alice.get(), bob.get(), carol.get()}) c->expect("USER_JOINED");
+  redis.stop();  // no persistence: it comes back empty
+  for (std::size_t node = 0; node < 3; ++node) ASSERT_TRUE(wait_ready(node, 503)) << node;
+  carol->close();  // node 2 sees the disconnect, and her grace runs out, while Redis is down
+  ASSERT_TRUE(eventually([&] { return metric_of(2, "tandem_connections") == 1; }))
+      << metrics_text_of(2);
+  alice->expect_no_message(600ms);  // twice the grace: nothing can be announced yet
+  bob->expect_no_message(50ms);
+  dave->expect_no_message(50ms);
+
+  redis.start();
+  for (std::size_t node = 0; node < 3; ++node) EXPECT_TRUE(wait_ready(node, 200)) << node;
+  // The disconnect was not forgotten: carol leaves, once, for everyone left.
+  for (auto* c : {alice.get(), bob.get(), dave.get()}) {
+    EXPECT_EQ(str(c->expect("USER_LEFT", 5000ms), "userId"), "carol");
+  }
+  alice->expect_no_message();
+  bob->expect_no_message(50ms);
+  dave->expect_no_message(50ms);
+  for (std::size_t node = 0; node < 3; ++node) {
+    const json::object room = arr(status_of(node, "room"), "rooms")[0].as_object();
+    EXPECT_EQ(user_ids(arr(room, "users")), (std::vector<std::string>{"alice", "bob", "dave"}))
+        << node;
+    EXPECT_EQ(str(room, "hostUserId"), "alice") << node;
+  }
+  alice->send_json(msg::play_pause("play", 4));
+  for (auto* c : {alice.get(), bob.get(), dave.get()}) {
+    EXPECT_EQ(str(c->expect("PLAY_PAUSE"), "userId"), "alice");
+  }
+  for (std::size_t node = 0; node < 3; ++node) expect_server_healthy_at(node);
+}
+
 TEST_F(FaultTest, PostgresStoppedAndStartedLosesNoEvent) {
   PostgresServer postgres;
   const std::string url = postgres.create_database();
