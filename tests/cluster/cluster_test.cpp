@@ -149,6 +149,38 @@ TEST_F(ClusterTest, RelaysReachOnlyTheirTargetOnAnotherNode) {
   nobody_gets_anything();
 }
 
+TEST_F(ClusterTest, RelaysWithAForgedIdentityCarryTheRealSenderAcrossNodes) {
+  party();
+  struct Case {
+    std::string type;
+    WsClient* sender;
+    std::string sender_id, sender_node, forged;
+    WsClient* receiver;
+    std::string to;
+  };
+  const std::vector<Case> cases{
+      {"OFFER", alice.get(), "alice", "node-0", "bob", carol.get(), "carol"},
+      {"ANSWER", carol.get(), "carol", "node-2", "alice", alice.get(), "alice"},
+      {"ICE_CANDIDATE", bob.get(), "bob", "node-1", "carol", alice.get(), "alice"}};
+  for (const Case& c : cases) {
+    json::object sent = client_example(c.type);
+    sent["to"] = c.to;
+    sent["from"] = c.forged;
+    sent["userId"] = c.forged;  // the client reads userId first
+    sent["fromUserId"] = c.forged;
+    sent["nodeId"] = "evil-node";
+    c.sender->send_json(sent);
+    const json::object got = c.receiver->expect(c.type);
+    EXPECT_EQ(str(got, "from"), c.sender_id) << c.type;
+    EXPECT_EQ(str(got, "userId"), c.sender_id) << c.type;
+    EXPECT_EQ(str(got, "fromUserId"), c.sender_id) << c.type;
+    EXPECT_EQ(str(got, "to"), c.to) << c.type;
+    EXPECT_EQ(str(got, "nodeId"), c.sender_node) << c.type;
+    EXPECT_EQ(got.size(), sent.size()) << json::serialize(got);
+  }
+  nobody_gets_anything();
+}
+
 TEST_F(ClusterTest, GateWithReadiesFromDifferentNodesFiresOnce) {
   party({{"GATE_TIMEOUT_MS", "5000"}});
   alice->send_json(msg::seek(100, true));
