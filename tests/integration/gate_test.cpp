@@ -18,6 +18,13 @@ class GateTest : public TandemTest {
       for (int j = 0; j < i; ++j) m[static_cast<std::size_t>(j)]->expect("USER_JOINED");
     }
   }
+  // A server with `env`, members(n), and a gate the host opened at `target` (playing).
+  void gate_open(const Env& env, int n, double target) {
+    start_server(env);
+    members(n);
+    m[0]->send_json(msg::seek(target, true));
+    all_get_seek_pause(target);
+  }
   // The SEEK_PAUSE every member must get.
   void all_get_seek_pause(double target) {
     for (auto& c : m) EXPECT_EQ(num(c->expect("SEEK_PAUSE"), "currentTime"), target);
@@ -136,10 +143,7 @@ TEST_F(GateTest, QuorumCountsMembersConnectedAtTheSeek) {
 }
 
 TEST_F(GateTest, AReadyFromAMemberWhoJoinedAfterTheSeekCounts) {
-  start_server({{"GATE_TIMEOUT_MS", "30000"}});
-  members(2);  // expected 2, quorum 2
-  m[0]->send_json(msg::seek(90, true));
-  all_get_seek_pause(90);
+  gate_open({{"GATE_TIMEOUT_MS", "30000"}}, 2, 90);  // expected 2, quorum 2
   m[1]->send_json(msg::ready());
   nobody_gets_anything();
   m.push_back(joined("room", "late"));  // joins while the gate is open
@@ -151,10 +155,7 @@ TEST_F(GateTest, AReadyFromAMemberWhoJoinedAfterTheSeekCounts) {
 }
 
 TEST_F(GateTest, TheGateOutlivesItsOpenerLeaving) {
-  start_server({{"GATE_TIMEOUT_MS", "30000"}});
-  members(3);  // expected 3, quorum 2
-  m[0]->send_json(msg::seek(120, true));
-  all_get_seek_pause(120);
+  gate_open({{"GATE_TIMEOUT_MS", "30000"}}, 3, 120);  // expected 3, quorum 2
   m[0]->send_json(msg::leave());
   EXPECT_EQ(m[0]->wait_closed(), 1000);
   m.erase(m.begin());
@@ -173,10 +174,8 @@ TEST_F(GateTest, TheGateOutlivesItsOpenerLeaving) {
 
 TEST_F(GateTest, TheGateOutlivesItsOpenerDropping) {
   const int timeout_ms = 800;
-  start_server({{"GATE_TIMEOUT_MS", std::to_string(timeout_ms)}, {"RECONNECT_GRACE_MS", "30000"}});
-  members(3);
-  m[0]->send_json(msg::seek(130, true));
-  all_get_seek_pause(130);
+  gate_open({{"GATE_TIMEOUT_MS", std::to_string(timeout_ms)}, {"RECONNECT_GRACE_MS", "30000"}}, 3,
+            130);
   m[0]->drop();  // the host's page closes: it stays host through its grace
   m.erase(m.begin());
   ASSERT_TRUE(eventually([&] { return num(room_status("room"), "connectionCount") == 2; }));
