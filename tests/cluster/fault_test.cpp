@@ -66,6 +66,36 @@ TEST_F(FaultTest, KilledNodesMembersLeaveWithinThePromisedTime) {
   expect_server_healthy_at(2);
 }
 
+TEST_F(FaultTest, AHostResumingOnAnotherNodeOutlivesItsDeadNode) {
+  party({{"RECONNECT_GRACE_MS", "60000"}});
+  server(0).signal(SIGKILL);  // alice's node dies; her page reconnects elsewhere at once
+  ASSERT_TRUE(server(0).wait_exit(kTimeout));
+  json::object state;
+  auto alice2 = joined_on(2, "room", "alice", "Alice", std::nullopt, &state);
+  EXPECT_EQ(str(state, "hostUserId"), "alice");
+  EXPECT_EQ(user_ids(arr(state, "users")), (std::vector<std::string>{"alice", "bob", "carol"}));
+  EXPECT_EQ(str(bob->expect("USER_JOINED"), "userId"), "alice");
+  EXPECT_EQ(str(carol->expect("USER_JOINED"), "userId"), "alice");
+  // node-0 is found dead and reaped (unregistered once each of its rooms was checked)...
+  ASSERT_TRUE(eventually(
+      [&] { return redis.run({"SISMEMBER", "tandem:nodes", "node-0"}) == "0"; }, 10'000ms))
+      << redis.run({"SMEMBERS", "tandem:nodes"});
+  // ...but alice lives on node-2 now: nobody is told she left, nor that the host changed.
+  bob->expect_no_message();
+  carol->expect_no_message(50ms);
+  alice2->expect_no_message(50ms);
+  const json::object room = arr(status_of(1, "room"), "rooms")[0].as_object();
+  EXPECT_EQ(user_ids(arr(room, "users")), (std::vector<std::string>{"alice", "bob", "carol"}));
+  EXPECT_EQ(str(room, "hostUserId"), "alice");
+  EXPECT_EQ(num(room, "connectionCount"), 3);
+  alice2->send_json(msg::play_pause("play", 9));
+  for (auto* c : {alice2.get(), bob.get(), carol.get()}) {
+    EXPECT_EQ(str(c->expect("PLAY_PAUSE"), "userId"), "alice");
+  }
+  expect_server_healthy_at(1);
+  expect_server_healthy_at(2);
+}
+
 TEST_F(FaultTest, AGateOpenedByADeadNodeStillTimesOut) {
   party({{"GATE_TIMEOUT_MS", "1000"}, {"RECONNECT_GRACE_MS", "60000"}});
   alice->send_json(msg::seek(77, true));
@@ -123,6 +153,44 @@ TEST_F(FaultTest, RedisRestartedEmptyNodesRecoverAndRoomsKeepWorking) {
   auto dave = joined_on(2, "room", "dave", std::nullopt, std::nullopt, &state);
   EXPECT_EQ(user_ids(arr(state, "users")),
             (std::vector<std::string>{"alice", "bob", "carol", "dave"}));
+  for (std::size_t node = 0; node < 3; ++node) expect_server_healthy_at(node);
+}
+
+// dave stays on carol's node: that node keeps its copy of the room, which re-creates it in
+// the emptied Redis with every member as it was (a node left without a member of the room
+// restores it from the durable record instead, each member in a fresh grace window).
+TEST_F(FaultTest, AMemberWhoDisconnectsWhileRedisIsDownIsRemovedOnceRedisIsBack) {
+  party({{"RECONNECT_GRACE_MS", "300"}});
+  auto dave = joined_on(2, "room", "dave", "Dave");
+  for (auto* c : {alice.get(), bob.get(), carol.get()}) c->expect("USER_JOINED");
+  redis.stop();  // no persistence: it comes back empty
+  for (std::size_t node = 0; node < 3; ++node) ASSERT_TRUE(wait_ready(node, 503)) << node;
+  carol->close();  // node 2 sees the disconnect, and her grace runs out, while Redis is down
+  ASSERT_TRUE(eventually([&] { return metric_of(2, "tandem_connections") == 1; }))
+      << metrics_text_of(2);
+  alice->expect_no_message(600ms);  // twice the grace: nothing can be announced yet
+  bob->expect_no_message(50ms);
+  dave->expect_no_message(50ms);
+
+  redis.start();
+  for (std::size_t node = 0; node < 3; ++node) EXPECT_TRUE(wait_ready(node, 200)) << node;
+  // The disconnect was not forgotten: carol leaves, once, for everyone left.
+  for (auto* c : {alice.get(), bob.get(), dave.get()}) {
+    EXPECT_EQ(str(c->expect("USER_LEFT", 5000ms), "userId"), "carol");
+  }
+  alice->expect_no_message();
+  bob->expect_no_message(50ms);
+  dave->expect_no_message(50ms);
+  for (std::size_t node = 0; node < 3; ++node) {
+    const json::object room = arr(status_of(node, "room"), "rooms")[0].as_object();
+    EXPECT_EQ(user_ids(arr(room, "users")), (std::vector<std::string>{"alice", "bob", "dave"}))
+        << node;
+    EXPECT_EQ(str(room, "hostUserId"), "alice") << node;
+  }
+  alice->send_json(msg::play_pause("play", 4));
+  for (auto* c : {alice.get(), bob.get(), dave.get()}) {
+    EXPECT_EQ(str(c->expect("PLAY_PAUSE"), "userId"), "alice");
+  }
   for (std::size_t node = 0; node < 3; ++node) expect_server_healthy_at(node);
 }
 

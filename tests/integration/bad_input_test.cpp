@@ -459,37 +459,47 @@ TEST_F(BadInputTest, ASustainedFloodGetsOneRateLimitedErrorAndIsClosed) {
 TEST_F(BadInputTest, TheServerSurvivesTheWholeCorpusOnOneConnectionAfterAnother) {
   start_server({{"RATE_LIMIT_PER_SEC", "100000"}, {"RATE_LIMIT_BURST", "100000"}});
   auto host = joined("room", "host");
-  const std::vector<std::string> corpus = {
-      "",
-      "{",
-      "}",
-      "[",
-      "]",
-      "null",
-      "{\"type\":",
-      nested(5000),
-      nested(200, R"({"a":)", "}"),
-      R"({"type":"JOIN"})",
-      R"({"type":"JOIN","roomId":null,"userId":null})",
-      R"({"type":"LEAVE","extra":)" + nested(15) + "}",
-      R"({"type":"OFFER","to":"corpus-user","offer":{}})",
-      R"({"type":"ANSWER","to":"","answer":{}})",
-      R"({"type":"ICE_CANDIDATE","to":"host"})",
-      R"({"type":"TRANSFER_HOST","targetUserId":"nobody"})",
-      R"({"type":"READY","targetTime":1e999})",
-      std::string(65536, '{'),
-      std::string(65536, ' '),
-      std::string(65536, '"'),
-      "{\"type\":\"PING\",\"s\":\"" + std::string(65000, '\\') + "\"}",
+  // Each input with what it must get: an ERROR's code, a close code, or (valid messages
+  // inside odd shapes) the answer they are due.
+  const std::string json_error = "ERROR INVALID_JSON";
+  const std::string bad_request = "ERROR BAD_REQUEST";
+  const std::vector<std::pair<std::string, std::string>> corpus = {
+      {"", json_error},
+      {"{", json_error},
+      {"}", json_error},
+      {"[", json_error},
+      {"]", json_error},
+      {"null", json_error},
+      {"{\"type\":", json_error},
+      {nested(5000), json_error},
+      {nested(200, R"({"a":)", "}"), json_error},
+      {R"({"type":"JOIN"})", bad_request},
+      {R"({"type":"JOIN","roomId":null,"userId":null})", bad_request},
+      {R"({"type":"LEAVE","extra":)" + nested(15) + "}", "close 1000"},
+      {R"({"type":"OFFER","to":"corpus-user","offer":{}})", "OFFER"},  // to oneself: relayed
+      {R"({"type":"ANSWER","to":"","answer":{}})", bad_request},
+      {R"({"type":"ICE_CANDIDATE","to":"host"})", bad_request},
+      {R"({"type":"TRANSFER_HOST","targetUserId":"nobody"})", bad_request},
+      {R"({"type":"READY","targetTime":1e999})", bad_request},
+      {std::string(65536, '{'), json_error},
+      {std::string(65536, ' '), json_error},
+      {std::string(65536, '"'), json_error},
+      {"{\"type\":\"PING\",\"s\":\"" + std::string(65000, '\\') + "\"}", "PONG"},
   };
   int connection = 0;
-  for (const auto& text : corpus) {
+  for (const auto& [text, expected] : corpus) {
     auto client = connect("corpus-" + std::to_string(connection++));
     join(*client, "corpus-room", "corpus-user");  // replaces the previous one
     client->try_send_text(text);
     const WsEvent event = client->recv_event();
-    // Either an answer, or (for an OFFER to oneself, relayed) a relay, or a close.
-    ASSERT_NE(event.kind, WsEvent::Kind::timeout) << text.substr(0, 60);
+    std::string got = event.describe();
+    if (event.kind == WsEvent::Kind::closed) {
+      got = "close " + std::to_string(event.close_code);
+    } else if (event.kind == WsEvent::Kind::message && event.message) {
+      got = type_of(*event.message);
+      if (got == "ERROR") got += " " + str(*event.message, "code");
+    }
+    EXPECT_EQ(got, expected) << text.substr(0, 60) << " -> " << event.describe().substr(0, 200);
   }
   EXPECT_TRUE(server().running());
   expect_alive(*host);

@@ -18,6 +18,13 @@ class GateTest : public TandemTest {
       for (int j = 0; j < i; ++j) m[static_cast<std::size_t>(j)]->expect("USER_JOINED");
     }
   }
+  // A server with `env`, members(n), and a gate the host opened at `target` (playing).
+  void gate_open(const Env& env, int n, double target) {
+    start_server(env);
+    members(n);
+    m[0]->send_json(msg::seek(target, true));
+    all_get_seek_pause(target);
+  }
   // The SEEK_PAUSE every member must get.
   void all_get_seek_pause(double target) {
     for (auto& c : m) EXPECT_EQ(num(c->expect("SEEK_PAUSE"), "currentTime"), target);
@@ -133,6 +140,52 @@ TEST_F(GateTest, QuorumCountsMembersConnectedAtTheSeek) {
   nobody_gets_anything();
   m[2]->send_json(msg::ready());
   EXPECT_EQ(num(all_get_gate_play(), "currentTime"), 75);
+}
+
+TEST_F(GateTest, AReadyFromAMemberWhoJoinedAfterTheSeekCounts) {
+  gate_open({{"GATE_TIMEOUT_MS", "30000"}}, 2, 90);  // expected 2, quorum 2
+  m[1]->send_json(msg::ready());
+  nobody_gets_anything();
+  m.push_back(joined("room", "late"));  // joins while the gate is open
+  for (std::size_t i = 0; i < 2; ++i) EXPECT_EQ(str(m[i]->expect("USER_JOINED"), "userId"), "late");
+  m[2]->send_json(msg::ready());  // the second distinct READY: quorum
+  EXPECT_EQ(num(all_get_gate_play(), "currentTime"), 90);
+  nobody_gets_anything();
+  EXPECT_EQ(gate("quorum"), 1);
+}
+
+TEST_F(GateTest, TheGateOutlivesItsOpenerLeaving) {
+  gate_open({{"GATE_TIMEOUT_MS", "30000"}}, 3, 120);  // expected 3, quorum 2
+  m[0]->send_json(msg::leave());
+  EXPECT_EQ(m[0]->wait_closed(), 1000);
+  m.erase(m.begin());
+  for (auto& c : m) {
+    EXPECT_EQ(str(c->expect("HOST_CHANGED"), "hostUserId"), "user1");
+    EXPECT_EQ(str(c->expect("USER_LEFT"), "userId"), "user0");
+  }
+  m[0]->send_json(msg::ready());
+  nobody_gets_anything();
+  m[1]->send_json(msg::ready());
+  EXPECT_EQ(num(all_get_gate_play(), "currentTime"), 120);
+  nobody_gets_anything();
+  EXPECT_EQ(flag(room_status("room"), "isPlaying"), true);
+  EXPECT_EQ(gate("quorum"), 1);
+}
+
+TEST_F(GateTest, TheGateOutlivesItsOpenerDropping) {
+  const int timeout_ms = 800;
+  gate_open({{"GATE_TIMEOUT_MS", std::to_string(timeout_ms)}, {"RECONNECT_GRACE_MS", "30000"}}, 3,
+            130);
+  m[0]->drop();  // the host's page closes: it stays host through its grace
+  m.erase(m.begin());
+  ASSERT_TRUE(eventually([&] { return num(room_status("room"), "connectionCount") == 2; }));
+  // Nobody READY: the timeout resumes playback for those still here, once.
+  EXPECT_EQ(num(all_get_gate_play(Millis(timeout_ms) + kTimeout), "currentTime"), 130);
+  nobody_gets_anything();
+  const json::object room = room_status("room");
+  EXPECT_EQ(flag(room, "isPlaying"), true);
+  EXPECT_EQ(str(room, "hostUserId"), "user0");
+  EXPECT_EQ(gate("timeout"), 1);
 }
 
 TEST_F(GateTest, TimeoutResumesPlaybackWithTheClosingTime) {

@@ -208,8 +208,12 @@ TEST_F(LifecycleTest, LastMemberDisconnectingKeepsTheRoomDuringGrace) {
   alice->send_json(msg::url_change("https://www.netflix.com/watch/1", 30));
   alice->expect("URL_CHANGE");
   alice->drop();
-  // Still there, PIN and all, for the member's return.
-  EXPECT_EQ(num(status(), "localRooms"), 1);
+  // Once the server has seen the disconnect, the room is still there, member, PIN and all,
+  // for the member's return.
+  ASSERT_TRUE(eventually([&] { return num(room_status("room"), "connectionCount") == 0; }));
+  const json::object room = room_status("room");
+  EXPECT_EQ(user_ids(arr(room, "users")), std::vector<std::string>{"alice"});
+  EXPECT_EQ(str(room, "hostUserId"), "alice");
   auto stranger = connect("stranger");
   stranger->send_json(msg::join("room", "mallory"));
   EXPECT_EQ(str(stranger->expect("ERROR"), "code"), "PIN_REQUIRED");
@@ -223,8 +227,12 @@ TEST_F(LifecycleTest, EmptiedRoomIsArchivedAfterGrace) {
   start_server({{"RECONNECT_GRACE_MS", "300"}});
   auto alice = joined("room", "alice");
   alice->drop();
-  ASSERT_TRUE(eventually([&] { return num(status(), "localRooms") == 0; }));
-  EXPECT_TRUE(arr(status("room"), "rooms").empty());
+  ASSERT_TRUE(eventually([&] { return arr(status("room"), "rooms").empty(); }));
+  // Archived, not kept: a JOIN starts a fresh room.
+  json::object state;
+  auto bob = joined("room", "bob", std::nullopt, std::nullopt, &state);
+  EXPECT_EQ(user_ids(arr(state, "users")), std::vector<std::string>{"bob"});
+  EXPECT_EQ(str(state, "hostUserId"), "bob");
 }
 
 TEST_F(LifecycleTest, StaleConnectionIsClosedAndRemovedWithoutGrace) {

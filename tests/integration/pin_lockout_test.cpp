@@ -37,6 +37,22 @@ class PinLockoutTest : public TandemTest {
     const json::object reply = client->next(kTimeout, where);
     return type_of(reply) == "ERROR" ? str(reply, "code") : type_of(reply);
   }
+
+  // JOINs `room_id` with kPin, retried as a client would every 100 ms until the lock ends
+  // (each refusal must be PIN_LOCKED; a refused JOIN counts nothing); fails after 5 s.
+  void retry_until_admitted(WsClient& client, const std::string& room_id,
+                            const std::string& user_id,
+                            std::source_location where = std::source_location::current()) {
+    const auto deadline = Clock::now() + 5s;
+    do {
+      client.send_json(msg::join(room_id, user_id, std::nullopt, std::string(kPin)));
+      const json::object reply = client.next(kTimeout, where);
+      if (type_of(reply) == "ROOM_STATE") return;
+      if (str(reply, "code") != "PIN_LOCKED") fail_at(where, json::serialize(reply));
+      client.expect_no_message(100ms, {}, where);  // the retry interval: nothing arrives
+    } while (Clock::now() < deadline);
+    fail_at(where, user_id + " still locked out of " + room_id + " after 5 s");
+  }
 };
 
 // The scenario of the finding, with the default limits: 4 addresses x 5 wrong PINs.
@@ -103,17 +119,7 @@ TEST_F(PinLockoutTest, ALockoutEndsAndTheGuesserMayTryAgain) {
               message == "Too many wrong PINs: try again in 1 s")
       << message;
 
-  // Retried as a client would, until the lock ends (a refused JOIN counts nothing).
-  json::object reply;
-  const auto deadline = Clock::now() + 5s;
-  do {
-    guesser->send_json(msg::join("vault", "guesser", std::nullopt, std::string(kPin)));
-    reply = guesser->next();
-    if (type_of(reply) == "ROOM_STATE") break;
-    ASSERT_EQ(str(reply, "code"), "PIN_LOCKED") << json::serialize(reply);
-    guesser->expect_no_message(100ms);  // the retry interval: nothing may arrive meanwhile
-  } while (Clock::now() < deadline);
-  ASSERT_EQ(type_of(reply), "ROOM_STATE") << "still locked after 5 s";
+  retry_until_admitted(*guesser, "vault", "guesser");
   EXPECT_GE(Clock::now() - locked_at, 1500ms);
   EXPECT_EQ(str(host->expect("USER_JOINED"), "userId"), "guesser");
 }
@@ -135,6 +141,57 @@ TEST_F(PinLockoutTest, ASprayAcrossRoomsLocksTheAddressOutOfEveryPinRoom) {
   join(*back, "room-three", "three", std::nullopt, std::string("3333"));
   // Creating a room is never locked: there is no PIN to guess yet.
   EXPECT_EQ(outcome("127.0.0.3", "new-room", "sprayer", "0000"), "ROOM_STATE");
+}
+
+TEST_F(PinLockoutTest, ASprayersLockoutEndsToo) {
+  start_server({{"PIN_MAX_FAILURES_PER_ADDRESS", "2"}, {"PIN_LOCKOUT_MS", "1500"}});
+  auto one = joined("room-one", "one", std::nullopt, std::string("1111"));
+  auto two = joined("room-two", "two", std::nullopt, std::string(kPin));
+  guess_wrong("127.0.0.3", "room-one", 1);
+  guess_wrong("127.0.0.3", "room-two", 1);
+  const auto locked_at = Clock::now();
+  auto sprayer = connect_from("sprayer", "127.0.0.3");
+  retry_until_admitted(*sprayer, "room-two", "sprayer");
+  EXPECT_GE(Clock::now() - locked_at, 1500ms);
+  EXPECT_EQ(str(two->expect("USER_JOINED"), "userId"), "sprayer");
+  EXPECT_GE(metric("tandem_pin_locked_joins_total"), 1);  // it was locked out first
+}
+
+// A room is under attack until a whole window passes without a wrong PIN (standalone: the
+// table's timestamps; cluster: the Redis key's expiry). Then a check waits no more, and one
+// wrong PIN no longer locks its address out.
+TEST_F(PinLockoutTest, ARoomIsNoLongerUnderAttackOnceAWindowPassesWithoutAWrongPin) {
+  constexpr auto kWindow = 1500ms;
+  constexpr auto kDelay = 400ms;
+  start_server({{"PIN_MAX_FAILURES_PER_ROOM", "2"},
+                {"PIN_FAILURE_WINDOW_MS", std::to_string(kWindow.count())},
+                {"PIN_ROOM_DELAY_MS", std::to_string(kDelay.count())},
+                {"PIN_LOCKOUT_MS", "60000"}});
+  auto host = joined("vault", "host", std::nullopt, std::string(kPin));
+  guess_wrong("127.0.0.3", "vault", 1);
+  guess_wrong("127.0.0.4", "vault", 1);
+  const auto last_wrong = Clock::now();
+  // Under attack: a right PIN from a fresh address waits; probe (each from a fresh address)
+  // until one is let in without waiting.
+  int address = 10;
+  double delayed = 0;
+  const auto deadline = Clock::now() + 6s;
+  for (;; ++address) {
+    ASSERT_LT(Clock::now(), deadline) << "still under attack after 6 s";
+    const std::string user = "probe" + std::to_string(address);
+    EXPECT_EQ(outcome("127.0.0." + std::to_string(address), "vault", user, kPin), "ROOM_STATE");
+    EXPECT_EQ(str(host->expect("USER_JOINED"), "userId"), user);
+    const double now_delayed = metric("tandem_pin_delayed_checks_total");
+    if (now_delayed == delayed) break;
+    delayed = now_delayed;
+  }
+  EXPECT_GE(delayed, 1) << "the first probe, right after the wrong PINs, must have waited";
+  EXPECT_GE(Clock::now() - last_wrong, kWindow);
+  // One wrong PIN from a fresh address no longer locks it out.
+  const std::string fresh = "127.0.0." + std::to_string(address + 1);
+  guess_wrong(fresh, "vault", 1);
+  EXPECT_EQ(outcome(fresh, "vault", "mistyper", kPin), "ROOM_STATE");
+  EXPECT_EQ(metric("tandem_pin_lockouts_total"), 0);
 }
 
 TEST_F(PinLockoutTest, UnderAttackEachCheckWaitsAndOneWrongPinLocksItsAddress) {

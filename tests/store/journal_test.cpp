@@ -660,34 +660,53 @@ TEST_F(JournalTest, PastTheWholeLogsQuotaTheOldestRowsGo) {
   EXPECT_EQ(metric("tandem_store_events_deleted_total", {{"reason", "room_quota"}}), 0);
 }
 
+// The producer appends in six chunks, each released by the test once the store is down
+// (or up) for it; a down phase ends only after a failed write and its retry, an up phase
+// after a commit. So failures, retries and spilling (the memory holds 50 entries, a chunk
+// is 500) all happen while another thread appends.
 TEST_F(JournalTest, AppendsFromAnotherThreadWhileTheStoreFlaps) {
   auto o = options();
   o.memory_max_entries = 50;
   o.batch_max_entries = 7;
   auto journal = make(o);
-  std::atomic<bool> done{false};
+  constexpr int kChunks = 6;
+  constexpr std::int64_t kChunk = 500;
+  std::atomic<int> released{0};
+  std::atomic<int> appended{0};
   std::thread producer([&] {
-    // A steady rate (about 10 entries per ms), so that the flapping below overlaps it.
-    for (std::int64_t i = 0; i < 3000; ++i) {
-      journal->append(audit("room", i));
-      if (i % 10 == 0) std::this_thread::sleep_for(1ms);
+    for (int chunk = 0; chunk < kChunks; ++chunk) {
+      while (released.load() <= chunk) std::this_thread::yield();
+      for (std::int64_t i = chunk * kChunk; i < (chunk + 1) * kChunk; ++i) {
+        journal->append(audit("room", i));
+        if (i % 10 == 0) std::this_thread::sleep_for(1ms);  // a steady rate, as a loop's
+      }
+      appended = chunk + 1;
     }
-    done = true;
   });
-  // Flap the store while entries flow.
-  for (int i = 0; i < 6 && !done; ++i) {
-    db_->set(&FakeDb::down, i % 2 == 0);
-    const std::size_t attempts = [&] {
+  for (int chunk = 0; chunk < kChunks; ++chunk) {
+    const bool down = chunk % 2 == 0;
+    db_->set(&FakeDb::down, down);
+    const auto [attempts, written] = [&] {
       const std::lock_guard lock(db_->mu);
-      return db_->attempts;
+      return std::pair{db_->attempts, db_->written_count_locked()};
     }();
-    db_->wait([&] { return db_->attempts > attempts + 2; }, 2s);
+    released = chunk + 1;
+    if (down) {
+      EXPECT_TRUE(db_->wait([&] { return db_->attempts >= attempts + 2; }))
+          << "chunk " << chunk << ": no failed write and retry";
+    } else {
+      EXPECT_TRUE(db_->wait([&] { return db_->written_count_locked() > written; }))
+          << "chunk " << chunk << ": nothing committed";
+    }
+    while (appended.load() <= chunk) std::this_thread::yield();
   }
   producer.join();
   db_->set(&FakeDb::down, false);
-  ASSERT_TRUE(db_->wait_written(3000)) << db_->written().size();
+  ASSERT_TRUE(db_->wait_written(kChunks * kChunk)) << db_->written().size();
   EXPECT_TRUE(journal->flush(Clock::now() + 5s).complete);
-  EXPECT_EQ(seqs(db_->written()), range(0, 3000));
+  EXPECT_EQ(seqs(db_->written()), range(0, kChunks * kChunk));
+  EXPECT_GE(metric("tandem_journal_write_failures_total"), 3);
+  EXPECT_GT(metric("tandem_journal_spilled_total"), 0);
   EXPECT_EQ(metric("tandem_journal_dropped_total"), 0) << log_.text();
 }
 
