@@ -271,9 +271,11 @@ void connect_routes(net::Server& server, const Config& config, store::Journal& j
 }
 
 // Step 6: serves until SIGINT/SIGTERM has drained the server (a second signal: at once).
+// `signals` was made before the port opened: a signal that arrives in between waits in it
+// instead of killing the process with the default action.
 // A handler must never let an exception escape; if one does, it is logged and serving goes on.
-void run_until_drained(boost::asio::io_context& io, net::Server& server, obs::Logger& logger) {
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+void run_until_drained(boost::asio::io_context& io, boost::asio::signal_set& signals,
+                       net::Server& server, obs::Logger& logger) {
   bool stopping = false;
   std::function<void(const boost::system::error_code&, int)> on_signal =
       [&](const boost::system::error_code& ec, int signal) {
@@ -330,8 +332,11 @@ void shut_down(boost::asio::io_context& io, net::Server& server, RoomsBackend& b
 int run_server(const Config& config) {
   obs::Logger logger(config.net.node_id, config.log_level);
   const bool cluster_mode = !config.redis_url.empty();
-  check_descriptor_limit(config, logger);
   boost::asio::io_context io{1};
+  // Before anything a supervisor or a test could see (the first log line, the port): from
+  // here a SIGTERM is a drain request, never the default action that kills the process.
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  check_descriptor_limit(config, logger);
   obs::Registry registry;
 
   const std::optional<DataDir> dir = open_data_dir(config, logger);
@@ -372,7 +377,7 @@ int run_server(const Config& config) {
                             {"reconnectGraceMs", config.room.reconnect_grace}});
   if (backend.redis) backend.redis->start();
 
-  run_until_drained(io, server, logger);
+  run_until_drained(io, signals, server, logger);
   shut_down(io, server, backend, journal, logger);
   return 0;
 }
