@@ -252,6 +252,10 @@ std::vector<Option> make_options(Legacy& legacy) {
   add("STATUS_LIST_ROOMS", "true",
       "Whether GET /status without ?roomId lists every room (it shows who watches what)",
       [](Config& c, const std::string& v) { c.net.status_list_rooms = parse_bool("STATUS_LIST_ROOMS", v); });
+  add("STATUS_PUBLIC", "false",
+      "Whether GET /status shows members' ids, names, positions and URLs to everyone (the old "
+      "server's behaviour); otherwise only with ADMIN_TOKEN, or from this host when it is unset",
+      [](Config& c, const std::string& v) { c.net.status_public = parse_bool("STATUS_PUBLIC", v); });
   add("STATUS_CACHE_MS", "1000",
       "GET /status without ?roomId is rebuilt at most this often (0 = on every request)",
       [millis](Config& c, const std::string& v) {
@@ -367,8 +371,9 @@ std::vector<Option> make_options(Legacy& legacy) {
             static_cast<std::size_t>(parse_int("JOURNAL_MEMORY_MAX_ENTRIES", v, 100, 100'000'000));
       });
   add("ADMIN_TOKEN", "",
-      "Bearer token, at least 16 characters, of the audit log API (disabled while unset) and "
-      "of the dashboard's data (/api/dashboard/*, open while unset)",
+      "Bearer token, at least 16 characters, of the audit log API (disabled while unset), the "
+      "dashboard's data and the full GET /status (both served only to 127.0.0.1 and ::1 while "
+      "unset)",
       [](Config& c, const std::string& v) {
         // A short token can be guessed over the network; the value is a secret, so the
         // error shows only its length.

@@ -49,10 +49,14 @@ struct NetConfig {
   std::size_t send_queue_max_messages = 1'024;
   std::chrono::milliseconds drain_timeout{10'000};
   bool status_list_rooms = true;  // GET /status without ?roomId lists every room
+  // GET /status shows member identities, positions and URLs to every caller (the old
+  // server's behaviour); otherwise only to the admin (admin_access.hpp).
+  bool status_public = false;
   // The full listing is rebuilt at most this often (every client polls /status every 2 s);
   // 0 = rebuilt on every request. ?roomId= answers are never cached.
   std::chrono::milliseconds status_cache{1'000};
-  std::string admin_token;  // audit log API (off when empty), dashboard data (open when empty)
+  // Audit log API (off when empty); dashboard and full /status (loopback only when empty).
+  std::string admin_token;
 };
 
 }  // namespace tandem::net

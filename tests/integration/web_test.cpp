@@ -94,7 +94,7 @@ TEST_F(WebTest, RoutesAreCounted) {
   EXPECT_EQ(metric("tandem_http_requests_total", {{"route", "not_found"}}), 1);
 }
 
-TEST_F(WebTest, DashboardDataIsOpenWithoutAdminToken) {
+TEST_F(WebTest, DashboardDataIsOpenToThisHostWithoutAdminToken) {
   start_server();
   const HttpResponse page = http_get(port(), "/dashboard");
   ASSERT_EQ(page.status, 200) << page.describe();
