@@ -2,6 +2,7 @@
 // One place names the executor and socket types, so moving to a loop per core later is a
 // local change (STYLE.md 7).
 #include "net/address_set.hpp"
+#include "net/origin_policy.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -33,6 +34,10 @@ struct NetConfig {
   std::size_t max_connections_per_ip = 256;
   // Peers whose X-Forwarded-For is believed (empty: nobody's).
   AddressSet trusted_proxies;
+  // ALLOWED_ORIGINS: web origins that may open a WebSocket (no list: any, counted).
+  OriginPolicy allowed_origins;
+  // Rooms one client address may create per minute (a JOIN of an absent room).
+  std::size_t room_max_new_per_address = 30;
   // A plain HTTP connection must deliver a complete request this long after it starts
   // waiting for one (accepted, or kept alive after a response).
   std::chrono::milliseconds request_timeout{5'000};
