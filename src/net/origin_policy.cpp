@@ -2,6 +2,8 @@
 
 #include "net/address_set.hpp"
 
+#include <boost/algorithm/string/case_conv.hpp>
+
 #include <algorithm>
 #include <cctype>
 
@@ -10,10 +12,7 @@ namespace tandem::net {
 namespace {
 
 std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
+  return boost::algorithm::to_lower_copy(std::string(text));
 }
 
 bool is_scheme_char(char c) noexcept {
@@ -71,7 +70,8 @@ std::optional<OriginPolicy> OriginPolicy::parse(std::string_view text, std::stri
   return policy;
 }
 
-OriginPolicy::Verdict OriginPolicy::check(std::string_view origin, std::string_view own_origin) const {
+OriginPolicy::Verdict OriginPolicy::check(std::string_view origin,
+                                          std::string_view own_origin) const {
   if (origin.empty()) return Verdict::absent;
   const std::string key = lower(origin);
   if (any_ || key == lower(own_origin) ||

@@ -94,12 +94,12 @@ TEST_F(AdminViewTest, StatusShowsOnlyCountsToClientsElsewhere) {
   expect_counts_of_room(http_get_from(kOther, port(), "/status?roomId=private-room",
                                       {{"X-Forwarded-For", "127.0.0.1"}}),
                         "from 127.0.0.2 claiming 127.0.0.1");
-  expect_counts_of_room(http_get(port(), "/status?roomId=private-room",
-                                 {{"X-Forwarded-For", "203.0.113.9"}}),
-                        "from 127.0.0.1 forwarding 203.0.113.9");
-  expect_counts_of_room(http_get(port(), "/status?roomId=private-room",
-                                 {{"Forwarded", "for=203.0.113.9"}}),
-                        "from 127.0.0.1 with Forwarded");
+  expect_counts_of_room(
+      http_get(port(), "/status?roomId=private-room", {{"X-Forwarded-For", "203.0.113.9"}}),
+      "from 127.0.0.1 forwarding 203.0.113.9");
+  expect_counts_of_room(
+      http_get(port(), "/status?roomId=private-room", {{"Forwarded", "for=203.0.113.9"}}),
+      "from 127.0.0.1 with Forwarded");
   // This host sees everything (no ADMIN_TOKEN): the operator's curl, and these tests.
   expect_full_room(http_get(port(), "/status?roomId=private-room"), "?roomId= from 127.0.0.1");
   const json::object listing = status();
@@ -121,7 +121,8 @@ TEST_F(AdminViewTest, StatusShowsEverythingWithTheAdminTokenOnly) {
   expect_full_room(
       http_get_from(kOther, port(), "/status?roomId=private-room", {{"Authorization", bearer}}),
       "?roomId= with the token from 127.0.0.2");
-  const HttpResponse listing = http_get_from(kOther, port(), "/status", {{"Authorization", bearer}});
+  const HttpResponse listing =
+      http_get_from(kOther, port(), "/status", {{"Authorization", bearer}});
   ASSERT_EQ(listing.status, 200) << listing.describe();
   EXPECT_NE(listing.body.find("\"hostUserId\":\"alice-id\""), std::string::npos) << listing.body;
   // The dashboard's copy, with the token.
@@ -151,8 +152,8 @@ TEST_F(AdminViewTest, DashboardIsThisHostsOnlyWithoutAdminToken) {
   const std::vector<std::string> targets = {"/dashboard", "/dashboard/dashboard.js",
                                             "/api/dashboard/status", "/api/dashboard/metrics"};
   for (const auto& target : targets) {
-    for (const Headers& headers :
-         {Headers{}, Headers{{"X-Forwarded-For", "127.0.0.1"}}, Headers{{"Forwarded", "for=::1"}}}) {
+    for (const Headers& headers : {Headers{}, Headers{{"X-Forwarded-For", "127.0.0.1"}},
+                                   Headers{{"Forwarded", "for=::1"}}}) {
       const HttpResponse refused = http_get_from(kOther, port(), target, headers);
       EXPECT_EQ(refused.status, 403) << target << "\n" << refused.describe();
       EXPECT_NE(refused.body.find("ADMIN_TOKEN"), std::string::npos) << refused.body;
@@ -175,9 +176,9 @@ TEST_F(AdminViewTest, DashboardBehindATrustedProxyNeedsTheToken) {
     const HttpResponse res =
         http_get_from(kOther, port(), "/api/dashboard/status", {{"X-Forwarded-For", client}});
     EXPECT_EQ(res.status, 403) << client << "\n" << res.describe();
-    expect_counts_of_room(http_get_from(kOther, port(), "/status?roomId=private-room",
-                                        {{"X-Forwarded-For", client}}),
-                          std::string("?roomId= forwarded for ") + client);
+    expect_counts_of_room(
+        http_get_from(kOther, port(), "/status?roomId=private-room", {{"X-Forwarded-For", client}}),
+        std::string("?roomId= forwarded for ") + client);
   }
 }
 

@@ -21,7 +21,8 @@ TEST_F(NewRoomsTest, AJoinPastTheLimitIsRefusedAndCreatesNothing) {
   start_server({{"ROOM_MAX_NEW_PER_ADDRESS", "3"}});
   std::vector<std::unique_ptr<WsClient>> members;
   for (int i = 1; i <= 3; ++i) {
-    members.push_back(joined_from("127.0.0.2", "made-" + std::to_string(i), "u" + std::to_string(i)));
+    members.push_back(
+        joined_from("127.0.0.2", "made-" + std::to_string(i), "u" + std::to_string(i)));
   }
   // The fourth room: refused, and the message after it is answered after the refusal.
   auto fourth = connect_from("u4", "127.0.0.2");
@@ -56,9 +57,9 @@ TEST_F(NewRoomsTest, MessagesAfterAJoinWaitForIt) {
                                "guest-" + std::to_string(i)));
     guest->send_json(msg::update_username("renamed"));
     guest->expect("ROOM_STATE");
-    EXPECT_EQ(str(guest->expect("USERNAME_UPDATED", kTimeout, {"USER_JOINED", "USER_LEFT"}),
-                  "username"),
-              "renamed");
+    EXPECT_EQ(
+        str(guest->expect("USERNAME_UPDATED", kTimeout, {"USER_JOINED", "USER_LEFT"}), "username"),
+        "renamed");
   }
 }
 

@@ -1,10 +1,10 @@
 // Who gets the admin view (net/admin_access.*) and what the others see of a room
 // (cluster::public_room_view): pure functions, no sockets.
-#include "cluster/room_status.hpp"
 #include "net/admin_access.hpp"
+#include "cluster/room_status.hpp"
 
-#include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/serialize.hpp>
 
 namespace tandem {
 namespace {
@@ -35,8 +35,7 @@ TEST(AdminAccess, AForwardedRequestIsNeverThisHost) {
        {std::pair<std::string, std::string>{"X-Forwarded-For", "203.0.113.9"},
         {"x-forwarded-for", "127.0.0.1"},
         {"Forwarded", "for=127.0.0.1"}}) {
-    EXPECT_EQ(net::admin_access(request({{name, value}}), "127.0.0.1", ""),
-              AdminAccess::local_only)
+    EXPECT_EQ(net::admin_access(request({{name, value}}), "127.0.0.1", ""), AdminAccess::local_only)
         << name;
   }
 }
@@ -49,9 +48,9 @@ TEST(AdminAccess, WithATokenOnlyTheTokenCounts) {
             AdminAccess::token_required);
   EXPECT_EQ(net::admin_access(request({{"Authorization", token}}), "127.0.0.1", token),
             AdminAccess::token_required);
-  EXPECT_EQ(net::admin_access(request({{"Authorization", "Bearer " + token}}), "203.0.113.9",
-                              token),
-            AdminAccess::granted);
+  EXPECT_EQ(
+      net::admin_access(request({{"Authorization", "Bearer " + token}}), "203.0.113.9", token),
+      AdminAccess::granted);
 }
 
 TEST(PublicRoomView, KeepsTheRoomIdAndCountsOnly) {
