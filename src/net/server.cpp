@@ -213,7 +213,7 @@ bool Server::check_origin(std::string_view origin, const std::string& client) {
 
 std::optional<protocol::Millis> Server::refuse_new_room(const std::string& client,
                                                         const std::string& room_id) {
-  const auto decision = new_rooms_.take(client, steady_now_ms());
+  const auto decision = new_rooms_.take(client, steady_now_ms(), room_id);
   if (decision.allowed) return std::nullopt;
   metrics_.new_rooms_refused.inc();
   std::uint64_t held_back = 0;
