@@ -203,6 +203,19 @@ std::vector<Option> make_options(Legacy& legacy) {
         }
         c.net.trusted_proxies = std::move(*set);
       });
+  add("ALLOWED_ORIGINS", "",
+      "Comma-separated web origins (https://tandem.watch, chrome-extension://<id>) whose pages "
+      "may open a WebSocket, or * for any; others get 403. Unset: any, and unlisted origins "
+      "are counted and logged. The server's own origin (PUBLIC_URL) and clients that send no "
+      "Origin are always let in",
+      [](Config& c, const std::string& v) {
+        std::string why;
+        auto policy = net::OriginPolicy::parse(v, &why);
+        if (!policy) {
+          invalid("ALLOWED_ORIGINS", v, "comma-separated scheme://host[:port] origins or * (" + why + ")");
+        }
+        c.net.allowed_origins = std::move(*policy);
+      });
   add("HTTP_REQUEST_TIMEOUT_MS", "5000",
       "A plain HTTP connection is closed when no complete request arrives this long after it "
       "opened or after its last response",
@@ -252,6 +265,10 @@ std::vector<Option> make_options(Legacy& legacy) {
   add("STATUS_LIST_ROOMS", "true",
       "Whether GET /status without ?roomId lists every room (it shows who watches what)",
       [](Config& c, const std::string& v) { c.net.status_list_rooms = parse_bool("STATUS_LIST_ROOMS", v); });
+  add("STATUS_PUBLIC", "false",
+      "Whether GET /status shows members' ids, names, positions and URLs to everyone (the old "
+      "server's behaviour); otherwise only with ADMIN_TOKEN, or from this host when it is unset",
+      [](Config& c, const std::string& v) { c.net.status_public = parse_bool("STATUS_PUBLIC", v); });
   add("STATUS_CACHE_MS", "1000",
       "GET /status without ?roomId is rebuilt at most this often (0 = on every request)",
       [millis](Config& c, const std::string& v) {
@@ -280,6 +297,10 @@ std::vector<Option> make_options(Legacy& legacy) {
         c.short_id_max_pending =
             static_cast<std::size_t>(parse_int("SHORT_ID_MAX_PENDING", v, 1, 100'000'000));
       });
+  add_net_count("ROOM_MAX_NEW_PER_ADDRESS", "30",
+                "Rooms one client address may create per minute (a JOIN of a room that does "
+                "not exist; past it ERROR RATE_LIMITED); counted per node",
+                &net::NetConfig::room_max_new_per_address, 1, 1'000'000);
   add("PIN_HASH_ITERATIONS", "4096",
       "PBKDF2-SHA256 iterations of stored PIN hashes (paid on the event loop once per PIN "
       "room and process; see docs/CONFIG.md)",
@@ -367,8 +388,9 @@ std::vector<Option> make_options(Legacy& legacy) {
             static_cast<std::size_t>(parse_int("JOURNAL_MEMORY_MAX_ENTRIES", v, 100, 100'000'000));
       });
   add("ADMIN_TOKEN", "",
-      "Bearer token, at least 16 characters, of the audit log API (disabled while unset) and "
-      "of the dashboard's data (/api/dashboard/*, open while unset)",
+      "Bearer token, at least 16 characters, of the audit log API (disabled while unset), the "
+      "dashboard's data and the full GET /status (both served only to 127.0.0.1 and ::1 while "
+      "unset)",
       [](Config& c, const std::string& v) {
         // A short token can be guessed over the network; the value is a secret, so the
         // error shows only its length.

@@ -11,7 +11,9 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace tandem::cluster {
 
@@ -24,8 +26,12 @@ class AddressRate {
     bool allowed = false;
     protocol::Millis retry_after = 0;  // when refused: until this address's window ends
   };
-  // Counts one event for `address` if it is within the limit.
-  Decision take(const std::string& address, protocol::Millis now);
+  // Counts one event for `address` if it is within the limit. `item` (optional) names what
+  // is counted: an item the address already counted in its window is allowed without
+  // counting again (a room that several connections of one address are creating at once
+  // is one room). At most `limit` items are kept per address: memory follows what was
+  // counted.
+  Decision take(const std::string& address, protocol::Millis now, std::string_view item = {});
 
   std::size_t size() const noexcept { return windows_.size(); }
 
@@ -33,6 +39,7 @@ class AddressRate {
   struct Window {
     protocol::Millis start = 0;
     std::size_t count = 0;
+    std::vector<std::string> items;  // counted in this window (when named)
   };
   void prune(protocol::Millis now);
 

@@ -43,4 +43,17 @@ boost::json::object describe_room(const room::RoomState& state, protocol::Millis
                                         : std::nullopt)}};
 }
 
+boost::json::object public_room_view(const boost::json::object& described) {
+  boost::json::object out;
+  for (const char* key : {"roomId", "connectionCount"}) {
+    if (const auto* value = described.if_contains(key)) out[key] = *value;
+  }
+  boost::json::array users;
+  if (const auto* listed = described.if_contains("users"); listed != nullptr && listed->is_array()) {
+    users.resize(listed->as_array().size(), boost::json::object{});
+  }
+  out["users"] = std::move(users);
+  return out;
+}
+
 }  // namespace tandem::cluster

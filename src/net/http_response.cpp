@@ -33,6 +33,7 @@ HttpResponse make_response(const HttpRequest& req, http::status status, std::str
   res.set(http::field::server, "tandem-server");
   if (!content_type.empty()) res.set(http::field::content_type, content_type);
   res.set(http::field::cache_control, "no-store");
+  res.set("X-Content-Type-Options", "nosniff");  // a body is never read as another type
   add_cors(res);
   res.keep_alive(req.keep_alive());
   res.body() = std::move(body);

@@ -1,6 +1,7 @@
 #pragma once
 // The answers every route builds: headers common to all (Server, Cache-Control: no-store,
-// CORS), JSON and text bodies, and the Bearer check of the admin endpoints.
+// X-Content-Type-Options: nosniff, CORS), JSON and text bodies, and the Bearer check of the
+// admin endpoints.
 #include "net/types.hpp"
 
 #include <boost/beast/http/message.hpp>

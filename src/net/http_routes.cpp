@@ -1,6 +1,8 @@
 #include "net/http_routes.hpp"
 
+#include "cluster/room_status.hpp"
 #include "cluster/short_ids.hpp"
+#include "net/admin_access.hpp"
 #include "net/server.hpp"
 #include "obs/clock.hpp"
 #include "obs/metrics.hpp"
@@ -169,7 +171,8 @@ void HttpRoutes::metrics(Exchange& ex) {
 }
 
 // The web pages (web/demo, web/dashboard). The dashboard page holds no data: what it shows
-// comes from /api/dashboard/*, which ADMIN_TOKEN guards.
+// comes from /api/dashboard/*. With ADMIN_TOKEN set the page is served to anyone (it asks
+// for the token); without one, the page and its data are this host's only.
 void HttpRoutes::web_page(Exchange& ex) {
   const EmbeddedFile* file = assets_.find(ex.path);
   if (file == nullptr) {
@@ -178,30 +181,42 @@ void HttpRoutes::web_page(Exchange& ex) {
   }
   const bool demo = segments(ex.path).front() == "demo";
   server_.metrics().http_requests[demo ? "/demo" : "/dashboard"].inc();
+  if (!demo && server_.config().admin_token.empty() && refuse_non_admin(ex)) return;
   const std::string csp = demo ? demo_csp(query_param(ex.target, "src")) : dashboard_csp();
   auto res = static_response(ex.req, *file, csp);
   add_cors(res);
   ex.respond(std::move(res));
 }
 
-// Open when no ADMIN_TOKEN is set (the same data as /metrics and /status); otherwise the
-// dashboard sends the token it asked its user for as a Bearer token.
-void HttpRoutes::dashboard_metrics(Exchange& ex) {
-  const std::string& token = server_.config().admin_token;
-  if (!token.empty() && !bearer_matches(ex.req, token)) {
-    ex.respond(unauthorized(ex.req));
-    return;
+// The admin view (admin_access.hpp): with ADMIN_TOKEN set the dashboard sends the token it
+// asked its user for as a Bearer token.
+AdminAccess HttpRoutes::access(const Exchange& ex) const {
+  return admin_access(ex.req, ex.client_address, server_.config().admin_token);
+}
+
+bool HttpRoutes::refuse_non_admin(Exchange& ex) {
+  switch (access(ex)) {
+    case AdminAccess::granted:
+      return false;
+    case AdminAccess::token_required:
+      ex.respond(unauthorized(ex.req));
+      return true;
+    case AdminAccess::local_only:
+      break;
   }
+  ex.respond(json_error(ex.req, http::status::forbidden,
+                        "Served only to this host (127.0.0.1, ::1) while ADMIN_TOKEN is unset"));
+  return true;
+}
+
+void HttpRoutes::dashboard_metrics(Exchange& ex) {
+  if (refuse_non_admin(ex)) return;
   metrics(ex);
 }
 
 void HttpRoutes::dashboard_status(Exchange& ex) {
-  const std::string& token = server_.config().admin_token;
-  if (!token.empty() && !bearer_matches(ex.req, token)) {
-    ex.respond(unauthorized(ex.req));
-    return;
-  }
-  status(ex);
+  if (refuse_non_admin(ex)) return;
+  answer_status(ex, StatusView::full);
 }
 
 boost::json::object HttpRoutes::status_base() const {
@@ -214,36 +229,52 @@ boost::json::object HttpRoutes::status_base() const {
           {"uptime", uptime}};
 }
 
+// Member identities, positions and URLs only for the admin, unless STATUS_PUBLIC is set
+// (docs/SECURITY.md, "Who can learn what"). A wrong or missing token is not an error here:
+// the extension polls without one and gets the counts.
 void HttpRoutes::status(Exchange& ex) {
+  const bool full = server_.config().status_public || access(ex) == AdminAccess::granted;
+  answer_status(ex, full ? StatusView::full : StatusView::counts);
+}
+
+void HttpRoutes::answer_status(Exchange& ex, StatusView view) {
   boost::json::object base = status_base();
   if (auto room_id = query_param(ex.target, "roomId")) {
-    status_of_room(ex, std::move(*room_id), std::move(base));
+    status_of_room(ex, std::move(*room_id), std::move(base), view);
   } else if (!server_.config().status_list_rooms) {  // listing restricted: no rooms
     base["rooms"] = boost::json::array{};
     ex.respond(json_response(ex.req, http::status::ok, base));
   } else {
-    status_listing(ex, std::move(base));
+    status_listing(ex, std::move(base), view);
   }
 }
 
 // One room, always live (the extension finds its own room this way).
-void HttpRoutes::status_of_room(Exchange& ex, std::string room_id, boost::json::object base) {
+void HttpRoutes::status_of_room(Exchange& ex, std::string room_id, boost::json::object base,
+                                StatusView view) {
   if (!protocol::is_valid_room_id(room_id)) {
     base["rooms"] = boost::json::array{};
     ex.respond(json_response(ex.req, http::status::ok, base));
     return;
   }
-  server_.rooms().room_status(room_id, [this, req = ex.req, respond = std::move(ex.respond),
-                                        base = std::move(base)](boost::json::array rooms) mutable {
-    base["rooms"] = std::move(rooms);
-    finish_status(std::move(req), std::move(respond), std::move(base), false);
-  });
+  server_.rooms().room_status(
+      room_id, [this, view, req = ex.req, respond = std::move(ex.respond),
+                base = std::move(base)](boost::json::array rooms) mutable {
+        if (view == StatusView::counts) {
+          for (auto& room : rooms) {
+            if (room.is_object()) room = cluster::public_room_view(room.get_object());
+          }
+        }
+        base["rooms"] = std::move(rooms);
+        finish_status(std::move(req), std::move(respond), std::move(base), std::nullopt);
+      });
 }
 
 // The listing, a page at a time (docs/PROTOCOL.md): ?limit= rooms (default 100, at most
 // 1000) in roomId order, after ?cursor= (the nextCursor of the previous page). The work per
-// request is bounded by the page, whatever the number of rooms.
-void HttpRoutes::status_listing(Exchange& ex, boost::json::object base) {
+// request is bounded by the page, whatever the number of rooms. Without the admin view it
+// is counts only: a roomId is all it takes to join an open room.
+void HttpRoutes::status_listing(Exchange& ex, boost::json::object base, StatusView view) {
   const auto limit = limit_param(ex.target, kStatusPageDefault, kPageMax);
   if (!limit) {
     ex.respond(json_error(ex.req, http::status::bad_request,
@@ -255,35 +286,38 @@ void HttpRoutes::status_listing(Exchange& ex, boost::json::object base) {
     ex.respond(json_error(ex.req, http::status::bad_request, "Invalid cursor"));
     return;
   }
+  const bool counts = view == StatusView::counts;
   // Every client polls the first page: it is rebuilt at most once per STATUS_CACHE_MS.
   const auto cache_for = server_.config().status_cache;
-  const bool cacheable = cursor.empty() && *limit == kStatusPageDefault && cache_for.count() > 0;
-  if (cacheable && !status_body_.empty() &&
-      std::chrono::steady_clock::now() - status_built_ < cache_for) {
-    ex.respond(make_response(ex.req, http::status::ok, status_body_, "application/json"));
+  const bool cacheable =
+      (counts || (cursor.empty() && *limit == kStatusPageDefault)) && cache_for.count() > 0;
+  const CachedStatus& cached = status_cache_[static_cast<std::size_t>(view)];
+  if (cacheable && !cached.body.empty() &&
+      std::chrono::steady_clock::now() - cached.built < cache_for) {
+    ex.respond(make_response(ex.req, http::status::ok, cached.body, "application/json"));
     return;
   }
+  // The counts need the total only, which comes with any page.
   server_.rooms().list_rooms(
-      cursor, *limit,
-      [this, cacheable, req = ex.req, respond = std::move(ex.respond),
-       base = std::move(base)](cluster::RoomPage page) mutable {
-        base["rooms"] = std::move(page.rooms);
+      counts ? std::string() : cursor, counts ? 1 : *limit,
+      [this, counts, cache = cacheable ? std::optional(view) : std::nullopt, req = ex.req,
+       respond = std::move(ex.respond), base = std::move(base)](cluster::RoomPage page) mutable {
+        base["rooms"] = counts ? boost::json::array{} : std::move(page.rooms);
         base["totalRooms"] = page.total;
-        base["nextCursor"] = page.next_cursor ? boost::json::value(*page.next_cursor) : nullptr;
-        finish_status(std::move(req), std::move(respond), std::move(base), cacheable);
+        base["nextCursor"] = !counts && page.next_cursor
+                                 ? boost::json::value(*page.next_cursor)
+                                 : boost::json::value(nullptr);
+        finish_status(std::move(req), std::move(respond), std::move(base), cache);
       });
 }
 
 void HttpRoutes::finish_status(HttpRequest req, std::function<void(HttpResponse)> respond,
-                               boost::json::object body, bool cache) {
+                               boost::json::object body, std::optional<StatusView> cache) {
   server_.rooms().nodes([this, req = std::move(req), respond = std::move(respond), cache,
                          body = std::move(body)](boost::json::array nodes) mutable {
     body["nodes"] = std::move(nodes);
     std::string text = boost::json::serialize(body);
-    if (cache) {
-      status_body_ = text;
-      status_built_ = std::chrono::steady_clock::now();
-    }
+    if (cache) status_cache_[static_cast<std::size_t>(*cache)] = {text, std::chrono::steady_clock::now()};
     respond(make_response(req, http::status::ok, std::move(text), "application/json"));
   });
 }

@@ -3,6 +3,7 @@
 // route (methods, path pattern, metrics label, handler); each handler is a small member
 // function. A handler may answer later (cluster mode asks Redis), so answers go through a
 // callback. Adding an endpoint is one row and its handler.
+#include "net/admin_access.hpp"
 #include "net/http_path.hpp"
 #include "net/http_response.hpp"
 #include "net/static_assets.hpp"
@@ -11,6 +12,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -100,13 +102,20 @@ class HttpRoutes {
   void websocket_only(Exchange& ex);
   void not_found(Exchange& ex);
 
+  // Whether the caller has the admin view; when not, answers 401/403 and returns true.
+  AdminAccess access(const Exchange& ex) const;
+  bool refuse_non_admin(Exchange& ex);
+
   // GET /status (and the dashboard's copy of it): one room (?roomId=) or a page of the
-  // listing (?limit=, ?cursor=).
-  void status_of_room(Exchange& ex, std::string room_id, boost::json::object base);
-  void status_listing(Exchange& ex, boost::json::object base);
-  // Adds "nodes" to `body`, answers, and keeps the body when it is the cached first page.
+  // listing (?limit=, ?cursor=), in full or without identities (docs/SECURITY.md).
+  enum class StatusView : std::uint8_t { counts = 0, full = 1 };
+  void answer_status(Exchange& ex, StatusView view);
+  void status_of_room(Exchange& ex, std::string room_id, boost::json::object base,
+                      StatusView view);
+  void status_listing(Exchange& ex, boost::json::object base, StatusView view);
+  // Adds "nodes" to `body`, answers, and keeps the body as the cached listing of `cache`.
   void finish_status(HttpRequest req, std::function<void(HttpResponse)> respond,
-                     boost::json::object body, bool cache);
+                     boost::json::object body, std::optional<StatusView> cache);
   boost::json::object status_base() const;
 
   Server& server_;
@@ -115,9 +124,13 @@ class HttpRoutes {
   EventsSource events_;
   std::function<bool()> store_ready_;
   StaticAssets assets_;  // web/, embedded at build time
-  // GET /status (the listing's first page, default limit): the last body and when it was built.
-  std::string status_body_;
-  std::chrono::steady_clock::time_point status_built_{};
+  // GET /status listings rebuilt at most once per STATUS_CACHE_MS, by StatusView: the full
+  // first page at the default limit, and the counts. The last body and when it was built.
+  struct CachedStatus {
+    std::string body;
+    std::chrono::steady_clock::time_point built{};
+  };
+  std::array<CachedStatus, 2> status_cache_{};
 };
 
 }  // namespace tandem::net

@@ -98,6 +98,14 @@ void HttpSession::upgrade(HttpRequest request) {
     write(routes.refuse_upgrade(request, http::status::not_found, "WebSocket endpoint is /ws"));
     return;
   }
+  std::string client = server_.client_address(peer_, forwarded_for(request));
+  const auto origin = request[http::field::origin];
+  if (!server_.check_origin(std::string_view(origin.data(), origin.size()), client)) {
+    write(routes.refuse_upgrade(request, http::status::forbidden,
+                                "Origin not allowed: this server accepts WebSocket connections "
+                                "only from the origins in its ALLOWED_ORIGINS"));
+    return;
+  }
   if (server_.draining()) {
     server_.metrics().rejected_draining.inc();
     write(routes.refuse_upgrade(request, http::status::service_unavailable, "Server is draining"));
@@ -108,7 +116,6 @@ void HttpSession::upgrade(HttpRequest request) {
     write(routes.refuse_upgrade(request, http::status::service_unavailable, "Server is full"));
     return;
   }
-  std::string client = server_.client_address(peer_, forwarded_for(request));
   if (!server_.reserve_client(client)) {
     server_.metrics().rejected_per_ip.inc();
     write(routes.refuse_upgrade(request, http::status::too_many_requests,

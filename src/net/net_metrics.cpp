@@ -26,6 +26,14 @@ NetMetrics::NetMetrics(obs::Registry& registry)
                                          "WebSocket upgrades refused", {{"reason", "draining"}})),
       rejected_per_ip(registry.counter("tandem_connections_rejected_total",
                                        "WebSocket upgrades refused", {{"reason", "per_ip"}})),
+      ws_origins(registry, "tandem_ws_origins_total",
+                 "WebSocket upgrades by the verdict of the origin policy (ALLOWED_ORIGINS)",
+                 "verdict",
+                 {std::begin(OriginPolicy::kVerdictLabels), std::end(OriginPolicy::kVerdictLabels)}),
+      new_rooms_refused(registry.counter(
+          "tandem_new_rooms_refused_total",
+          "JOINs refused because their client address created ROOM_MAX_NEW_PER_ADDRESS rooms "
+          "in the last minute")),
       queue_overflows(registry.counter(
           "tandem_send_queue_overflows_total",
           "Connections closed because their outbound queue passed its limit")),

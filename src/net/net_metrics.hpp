@@ -13,6 +13,8 @@ class NetMetrics {
   obs::Counter& rejected_full;        // upgrades refused: MAX_CONNECTIONS reached
   obs::Counter& rejected_draining;    // upgrades refused: shutting down
   obs::Counter& rejected_per_ip;      // upgrades refused: MAX_CONNECTIONS_PER_IP reached
+  obs::CounterSet ws_origins;         // upgrades by OriginPolicy verdict (refused ones too)
+  obs::Counter& new_rooms_refused;    // JOINs refused: ROOM_MAX_NEW_PER_ADDRESS reached
   obs::Counter& queue_overflows;      // clients closed because they could not keep up
   obs::Counter& rate_limited;         // messages (and pings) refused by the token bucket
   obs::Counter& relay_refused;        // pass-through messages refused by the byte budget

@@ -3,7 +3,9 @@
 #include "net/client_address.hpp"
 #include "net/http_routes.hpp"
 #include "net/http_session.hpp"
+#include "net/static_assets.hpp"
 #include "net/ws_session.hpp"
+#include "obs/clock.hpp"
 
 #include <boost/asio/ip/address.hpp>
 
@@ -26,6 +28,23 @@ std::chrono::steady_clock::duration tick_period(std::chrono::milliseconds timeou
                                                          std::chrono::seconds(1));
 }
 
+// Addresses whose room creations are counted at once; when full of live windows, a new
+// address is refused a room until one expires (cluster::AddressRate fails closed).
+constexpr std::size_t kNewRoomAddressesMax = 100'000;
+constexpr protocol::Millis kNewRoomWindow = 60'000;
+constexpr std::size_t kLoggedOriginMax = 200;  // characters of an Origin in a log line
+
+// An Origin header as a log field: printable ASCII (anything else as '?'), cut short.
+std::string loggable_origin(std::string_view origin) {
+  std::string out(origin.substr(0, kLoggedOriginMax));
+  for (char& c : out) {
+    if (c < 0x20 || c > 0x7e) c = '?';
+  }
+  return out;
+}
+
+protocol::Millis steady_now_ms() { return static_cast<protocol::Millis>(obs::steady_clock_ms()); }
+
 // Whole ticks of silence that make a connection stale (the timeout, rounded up).
 std::uint64_t timeout_ticks(std::chrono::milliseconds timeout,
                             std::chrono::steady_clock::duration period) {
@@ -45,6 +64,7 @@ Server::Server(Executor executor, NetConfig config, cluster::Rooms& rooms,
       routes_(std::make_unique<HttpRoutes>(*this, registry)),
       acceptor_(executor),
       admission_(config_.max_http_connections, config_.max_pending_per_ip),
+      new_rooms_(config_.room_max_new_per_address, kNewRoomWindow, kNewRoomAddressesMax),
       accept_timer_(executor),
       drain_timer_(executor),
       idle_timer_(executor),
@@ -80,6 +100,7 @@ std::uint16_t Server::start() {
   arm_idle_tick();
   const std::uint16_t port = acceptor_.local_endpoint().port();
   if (config_.public_url.empty()) config_.public_url = "http://localhost:" + std::to_string(port);
+  own_origin_ = url_origin(config_.public_url).value_or("");
   return port;
 }
 
@@ -172,6 +193,36 @@ void Server::release_client(const std::string& address) {
   const auto it = clients_.find(address);
   if (it == clients_.end()) return;
   if (--it->second == 0) clients_.erase(it);
+}
+
+bool Server::check_origin(std::string_view origin, const std::string& client) {
+  const OriginPolicy::Verdict verdict = config_.allowed_origins.check(origin, own_origin_);
+  metrics_.ws_origins[OriginPolicy::label(verdict)].inc();
+  if (verdict == OriginPolicy::Verdict::allowed || verdict == OriginPolicy::Verdict::absent) {
+    return true;
+  }
+  std::uint64_t held_back = 0;
+  if (origin_log_.allow(steady_now_ms(), held_back)) {
+    logger_.info("ws_origin_" + std::string(OriginPolicy::label(verdict)),
+                 {{"origin", loggable_origin(origin)},
+                  {"remote", client},
+                  {"heldBack", static_cast<std::int64_t>(held_back)}});
+  }
+  return verdict == OriginPolicy::Verdict::unlisted;
+}
+
+std::optional<protocol::Millis> Server::refuse_new_room(const std::string& client,
+                                                        const std::string& room_id) {
+  const auto decision = new_rooms_.take(client, steady_now_ms(), room_id);
+  if (decision.allowed) return std::nullopt;
+  metrics_.new_rooms_refused.inc();
+  std::uint64_t held_back = 0;
+  if (new_room_log_.allow(steady_now_ms(), held_back)) {
+    logger_.warn("new_room_refused", {{"room", room_id},
+                                      {"remote", client},
+                                      {"heldBack", static_cast<std::int64_t>(held_back)}});
+  }
+  return decision.retry_after;
 }
 
 bool Server::can_accept_session() const noexcept {

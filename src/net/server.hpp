@@ -1,6 +1,7 @@
 #pragma once
 // The listener and the registry of live WebSocket sessions. Implements cluster::Outbox so
 // the room layer can reach connections by id. Runs on the single event-loop thread.
+#include "cluster/address_rate.hpp"
 #include "cluster/outbox.hpp"
 #include "cluster/rooms.hpp"
 #include "net/accept_throttle.hpp"
@@ -8,6 +9,7 @@
 #include "net/idle_wheel.hpp"
 #include "net/net_metrics.hpp"
 #include "net/types.hpp"
+#include "obs/log_throttle.hpp"
 #include "obs/logger.hpp"
 
 #include <boost/asio/steady_timer.hpp>
@@ -78,6 +80,15 @@ class Server final : public cluster::Outbox {
   // already (nothing is counted then). Each true is matched by one release_client.
   bool reserve_client(const std::string& address);
   void release_client(const std::string& address);
+  // ALLOWED_ORIGINS for a WebSocket upgrade (`origin`: the header, "" when absent): counts
+  // the verdict and logs unlisted and refused origins (at most one line per 10 s). False:
+  // refuse the upgrade.
+  bool check_origin(std::string_view origin, const std::string& client);
+  // ROOM_MAX_NEW_PER_ADDRESS: counts a room `client` is about to create. When the address
+  // is past its limit, nothing is counted, the refusal is counted and logged (at most one
+  // line per 10 s), and the answer is how long until the address may create one again.
+  std::optional<protocol::Millis> refuse_new_room(const std::string& client,
+                                                  const std::string& room_id);
 
   const NetConfig& config() const noexcept { return config_; }
   cluster::Rooms& rooms() noexcept { return rooms_; }
@@ -107,6 +118,10 @@ class Server final : public cluster::Outbox {
   std::uint64_t next_http_id_ = 1;
   HttpAdmission admission_;
   boost::unordered_flat_map<std::string, std::size_t> clients_;  // WebSocket sessions per address
+  std::string own_origin_;                 // PUBLIC_URL's origin, always allowed
+  cluster::AddressRate new_rooms_;         // rooms created per client address and minute
+  obs::LogThrottle origin_log_{10'000};    // unlisted and refused origins
+  obs::LogThrottle new_room_log_{10'000};  // refused room creations
   AcceptThrottle accept_throttle_;
   asio::steady_timer accept_timer_;  // the pause after a failed accept
   bool draining_ = false;

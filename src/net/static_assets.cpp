@@ -229,6 +229,7 @@ http::response<http::string_body> static_response(const http::request<http::stri
   res.set("X-Content-Type-Options", "nosniff");
   res.set("Referrer-Policy", "no-referrer");
   res.set("Content-Security-Policy", csp);
+  res.set("X-Frame-Options", "DENY");  // frame-ancestors 'none' for browsers without CSP 2
   if (status != http::status::not_modified) {
     res.set(http::field::content_type, status == http::status::range_not_satisfiable
                                            ? "text/plain; charset=utf-8"

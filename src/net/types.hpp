@@ -2,6 +2,7 @@
 // One place names the executor and socket types, so moving to a loop per core later is a
 // local change (STYLE.md 7).
 #include "net/address_set.hpp"
+#include "net/origin_policy.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -33,6 +34,10 @@ struct NetConfig {
   std::size_t max_connections_per_ip = 256;
   // Peers whose X-Forwarded-For is believed (empty: nobody's).
   AddressSet trusted_proxies;
+  // ALLOWED_ORIGINS: web origins that may open a WebSocket (no list: any, counted).
+  OriginPolicy allowed_origins;
+  // Rooms one client address may create per minute (a JOIN of an absent room).
+  std::size_t room_max_new_per_address = 30;
   // A plain HTTP connection must deliver a complete request this long after it starts
   // waiting for one (accepted, or kept alive after a response).
   std::chrono::milliseconds request_timeout{5'000};
@@ -49,10 +54,14 @@ struct NetConfig {
   std::size_t send_queue_max_messages = 1'024;
   std::chrono::milliseconds drain_timeout{10'000};
   bool status_list_rooms = true;  // GET /status without ?roomId lists every room
+  // GET /status shows member identities, positions and URLs to every caller (the old
+  // server's behaviour); otherwise only to the admin (admin_access.hpp).
+  bool status_public = false;
   // The full listing is rebuilt at most this often (every client polls /status every 2 s);
   // 0 = rebuilt on every request. ?roomId= answers are never cached.
   std::chrono::milliseconds status_cache{1'000};
-  std::string admin_token;  // audit log API (off when empty), dashboard data (open when empty)
+  // Audit log API (off when empty); dashboard and full /status (loopback only when empty).
+  std::string admin_token;
 };
 
 }  // namespace tandem::net

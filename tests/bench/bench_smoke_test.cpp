@@ -100,7 +100,8 @@ class BenchSmokeTest : public ::testing::Test {
                             {"RATE_LIMIT_BURST", "1000000"},
                             {"RELAY_BYTES_PER_SEC", "10000000000"},
                             {"RELAY_BYTES_BURST", "10000000000"},
-                            {"MAX_CONNECTIONS_PER_IP", "250000"}});
+                            {"MAX_CONNECTIONS_PER_IP", "250000"},
+                            {"ROOM_MAX_NEW_PER_ADDRESS", "1000000"}});
     ASSERT_TRUE(server_);
   }
 

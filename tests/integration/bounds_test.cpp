@@ -147,7 +147,7 @@ TEST_F(BoundsTest, AFullTableEvictsIdsOfAbsentRoomsFirst) {
 // /status without ?roomId= is a page: the default 100 rooms, in roomId order, with the
 // total and a cursor; following the cursors lists every room exactly once.
 TEST_F(BoundsTest, StatusListsAPageAtATime) {
-  start_server();
+  start_server({{"ROOM_MAX_NEW_PER_ADDRESS", "200"}});  // 130 rooms from this address
   constexpr int kRooms = 130;
   std::vector<std::unique_ptr<WsClient>> clients;
   std::vector<std::string> ids;

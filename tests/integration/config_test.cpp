@@ -85,6 +85,10 @@ TEST_F(ConfigTest, InvalidValuesStopTheServerWithOneLineNamingTheVariable) {
       {"ADMIN_TOKEN", "a"},
       {"ADMIN_TOKEN", "fifteen-chars-x"},
       {"SHORT_ID_MAX_NEW_PER_ADDRESS", "0"},
+      {"STATUS_PUBLIC", "everyone"},
+      {"ALLOWED_ORIGINS", "https://tandem.watch/app"},
+      {"ALLOWED_ORIGINS", "tandem.watch"},
+      {"ROOM_MAX_NEW_PER_ADDRESS", "0"},
       {"EVENTS_MAX_BYTES_PER_ROOM", "100"},
       {"READY_REQUIRES_STORE", "sometimes"},
   };

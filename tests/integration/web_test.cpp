@@ -29,6 +29,27 @@ TEST_F(WebTest, DemoIsAnHtmlPageWithItsTestHooks) {
   }
 }
 
+// No other site may frame the pages (clickjacking) or make a browser read an answer as
+// another type; the page URL (room names) is not sent on as a referrer.
+TEST_F(WebTest, PagesCannotBeFramedOrSniffed) {
+  start_server();
+  for (const char* target : {"/demo", "/demo/demo.js", "/dashboard", "/dashboard/dashboard.js"}) {
+    const HttpResponse res = http_get(port(), target);
+    ASSERT_EQ(res.status, 200) << target << "\n" << res.describe();
+    EXPECT_NE(res.header("Content-Security-Policy").find("frame-ancestors 'none'"),
+              std::string::npos)
+        << target;
+    EXPECT_EQ(res.header("X-Frame-Options"), "DENY") << target;
+    EXPECT_EQ(res.header("X-Content-Type-Options"), "nosniff") << target;
+    EXPECT_EQ(res.header("Referrer-Policy"), "no-referrer") << target;
+  }
+  for (const char* target : {"/", "/status", "/health", "/metrics", "/nothing-here"}) {
+    EXPECT_EQ(http_get(port(), target).header("X-Content-Type-Options"), "nosniff") << target;
+  }
+  EXPECT_EQ(http_get_from("127.0.0.2", port(), "/dashboard").header("X-Content-Type-Options"),
+            "nosniff");
+}
+
 TEST_F(WebTest, DemoAssetsHaveTheirContentTypes) {
   start_server();
   const auto type_of = [this](const char* target) {
@@ -94,7 +115,7 @@ TEST_F(WebTest, RoutesAreCounted) {
   EXPECT_EQ(metric("tandem_http_requests_total", {{"route", "not_found"}}), 1);
 }
 
-TEST_F(WebTest, DashboardDataIsOpenWithoutAdminToken) {
+TEST_F(WebTest, DashboardDataIsOpenToThisHostWithoutAdminToken) {
   start_server();
   const HttpResponse page = http_get(port(), "/dashboard");
   ASSERT_EQ(page.status, 200) << page.describe();

@@ -100,10 +100,17 @@ HttpConnection::~HttpConnection() {
   impl_->ioc.poll();
 }
 
-void HttpConnection::connect(std::uint16_t port, std::source_location where) {
+void HttpConnection::connect(std::uint16_t port, std::source_location where,
+                             const std::string& local_address) {
   impl_->port = port;
   bool done = false;
   beast::error_code op_ec;
+  if (!local_address.empty()) {
+    tcp::socket& socket = impl_->stream.socket();
+    socket.open(tcp::v4(), op_ec);
+    if (!op_ec) socket.bind(tcp::endpoint(asio::ip::make_address_v4(local_address), 0), op_ec);
+    if (op_ec) fail_at(where, "HTTP bind to " + local_address + ": " + op_ec.message());
+  }
   impl_->stream.async_connect(tcp::endpoint(asio::ip::make_address_v4("127.0.0.1"), port),
                               [&](beast::error_code e) {
                                 op_ec = e;
@@ -192,6 +199,13 @@ HttpResponse http_request(std::uint16_t port, std::string_view method, std::stri
   HttpConnection connection;  // one request, then closed (Connection: close)
   connection.connect(port, where);
   return connection.send(method, target, headers, std::move(body), false, timeout, where);
+}
+
+HttpResponse http_get_from(std::string local_address, std::uint16_t port, std::string_view target,
+                           const Headers& headers, std::source_location where) {
+  HttpConnection connection;
+  connection.connect(port, where, local_address);
+  return connection.send("GET", target, headers, std::string(), false, kTimeout, where);
 }
 
 std::optional<Millis> time_until_server_closes(std::uint16_t port, std::string_view bytes,

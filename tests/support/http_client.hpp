@@ -41,6 +41,11 @@ HttpResponse http_request(std::uint16_t port, std::string_view method, std::stri
 HttpResponse http_get(std::uint16_t port, std::string_view target, const Headers& headers = {},
                       Millis timeout = kTimeout,
                       std::source_location where = std::source_location::current());
+// A GET from another loopback address ("127.0.0.2"): a client that is not this host's
+// 127.0.0.1 as the server sees it.
+HttpResponse http_get_from(std::string local_address, std::uint16_t port, std::string_view target,
+                           const Headers& headers = {},
+                           std::source_location where = std::source_location::current());
 
 // Opens a TCP connection, writes `bytes` (may be empty) and waits until the server closes
 // it. Returns how long that took after the write, or nullopt if it is still open at `timeout`.
@@ -55,7 +60,9 @@ class HttpConnection {
   HttpConnection(const HttpConnection&) = delete;
   HttpConnection& operator=(const HttpConnection&) = delete;
 
-  void connect(std::uint16_t port, std::source_location where = std::source_location::current());
+  // `local_address`: bind to it first ("127.0.0.2"); "" = any.
+  void connect(std::uint16_t port, std::source_location where = std::source_location::current(),
+               const std::string& local_address = {});
   HttpResponse request(std::string_view method, std::string_view target,
                        const Headers& headers = {}, Millis timeout = kTimeout,
                        std::source_location where = std::source_location::current());

@@ -165,6 +165,20 @@ TEST(AddressRate, AFixedWindowPerAddress) {
   EXPECT_TRUE(rate.take("1.1.1.1", 61'000).allowed);   // a new window
 }
 
+// New rooms: connections of one address joining rooms it is creating count each once.
+TEST(AddressRate, AnItemCountedInTheWindowIsNotCountedAgain) {
+  AddressRate rate(2, 60'000, 100);
+  for (int i = 0; i < 40; ++i) {
+    EXPECT_TRUE(rate.take("1.1.1.1", 1000, i % 2 == 0 ? "party" : "other").allowed);
+  }
+  EXPECT_FALSE(rate.take("1.1.1.1", 1000, "third").allowed);
+  EXPECT_FALSE(rate.take("1.1.1.1", 1000).allowed);                  // no item: always counted
+  EXPECT_TRUE(rate.take("2.2.2.2", 1000, "third").allowed);          // per address
+  EXPECT_TRUE(rate.take("1.1.1.1", 61'000, "third").allowed);        // a new window
+  EXPECT_TRUE(rate.take("1.1.1.1", 61'000, "party").allowed);        // counted anew
+  EXPECT_FALSE(rate.take("1.1.1.1", 61'000, "other").allowed);
+}
+
 TEST(AddressRate, TheTableIsBoundedAndFailsClosed) {
   AddressRate rate(5, 1000, 2);
   EXPECT_TRUE(rate.take("a", 0).allowed);
