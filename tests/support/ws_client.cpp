@@ -14,8 +14,8 @@
 
 #include <deque>
 #include <functional>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 
