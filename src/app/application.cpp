@@ -202,6 +202,7 @@ RoomsBackend make_redis_rooms(const Config& config, boost::asio::io_context& io,
   cluster::RedisRoomsOptions options;
   options.node_id = config.net.node_id;
   options.redis = *redis::parse_redis_url(config.redis_url);  // validated by load_config
+  options.redis.sentinel = config.redis_sentinel;
   options.short_ids = cluster::RedisShortIdOptions{short_id_options(config),
                                                    config.short_id_max_new_per_address};
   options.pin_lockout = config.pin_lockout;

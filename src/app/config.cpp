@@ -452,6 +452,25 @@ std::vector<Option> make_options(Legacy& legacy) {
       [millis](Config& c, const std::string& v) {
         c.cluster_sweep = millis("CLUSTER_SWEEP_MS", 50, 60'000)(v);
       });
+  add("REDIS_SENTINELS", "",
+      "host:port,...: Redis Sentinels that name the master (instead of REDIS_URL; the "
+      "password and db from REDIS_PASSWORD and REDIS_DB)",
+      [](Config& c, const std::string& v) {
+        if (v.empty()) return;
+        std::string why;
+        auto sentinels = redis::parse_endpoints(v, &why);
+        if (!sentinels) invalid("REDIS_SENTINELS", v, why);
+        c.redis_sentinel.sentinels = std::move(*sentinels);
+      });
+  add("REDIS_MASTER_NAME", "", "The master's name in Sentinel (with REDIS_SENTINELS)",
+      [](Config& c, const std::string& v) {
+        if (v.size() > 256 || v.find_first_of(" \r\n") != std::string::npos) {
+          invalid("REDIS_MASTER_NAME", v, "a name without spaces, at most 256 characters");
+        }
+        c.redis_sentinel.master_name = v;
+      });
+  add("REDIS_SENTINEL_PASSWORD", "", "The sentinels' own password (their requirepass), if any",
+      [](Config& c, const std::string& v) { c.redis_sentinel.password = v; });
   add("REDIS_HOST", "", "Old server's name: Redis host (used when REDIS_URL is unset)",
       [&legacy](Config&, const std::string& v) { legacy.redis_host = v; });
   add("REDIS_PORT", "6379", "Old server's name: Redis port", [&legacy](Config&, const std::string& v) {
@@ -548,6 +567,22 @@ Config load_config(const std::vector<std::string>& args,
   // With PORT=0 the real port is known only after binding: the server fills it in then.
   if (config.net.public_url.empty() && config.net.port != 0) {
     config.net.public_url = "http://localhost:" + std::to_string(config.net.port);
+  }
+  if (config.redis_sentinel.enabled()) {
+    if (config.redis_sentinel.master_name.empty()) {
+      throw ConfigError("REDIS_SENTINELS is set but REDIS_MASTER_NAME is not: set both");
+    }
+    if (!config.redis_url.empty() || !legacy.redis_host.empty()) {
+      throw ConfigError(
+          "REDIS_SENTINELS and REDIS_URL (or REDIS_HOST) are both set: set one (with Sentinel, "
+          "REDIS_PASSWORD and REDIS_DB give the master's password and db)");
+    }
+    // The host is a placeholder: the sentinels name the master.
+    config.redis_url = "redis://" +
+                       (legacy.redis_password.empty() ? "" : ":" + percent_encode(legacy.redis_password) + "@") +
+                       "sentinel-master:6379/" + legacy.redis_db;
+  } else if (!config.redis_sentinel.master_name.empty()) {
+    throw ConfigError("REDIS_MASTER_NAME is set but REDIS_SENTINELS is not: set both");
   }
   if (config.redis_url.empty() && !legacy.redis_host.empty()) {
     config.redis_url = "redis://" +

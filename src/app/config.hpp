@@ -6,6 +6,7 @@
 #include "ice/ice_config.hpp"
 #include "net/types.hpp"
 #include "obs/logger.hpp"
+#include "redis/redis_config.hpp"
 #include "room/room_machine.hpp"
 
 #include <cstdint>
@@ -39,6 +40,9 @@ struct Config {
   std::size_t journal_memory_max_entries = 100'000;
   // Cluster mode and PostgreSQL (DESIGN.md): accepted and validated here.
   std::string redis_url;
+  // Sentinel mode (REDIS_SENTINELS): the master is found through these; redis_url then
+  // carries only the password and db (from REDIS_PASSWORD / REDIS_DB).
+  redis::SentinelConfig redis_sentinel;
   protocol::Millis node_dead_after = 15'000;
   protocol::Millis cluster_sweep = 1'000;
   std::string database_url;

@@ -42,7 +42,62 @@ std::optional<RedisConfig> fail(std::string* error, std::string reason) {
   return std::nullopt;
 }
 
+bool parse_port(std::string_view text, std::uint16_t& port) {
+  unsigned value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value == 0 || value > 65535) {
+    return false;
+  }
+  port = static_cast<std::uint16_t>(value);
+  return true;
+}
+
+std::optional<Endpoint> parse_endpoint(std::string_view item) {
+  std::string_view host;
+  std::string_view port;
+  if (item.starts_with('[')) {  // [v6]:port
+    const auto close = item.find("]:");
+    if (close == std::string_view::npos) return std::nullopt;
+    host = item.substr(1, close - 1);
+    port = item.substr(close + 2);
+  } else {
+    const auto colon = item.rfind(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    host = item.substr(0, colon);
+    port = item.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) return std::nullopt;  // v6 needs brackets
+  }
+  return make_endpoint(host, port);
+}
+
 }  // namespace
+
+std::optional<Endpoint> make_endpoint(std::string_view host, std::string_view port) {
+  Endpoint out{std::string(host), 0};
+  if (host.empty() || !parse_port(port, out.port)) return std::nullopt;
+  return out;
+}
+
+std::optional<std::vector<Endpoint>> parse_endpoints(std::string_view list, std::string* error) {
+  std::vector<Endpoint> out;
+  while (!list.empty()) {
+    const auto comma = list.find(',');
+    const std::string_view item = list.substr(0, comma);
+    const auto endpoint = parse_endpoint(item);
+    if (!endpoint) {
+      if (error != nullptr) *error = "'" + std::string(item) + "' is not host:port";
+      return std::nullopt;
+    }
+    out.push_back(*endpoint);
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  if (out.empty() || out.size() > 16) {
+    if (error != nullptr) *error = "1 to 16 host:port entries, comma-separated";
+    return std::nullopt;
+  }
+  return out;
+}
 
 std::optional<RedisConfig> parse_redis_url(std::string_view url, std::string* error,
                                            RedisConfig base) {

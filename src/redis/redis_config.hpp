@@ -7,8 +7,30 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tandem::redis {
+
+struct Endpoint {
+  std::string host;
+  std::uint16_t port = 0;
+  bool operator==(const Endpoint&) const = default;
+};
+
+struct SentinelConfig {
+  std::vector<Endpoint> sentinels;  // empty: Sentinel mode is off
+  std::string master_name;
+  std::string password;  // the sentinels' own requirepass; empty = no AUTH
+  std::chrono::milliseconds timeout{2'000};  // one exchange with one sentinel
+  bool enabled() const noexcept { return !sentinels.empty(); }
+};
+
+// host and a decimal port 1..65535, or nullopt.
+std::optional<Endpoint> make_endpoint(std::string_view host, std::string_view port);
+// "host:port,host:port" (IPv6 in brackets). nullopt and a reason when invalid.
+std::optional<std::vector<Endpoint>> parse_endpoints(std::string_view list,
+                                                     std::string* error = nullptr);
+
 
 struct RedisConfig {
   // Endpoint (from the URL).
@@ -17,6 +39,9 @@ struct RedisConfig {
   std::string username;  // Redis 6 ACL user; empty = AUTH with the password only
   std::string password;  // empty = no AUTH
   int db = 0;            // SELECTed after connecting when not 0 (command connections)
+  // Sentinel mode when enabled: host/port above are not used; the master is asked of the
+  // sentinels before each connection attempt and must answer ROLE as a master.
+  SentinelConfig sentinel;
 
   // Behaviour.
   std::string name = "command";                      // label of this connection's metrics and logs

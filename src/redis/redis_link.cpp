@@ -42,6 +42,13 @@ RedisLink::~RedisLink() {
 
 void RedisLink::start() {
   if (state_ != State::idle) return;
+  if (config_.sentinel.enabled()) {
+    sentinel_ = std::make_shared<SentinelClient>(executor_, config_.sentinel);
+    std::weak_ptr<RedisLink> weak = shared_from_this();
+    sentinel_->watch([weak](const Endpoint& master) {
+      if (auto self = weak.lock()) self->on_master_switched(master);
+    });
+  }
   begin_attempt();
 }
 
@@ -53,6 +60,7 @@ void RedisLink::shutdown() {
   connect_timer_.cancel();
   watchdog_timer_.cancel();
   resolver_.cancel();
+  if (sentinel_) sentinel_->shutdown();
   // Pending reply callbacks come back from hiredis with a null reply and are dropped;
   // hook_cleanup releases the descriptor before hiredis closes the fd.
   if (context_ != nullptr) redisAsyncFree(context_);
@@ -63,30 +71,49 @@ void RedisLink::shutdown() {
 // --- connecting --------------------------------------------------------------------------
 
 void RedisLink::begin_attempt() {
+  if (!sentinel_) {
+    connect_host(config_.host, config_.port);
+    return;
+  }
+  // Sentinel mode: where the master is now, asked before every attempt.
+  state_ = State::resolving;
+  sentinel_->resolve([self = shared_from_this()](std::optional<Endpoint> master,
+                                                 const std::string& error) {
+    if (self->state_ != State::resolving) return;  // stopped meanwhile
+    if (!master) {
+      self->on_context_gone("sentinel: " + error);
+      return;
+    }
+    self->connect_host(master->host, master->port);
+  });
+}
+
+void RedisLink::connect_host(const std::string& host, std::uint16_t port) {
+  target_ = Endpoint{host, port};
   boost::system::error_code ec;
-  const auto address = asio::ip::make_address(config_.host, ec);
+  const auto address = asio::ip::make_address(host, ec);
   if (!ec) {
-    connect_to(address.to_string());
+    connect_to(address.to_string(), port);
     return;
   }
   // A name: resolve off the loop (hiredis would call getaddrinfo on it, blocking).
   state_ = State::resolving;
   resolver_.async_resolve(
-      config_.host, std::to_string(config_.port),
-      [self = shared_from_this()](const boost::system::error_code& error,
-                                  const asio::ip::tcp::resolver::results_type& results) {
+      host, std::to_string(port),
+      [self = shared_from_this(), host, port](const boost::system::error_code& error,
+                                              const asio::ip::tcp::resolver::results_type& results) {
         if (self->state_ != State::resolving) return;  // stopped meanwhile
         if (error || results.empty()) {
-          self->on_context_gone("resolve " + self->config_.host + ": " +
+          self->on_context_gone("resolve " + host + ": " +
                                 (error ? error.message() : std::string("no address")));
           return;
         }
-        self->connect_to(results.begin()->endpoint().address().to_string());
+        self->connect_to(results.begin()->endpoint().address().to_string(), port);
       });
 }
 
-void RedisLink::connect_to(const std::string& address) {
-  redisAsyncContext* context = redisAsyncConnect(address.c_str(), config_.port);
+void RedisLink::connect_to(const std::string& address, std::uint16_t port) {
+  redisAsyncContext* context = redisAsyncConnect(address.c_str(), port);
   if (context == nullptr || context->err != 0) {
     std::string reason = context != nullptr ? context->errstr : "out of memory";
     if (context != nullptr) redisAsyncFree(context);
@@ -139,7 +166,48 @@ void RedisLink::on_connected(int status) {
       ++handshake_left_;
     }
   }
+  // What a sentinel says may be stale (a failover in progress): only a master will do.
+  if (sentinel_ && send({"ROLE"}, &RedisLink::on_role_cb, nullptr)) ++handshake_left_;
   if (handshake_left_ == 0) become_ready();
+}
+
+void RedisLink::on_role_cb(redisAsyncContext* context, void* reply, void*) {
+  if (reply == nullptr) return;  // the context is going away
+  static_cast<RedisLink*>(context->data)->on_role_reply(static_cast<redisReply*>(reply));
+}
+
+void RedisLink::on_role_reply(const redisReply* reply) {
+  if (state_ != State::handshaking) return;
+  const bool master = reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
+                      reply->element[0]->type == REDIS_REPLY_STRING &&
+                      text_of(*reply->element[0]) == "master";
+  if (!master) {
+    abort_reason_ = "not the master (ROLE: " +
+                    (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0
+                         ? std::string(text_of(*reply->element[0]))
+                         : std::string(text_of(*reply))) +
+                    ")";
+    state_ = State::connecting;  // later handshake replies are ignored
+    redisAsyncDisconnect(context_);
+    return;
+  }
+  if (--handshake_left_ == 0) become_ready();
+}
+
+// A sentinel announced a new master: a link on another one leaves it (the old master may
+// live on as a replica: commands would fail READONLY, and its channels go quiet).
+void RedisLink::on_master_switched(const Endpoint& master) {
+  logger_.info("redis_master_switched", {{"connection", config_.name},
+                                         {"master_name", config_.sentinel.master_name},
+                                         {"host", master.host},
+                                         {"port", master.port}});
+  if (state_ == State::waiting) {
+    retry_timer_.cancel();
+    state_ = State::idle;
+    begin_attempt();
+    return;
+  }
+  if (context_ != nullptr && !(target_ == master)) abort_context("the master moved");
 }
 
 void RedisLink::on_handshake_cb(redisAsyncContext* context, void* reply, void*) {
@@ -168,8 +236,8 @@ void RedisLink::become_ready() {
   ever_ready_ = true;
   metrics_.connected.set(1);
   logger_.info("redis_connected", {{"connection", config_.name},
-                                   {"host", config_.host},
-                                   {"port", config_.port},
+                                   {"host", target_.host},
+                                   {"port", target_.port},
                                    {"db", config_.db}});
   if (role_ == Role::subscriber && !channels_.empty()) {
     send_subscribe(std::vector<std::string>(channels_.begin(), channels_.end()));
@@ -221,8 +289,8 @@ void RedisLink::on_context_gone(const std::string& reason) {
     post_state(false);
   } else if (reason != last_failure_) {
     logger_.warn("redis_connect_failed", {{"connection", config_.name},
-                                          {"host", config_.host},
-                                          {"port", config_.port},
+                                          {"host", target_.host},
+                                          {"port", target_.port},
                                           {"error", reason}});
   }
   last_failure_ = reason;
@@ -373,10 +441,19 @@ void RedisLink::on_reply(const redisReply* reply, ReplyCallback callback) {
                                                      " redis connection lost before the reply");
   // NOSCRIPT is eval_sha's cache miss, answered by a fallback to EVAL, not a failure.
   if (value.is_error() && value.error_code() != "NOSCRIPT") metrics_.command_errors.inc();
+  // The server this link is on was made a replica: find the master again.
+  const bool demoted = sentinel_ && value.error_code() == "READONLY";
   asio::post(executor_, [self = shared_from_this(), callback = std::move(callback),
                          value = std::move(value)]() mutable {
     if (self->state_ != State::stopped) callback(std::move(value));
   });
+  if (demoted) {  // not inside hiredis's callback
+    asio::post(executor_, [self = shared_from_this(), generation = generation_] {
+      if (generation == self->generation_ && self->state_ == State::ready) {
+        self->abort_context("the server is a replica now (READONLY)");
+      }
+    });
+  }
 }
 
 void RedisLink::fail(ReplyCallback callback, std::string error) {

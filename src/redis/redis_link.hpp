@@ -16,6 +16,7 @@
 #include "redis/redis_config.hpp"
 #include "redis/redis_metrics.hpp"
 #include "redis/reply.hpp"
+#include "redis/sentinel_client.hpp"
 #include "redis/types.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -89,11 +90,15 @@ class RedisLink : public std::enable_shared_from_this<RedisLink> {
   static void hook_cleanup(void* privdata);
   static void on_connect_cb(const redisAsyncContext* context, int status);
   static void on_handshake_cb(redisAsyncContext* context, void* reply, void* privdata);
+  static void on_role_cb(redisAsyncContext* context, void* reply, void* privdata);
   static void on_reply_cb(redisAsyncContext* context, void* reply, void* privdata);
   static void on_push_cb(redisAsyncContext* context, void* reply, void* privdata);
 
   void begin_attempt();
-  void connect_to(const std::string& address);
+  void connect_host(const std::string& host, std::uint16_t port);
+  void connect_to(const std::string& address, std::uint16_t port);
+  void on_role_reply(const redisReply* reply);
+  void on_master_switched(const Endpoint& master);
   void on_connected(int status);
   void on_handshake_reply(const redisReply* reply);
   void become_ready();
@@ -124,6 +129,8 @@ class RedisLink : public std::enable_shared_from_this<RedisLink> {
   RedisMetrics metrics_;
   Role role_;
 
+  std::shared_ptr<SentinelClient> sentinel_;  // Sentinel mode only
+  Endpoint target_;                           // where this attempt connects (the master)
   asio::ip::tcp::resolver resolver_;
   asio::steady_timer retry_timer_;
   asio::steady_timer connect_timer_;

@@ -123,6 +123,13 @@ void RedisServer::start() {
     argv.emplace_back("--requirepass");
     argv.push_back(options_.password);
   }
+  argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
+  if (!options_.sentinel_config.empty()) {
+    const auto conf = dir_ / "sentinel.conf";
+    std::ofstream(conf) << "port " << port_ << "\nbind 127.0.0.1\ndir " << dir_.string() << "\n"
+                        << options_.sentinel_config << "\n";
+    argv = {"/usr/bin/redis-server", conf.string(), "--sentinel"};
+  }
   pid_ = spawn_child(argv, SpawnOptions{dir_ / "redis.log", SIGKILL, std::nullopt});
 
   const auto deadline = SteadyClock::now() + options_.start_timeout;

@@ -18,6 +18,10 @@ class RedisServer {
  public:
   struct Options {
     std::string password;  // requirepass when not empty
+    std::vector<std::string> extra_args{};  // e.g. {"--replicaof", "127.0.0.1", "6400"}
+    // Not empty: a Redis Sentinel (`redis-server sentinel.conf --sentinel`) whose config file
+    // holds these lines after its port and bind (a sentinel rewrites its file: a temp dir).
+    std::string sentinel_config{};
     std::chrono::milliseconds start_timeout{10'000};
   };
 
