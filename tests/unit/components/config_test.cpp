@@ -172,6 +172,46 @@ TEST(Config, OldServerRedisAndPostgresNamesBuildUrls) {
   EXPECT_EQ(d.redis_url, "redis://other:1/0");
 }
 
+TEST(Config, SentinelOptions) {
+  const Config c = load({{"REDIS_SENTINELS", "s1:26379,10.0.0.2:26380"},
+                         {"REDIS_MASTER_NAME", "tandem"},
+                         {"REDIS_SENTINEL_PASSWORD", "spw"},
+                         {"REDIS_PASSWORD", "p@ss"},
+                         {"REDIS_DB", "3"}});
+  EXPECT_EQ(c.redis_sentinel.sentinels,
+            (std::vector<redis::Endpoint>{{"s1", 26379}, {"10.0.0.2", 26380}}));
+  EXPECT_EQ(c.redis_sentinel.master_name, "tandem");
+  EXPECT_EQ(c.redis_sentinel.password, "spw");
+  // Cluster mode; the URL carries the master's password and db, its host is not used.
+  const auto url = redis::parse_redis_url(c.redis_url);
+  ASSERT_TRUE(url);
+  EXPECT_EQ(url->password, "p@ss");
+  EXPECT_EQ(url->db, 3);
+  EXPECT_FALSE(load({}).redis_sentinel.enabled());
+
+  const auto message = [](std::map<std::string, std::string> env) {
+    try {
+      load(std::move(env));
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message({{"REDIS_SENTINELS", "s1"}, {"REDIS_MASTER_NAME", "m"}})
+                .find("REDIS_SENTINELS"),
+            std::string::npos);
+  EXPECT_NE(message({{"REDIS_SENTINELS", "s1:26379"}}).find("REDIS_MASTER_NAME"),
+            std::string::npos);
+  EXPECT_NE(message({{"REDIS_MASTER_NAME", "m"}}).find("REDIS_SENTINELS"), std::string::npos);
+  EXPECT_NE(message({{"REDIS_SENTINELS", "s1:26379"}, {"REDIS_MASTER_NAME", "m"},
+                     {"REDIS_URL", "redis://cache:6379/0"}})
+                .find("set one"),
+            std::string::npos);
+  EXPECT_NE(message({{"REDIS_SENTINELS", "s1:26379"}, {"REDIS_MASTER_NAME", "a b"}})
+                .find("REDIS_MASTER_NAME"),
+            std::string::npos);
+}
+
 TEST(Config, ClusterOptions) {
   const Config c = load({{"REDIS_URL", "redis://:s%40cret@cache:6380/1"},
                          {"NODE_DEAD_AFTER_MS", "5000"}, {"CLUSTER_SWEEP_MS", "250"}});
