@@ -5,9 +5,12 @@
 // members, and the time the rooms could not be used is measured (docs/CLUSTER.md states
 // the bound this test holds the nodes to).
 #include "redis/redis_server.hpp"
+#include "store/postgres_server.hpp"
 #include "support/fixture.hpp"
 
 #include <algorithm>
+#include <set>
+#include <utility>
 #include <iostream>
 #include <thread>
 
@@ -52,8 +55,11 @@ class SentinelClusterTest : public TandemTest {
         },
         30'000ms))
         << sentinels_[0]->log();
+    database_ = postgres_.create_database();
     for (std::size_t i = 0; i < 3; ++i) {
       start_server({{"REDIS_SENTINELS", sentinel_list},
+                    {"DATABASE_URL", database_},
+                    {"RATE_LIMIT_PER_SEC", "1000"},
                     {"REDIS_MASTER_NAME", "tandem"},
                     {"NODE_ID", "node-" + std::to_string(i)},
                     {"NODE_DEAD_AFTER_MS", "15000"},
@@ -63,6 +69,8 @@ class SentinelClusterTest : public TandemTest {
     }
   }
 
+  PostgresServer postgres_;
+  std::string database_;
   std::unique_ptr<RedisServer> master_;
   std::unique_ptr<RedisServer> replica_;
   std::vector<std::unique_ptr<RedisServer>> sentinels_;
@@ -83,17 +91,21 @@ TEST_F(SentinelClusterTest, RoomsKeepWorkingWhenTheMasterIsKilled) {
     rooms.push_back(std::move(room));
   }
 
-  // One PLAY_PAUSE per room and step; each host waits for its own echo or an ERROR.
+  // One PLAY_PAUSE per room and step; each host waits for its own echo or an ERROR. An
+  // echo is the room's broadcast of that step (its currentTime), which the durable record
+  // must then hold.
   std::optional<Clock::time_point> first_error;
   std::optional<Clock::time_point> recovered;
+  std::set<std::pair<std::size_t, int>> acknowledged;  // (room, step)
   int step = 0;
   const auto send_step = [&] {
     ++step;
     bool all_ok = true;
-    for (auto& room : rooms) {
-      room.host->send_json(msg::play_pause(step % 2 == 1 ? "play" : "pause", step));
+    for (std::size_t r = 0; r < rooms.size(); ++r) {
+      auto& host = *rooms[r].host;
+      host.send_json(msg::play_pause(step % 2 == 1 ? "play" : "pause", step));
       for (;;) {
-        const auto m = room.host->recv(8'000ms);
+        const auto m = host.recv(8'000ms);
         if (!m) {
           ADD_FAILURE() << "no answer at step " << step;
           return false;
@@ -104,7 +116,10 @@ TEST_F(SentinelClusterTest, RoomsKeepWorkingWhenTheMasterIsKilled) {
           if (!first_error) first_error = Clock::now();
           break;
         }
-        if (type == "PLAY_PAUSE") break;
+        if (type != "PLAY_PAUSE") continue;
+        const int echoed = static_cast<int>(m->at("currentTime").to_number<double>());
+        acknowledged.emplace(r, echoed);
+        if (echoed == step) break;  // else a late echo of a step that got an ERROR
       }
     }
     return all_ok;
@@ -150,6 +165,14 @@ TEST_F(SentinelClusterTest, RoomsKeepWorkingWhenTheMasterIsKilled) {
   for (std::size_t i = 0; i < 3; ++i) {
     EXPECT_EQ(http_get(port(i), "/ready", {}, kTimeout).status, 200);
   }
+  // No acknowledged event is missing from the durable record, nor recorded twice.
+  const auto audited = [&] {
+    return std::stoul(*PostgresServer::query(
+        database_, "SELECT count(*) FROM room_events WHERE event_type = 'PLAY_PAUSE'")[0][0]);
+  };
+  const std::size_t expected = acknowledged.size() + rooms.size();  // + the final round
+  EXPECT_TRUE(eventually([&] { return audited() == expected; }))
+      << audited() << " audited, " << expected << " acknowledged";
 }
 
 }  // namespace
