@@ -1,12 +1,6 @@
 #include "redis/sentinel_client.hpp"
 
-#include "redis/hiredis_reply.hpp"
-
-#include <hiredis/hiredis.h>
-
-#include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/write.hpp>
 
 #include <array>
 #include <random>
@@ -14,13 +8,6 @@
 
 namespace tandem::redis {
 namespace {
-
-// RESP: an array of bulk strings.
-std::string encode(const std::vector<std::string>& args) {
-  std::string out = "*" + std::to_string(args.size()) + "\r\n";
-  for (const auto& a : args) out += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
-  return out;
-}
 
 // A sentinel's answers are small; anything bigger is not a sentinel.
 constexpr std::size_t kMaxQueryBytes = 64 * 1024;
@@ -47,131 +34,6 @@ std::optional<Endpoint> switched_master(std::string_view message, std::string_vi
   if (n != 5 || !message.empty() || words[0] != master_name) return std::nullopt;
   return make_endpoint(words[3], words[4]);
 }
-
-// One connection to one sentinel: connect, write the commands, hand each reply to
-// `on_reply` until it returns false (or the connection ends). The deadline covers the
-// exchange up to the first reply; a watch lives on after it.
-class SentinelClient::Exchange : public std::enable_shared_from_this<Exchange> {
- public:
-  using OnReply = std::function<bool(Reply)>;
-  using OnEnd = std::function<void(std::string error)>;
-
-  Exchange(Executor executor, Endpoint to, std::string payload,
-           std::chrono::milliseconds deadline, bool bounded, OnReply on_reply, OnEnd on_end)
-      : to_(std::move(to)),
-        payload_(std::move(payload)),
-        resolver_(executor),
-        socket_(executor),
-        timer_(executor),
-        deadline_(deadline),
-        bounded_(bounded),
-        reader_(redisReaderCreate()),
-        on_reply_(std::move(on_reply)),
-        on_end_(std::move(on_end)) {}
-  ~Exchange() {
-    if (reader_ != nullptr) redisReaderFree(reader_);
-  }
-  Exchange(const Exchange&) = delete;
-  Exchange& operator=(const Exchange&) = delete;
-
-  void start() {
-    if (reader_ == nullptr) return finish("out of memory");
-    timer_.expires_after(deadline_);
-    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-      if (!ec && !self->answered_) self->finish("timeout");
-    });
-    resolver_.async_resolve(
-        to_.host, std::to_string(to_.port),
-        [self = shared_from_this()](const boost::system::error_code& ec,
-                                    const asio::ip::tcp::resolver::results_type& results) {
-          if (self->done_) return;
-          if (ec) return self->finish("resolve: " + ec.message());
-          asio::async_connect(self->socket_, results,
-                              [self](const boost::system::error_code& error, const auto&) {
-                                self->on_connected(error);
-                              });
-        });
-  }
-
-  // No callback runs after this.
-  void cancel() {
-    done_ = true;
-    close();
-  }
-
-  const Endpoint& endpoint() const noexcept { return to_; }
-
- private:
-  void on_connected(const boost::system::error_code& ec) {
-    if (done_) return;
-    if (ec) return finish("connect: " + ec.message());
-    asio::async_write(socket_, asio::buffer(payload_),
-                      [self = shared_from_this()](const boost::system::error_code& error,
-                                                  std::size_t) {
-                        if (self->done_) return;
-                        if (error) return self->finish("write: " + error.message());
-                        self->read();
-                      });
-  }
-
-  void read() {
-    socket_.async_read_some(
-        asio::buffer(buffer_),
-        [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
-          if (self->done_) return;
-          if (ec) return self->finish(ec == asio::error::eof ? "closed" : ec.message());
-          self->on_bytes(n);
-        });
-  }
-
-  void on_bytes(std::size_t n) {
-    read_bytes_ += n;
-    if (bounded_ && read_bytes_ > kMaxQueryBytes) return finish("reply too large");
-    if (redisReaderFeed(reader_, buffer_.data(), n) != REDIS_OK) return finish("protocol error");
-    for (;;) {
-      void* raw = nullptr;
-      if (redisReaderGetReply(reader_, &raw) != REDIS_OK) return finish("protocol error");
-      if (raw == nullptr) break;
-      Reply reply = detail::copy_reply(*static_cast<redisReply*>(raw));
-      freeReplyObject(raw);
-      answered_ = true;
-      timer_.cancel();
-      if (!on_reply_(std::move(reply))) return finish("");
-      if (done_) return;  // the callback cancelled this exchange
-    }
-    read();
-  }
-
-  void finish(std::string error) {
-    if (done_) return;
-    done_ = true;
-    close();
-    auto on_end = std::move(on_end_);
-    if (on_end) on_end(std::move(error));
-  }
-
-  void close() {
-    boost::system::error_code ignored;
-    timer_.cancel();
-    resolver_.cancel();
-    socket_.close(ignored);
-  }
-
-  Endpoint to_;
-  std::string payload_;
-  asio::ip::tcp::resolver resolver_;
-  asio::ip::tcp::socket socket_;
-  asio::steady_timer timer_;
-  std::chrono::milliseconds deadline_;
-  bool bounded_;
-  redisReader* reader_;
-  OnReply on_reply_;
-  OnEnd on_end_;
-  std::array<char, 4096> buffer_{};
-  std::size_t read_bytes_ = 0;
-  bool answered_ = false;
-  bool done_ = false;
-};
 
 SentinelClient::SentinelClient(Executor executor, SentinelConfig config)
     : executor_(std::move(executor)),
@@ -206,17 +68,14 @@ void SentinelClient::ask(std::size_t tried, Resolved done) {
     return;
   }
   const std::size_t index = (preferred_ + tried) % config_.sentinels.size();
-  std::string payload;
-  if (!config_.password.empty()) payload += encode({"AUTH", config_.password});
-  payload += encode({"SENTINEL", "get-master-addr-by-name", config_.master_name});
   struct Answer {
     int replies_left;
     std::optional<Endpoint> master;
   };
   auto answer = std::make_shared<Answer>(Answer{config_.password.empty() ? 1 : 2, {}});
   auto self = shared_from_this();
-  query_ = std::make_shared<Exchange>(
-      executor_, config_.sentinels[index], std::move(payload), config_.timeout, true,
+  query_ = std::make_shared<RespConnection>(
+      executor_, config_.sentinels[index], config_.timeout, kMaxQueryBytes,
       [answer](Reply reply) {
         if (reply.is_error()) return false;  // e.g. NOAUTH: this sentinel cannot help
         if (--answer->replies_left > 0) return true;
@@ -233,6 +92,8 @@ void SentinelClient::ask(std::size_t tried, Resolved done) {
         }
         self->ask(tried + 1, std::move(done));
       });
+  if (!config_.password.empty()) query_->send({"AUTH", config_.password});
+  query_->send({"SENTINEL", "get-master-addr-by-name", config_.master_name});
   query_->start();
 }
 
@@ -243,12 +104,9 @@ void SentinelClient::watch(Switched on_switch) {
 
 void SentinelClient::subscribe_next() {
   const std::size_t index = watch_index_++ % config_.sentinels.size();
-  std::string payload;
-  if (!config_.password.empty()) payload += encode({"AUTH", config_.password});
-  payload += encode({"SUBSCRIBE", "+switch-master"});
   auto self = shared_from_this();
-  watch_ = std::make_shared<Exchange>(
-      executor_, config_.sentinels[index], std::move(payload), config_.timeout, false,
+  watch_ = std::make_shared<RespConnection>(
+      executor_, config_.sentinels[index], config_.timeout, 0,
       [self](Reply reply) {
         if (reply.is_error()) return false;
         // ["message", "+switch-master", "<name> <old> <port> <new> <port>"]
@@ -271,6 +129,8 @@ void SentinelClient::subscribe_next() {
           if (!ec && !self->stopped_) self->subscribe_next();
         });
       });
+  if (!config_.password.empty()) watch_->send({"AUTH", config_.password});
+  watch_->send({"SUBSCRIBE", "+switch-master"});
   watch_->start();
 }
 

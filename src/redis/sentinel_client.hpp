@@ -5,12 +5,12 @@
 // demoted master (which keeps its clients but is now a read-only replica, and whose
 // subscribers no longer get the room channels) leaves it at once.
 //
-// Plain RESP over an Asio socket, parsed by hiredis's reader: a sentinel is asked two or
-// three commands, which needs no connection machinery of its own. Sentinels are tried in
+// Over RespConnection (a sentinel is asked two or three commands). Sentinels are tried in
 // turn, starting with the last one that answered; each exchange has a deadline.
 #include "redis/backoff.hpp"
 #include "redis/redis_config.hpp"
 #include "redis/reply.hpp"
+#include "redis/resp_connection.hpp"
 #include "redis/types.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -52,8 +52,6 @@ class SentinelClient : public std::enable_shared_from_this<SentinelClient> {
   void shutdown();
 
  private:
-  class Exchange;
-
   void ask(std::size_t tried, Resolved done);
   void subscribe_next();
 
@@ -61,8 +59,8 @@ class SentinelClient : public std::enable_shared_from_this<SentinelClient> {
   SentinelConfig config_;
   std::size_t preferred_ = 0;  // the sentinel that answered last
   std::size_t watch_index_ = 0;
-  std::shared_ptr<Exchange> query_;
-  std::shared_ptr<Exchange> watch_;
+  std::shared_ptr<RespConnection> query_;
+  std::shared_ptr<RespConnection> watch_;
   Switched on_switch_;
   asio::steady_timer watch_retry_;
   Backoff watch_backoff_;
