@@ -133,6 +133,7 @@ void RedisClusterConnection::refresh() {
     if (map && map->masters().size() <= kMaxMasters) {
       map_ = std::move(map);
       for (const auto& master : map_->masters()) link(master);
+      if (map_handler_) map_handler_();
     } else {
       logger_.warn("redis_cluster_slots_unusable",
                    {{"connection", base_.name},
@@ -200,6 +201,7 @@ void RedisClusterConnection::on_reply(std::shared_ptr<Request> request, Reply re
   ++request->redirects;
   if (!redirect->ask) {
     map_->move(redirect->slot, redirect->to);  // at once, then the whole map again
+    if (map_handler_) map_handler_();
     refresh();
   }
   send(redirect->to, std::move(request), redirect->ask);

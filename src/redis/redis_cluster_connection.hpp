@@ -43,6 +43,10 @@ class RedisClusterConnection {
   RedisClusterConnection& operator=(const RedisClusterConnection&) = delete;
 
   void on_state_change(StateHandler handler) { state_handler_ = std::move(handler); }
+  // After each change of the slot map (a new map read, or a MOVED slot).
+  void on_map_change(std::function<void()> handler) { map_handler_ = std::move(handler); }
+  // Reads the slot map again (one read at a time; a request meanwhile is made after it).
+  void refresh();
   void start();
 
   // True with a slot map whose every master is connected.
@@ -69,7 +73,6 @@ class RedisClusterConnection {
   Endpoint route(std::optional<std::uint16_t> slot) const;
   void send(Endpoint to, std::shared_ptr<Request> request, bool asking);
   void on_reply(std::shared_ptr<Request> request, Reply reply);
-  void refresh();
   void on_link_state();
 
   Executor executor_;
@@ -78,6 +81,7 @@ class RedisClusterConnection {
   obs::Logger& logger_;
   obs::Registry& registry_;
   StateHandler state_handler_;
+  std::function<void()> map_handler_;
   std::map<std::pair<std::string, std::uint16_t>, std::unique_ptr<RedisConnection>> links_;
   std::optional<SlotMap> map_;
   bool refreshing_ = false;

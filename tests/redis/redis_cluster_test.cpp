@@ -1,12 +1,14 @@
 // Redis Cluster (REDIS_CLUSTER_NODES): the slot rule and the redirects (pure), then
-// RedisClusterConnection against a real three-master cluster made by the test
-// (`redis-cli --cluster create` over three redis-servers on free loopback ports): commands
-// reach the master of their key's slot, and follow a slot moved by hand (ASK while it
-// migrates, MOVED once it has).
+// RedisClusterConnection and RedisClusterSubscriber against a real three-master cluster made
+// by the test (`redis-cli --cluster create` over three redis-servers on free loopback
+// ports): commands reach the master of their key's slot and follow a slot moved by hand
+// (ASK while it migrates, MOVED once it has); channels are subscribed only on the master
+// that owns their slot, and move with it.
 #include "redis/redis_test_util.hpp"
 
 #include "redis/hash_slot.hpp"
 #include "redis/redis_cluster_connection.hpp"
+#include "redis/redis_cluster_subscriber.hpp"
 #include "redis/slot_map.hpp"
 
 #include "common/child_process.hpp"
@@ -223,6 +225,58 @@ TEST_F(RedisClusterTest, FollowsASlotThatMigratesAndThenMoves) {
   c->eval_sha(script, {key}, {}, [&](Reply r) { reply = std::move(r); });
   ASSERT_TRUE(loop_.run_until([&] { return reply.has_value(); }));
   EXPECT_EQ(*reply, Reply::from_integer(4));
+}
+
+TEST_F(RedisClusterTest, ShardedChannelsLiveOnTheMasterOfTheirSlotAndMoveWithIt) {
+  auto c = connect();
+  redis::RedisConfig base;
+  base.backoff_initial = 20ms;
+  base.backoff_max = 200ms;
+  redis::RedisClusterSubscriber sub(loop_.executor(), base, *c, logger_);
+  std::vector<std::pair<std::string, std::string>> messages;
+  std::size_t confirmed = 0;
+  sub.on_message([&](const std::string& ch, const std::string& m) { messages.emplace_back(ch, m); });
+  sub.on_subscribed([&](const std::string&) { ++confirmed; });
+  std::vector<std::string> channels;
+  for (int i = 0; i < 6; ++i) {
+    channels.push_back("tandem:{room:r" + std::to_string(i) + "}:events");
+    sub.subscribe(channels.back());
+  }
+  ASSERT_TRUE(loop_.run_until([&] { return confirmed == channels.size(); }));
+
+  // Each channel is subscribed on its slot's master and nowhere else: an SPUBLISH for a
+  // room reaches that shard only.
+  std::set<std::uint16_t> used;
+  for (const auto& ch : channels) {
+    const Endpoint owner = *c->master_for(ch);
+    used.insert(owner.port);
+    EXPECT_EQ(sub.placed_on(ch), owner);
+    for (auto& node : nodes_) {
+      EXPECT_EQ(node->run({"PUBSUB", "SHARDNUMSUB", ch}),
+                ch + (node->port() == owner.port ? ",1" : ",0"))
+          << ch << " on " << node->port();
+    }
+  }
+  EXPECT_GE(used.size(), 2u);
+  for (const auto& ch : channels) {
+    EXPECT_EQ(call_cluster(*c, {"SPUBLISH", ch, "hello " + ch}), Reply::from_integer(1));
+  }
+  ASSERT_TRUE(loop_.run_until([&] { return messages.size() == channels.size(); }));
+  EXPECT_EQ(messages[0], std::make_pair(channels[0], "hello " + channels[0]));
+
+  // The slot of channel 0 moves to another master: its old master drops the subscription
+  // ("sunsubscribe"), and the subscriber follows to the new owner.
+  RedisServer& from = node_at(*c->master_for(channels[0]));
+  RedisServer& to = *nodes_[from.port() == nodes_[0]->port() ? 1 : 0];
+  migrate(redis::hash_slot(channels[0]), from, to, true);
+  ASSERT_TRUE(loop_.run_until([&] { return confirmed == channels.size() + 1; }))
+      << "not subscribed again after the move";
+  EXPECT_EQ(sub.placed_on(channels[0])->port, to.port());
+  EXPECT_EQ(to.run({"PUBSUB", "SHARDNUMSUB", channels[0]}), channels[0] + ",1");
+  EXPECT_EQ(from.run({"PUBSUB", "SHARDNUMSUB", channels[0]}), channels[0] + ",0");
+  EXPECT_EQ(call_cluster(*c, {"SPUBLISH", channels[0], "moved"}), Reply::from_integer(1));
+  ASSERT_TRUE(loop_.run_until([&] { return messages.size() == channels.size() + 1; }));
+  EXPECT_EQ(messages.back(), std::make_pair(channels[0], std::string("moved")));
 }
 
 }  // namespace
