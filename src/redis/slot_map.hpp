@@ -1,6 +1,7 @@
 #pragma once
 // Which master of a Redis Cluster owns each of the 16384 slots, as CLUSTER SLOTS tells it,
 // and the redirects (MOVED, ASK) by which a master says a slot is served elsewhere. Pure.
+#include "redis/hash_slot.hpp"
 #include "redis/redis_config.hpp"
 #include "redis/reply.hpp"
 

@@ -1,9 +1,13 @@
 // The Redis reply reader: arbitrary bytes from the Redis socket through hiredis's reader
 // (as the connection feeds it) and copied into Reply values (redis/hiredis_reply.hpp),
 // fed in two pieces split where the input says, as a socket may deliver them. Never
-// crashes; every reply copies, prints and compares equal to its own copy.
+// crashes; every reply copies, prints and compares equal to its own copy; and the readers
+// of what a sentinel or a cluster node answers (a master's address, a slot map, a redirect)
+// take any reply and give either nothing or something within bounds.
 #include "fuzz_check.hpp"
 #include "redis/hiredis_reply.hpp"
+#include "redis/sentinel_client.hpp"
+#include "redis/slot_map.hpp"
 
 #include <hiredis/hiredis.h>
 #include <hiredis/read.h>
@@ -18,6 +22,14 @@ void check(const tandem::redis::Reply& reply) {
   FUZZ_CHECK(reply.is_error() || code.empty());
   const tandem::redis::Reply copy = reply;
   FUZZ_CHECK(copy == reply);
+  if (const auto master = tandem::redis::master_from_reply(reply)) FUZZ_CHECK(master->port > 0);
+  if (const auto redirect = tandem::redis::parse_redirect(reply)) {
+    FUZZ_CHECK(redirect->slot < tandem::redis::kSlotCount && redirect->to.port > 0);
+  }
+  if (const auto map = tandem::redis::SlotMap::from_cluster_slots(reply, "seed")) {
+    FUZZ_CHECK(!map->masters().empty());
+    for (std::uint16_t slot : {0, 8191, 16383}) FUZZ_CHECK(map->master_of(slot).port > 0);
+  }
 }
 
 // hiredis 0.14 (Debian 12) allocates an array's element pointers as soon as it reads
