@@ -153,13 +153,7 @@ void RedisClusterConnection::command(const std::vector<std::string>& args, Reply
   auto request = std::make_shared<Request>();
   request->args = args;
   request->callback = std::move(callback);
-  if (!map_) {
-    asio::post(executor_, [request] {
-      request->callback(error(kErrDisconnected, "no Redis Cluster slot map yet"));
-    });
-    return;
-  }
-  send(route(command_slot(args)), std::move(request), false);
+  dispatch(std::move(request), command_slot(args));
 }
 
 void RedisClusterConnection::eval_sha(const LuaScript& script, const std::vector<std::string>& keys,
@@ -170,14 +164,18 @@ void RedisClusterConnection::eval_sha(const LuaScript& script, const std::vector
   request->keys = keys;
   request->script_args = args;
   request->callback = std::move(callback);
+  dispatch(std::move(request), keys.empty() ? std::nullopt : std::optional(hash_slot(keys[0])));
+}
+
+void RedisClusterConnection::dispatch(std::shared_ptr<Request> request,
+                                      std::optional<std::uint16_t> slot) {
   if (!map_) {
     asio::post(executor_, [request] {
       request->callback(error(kErrDisconnected, "no Redis Cluster slot map yet"));
     });
     return;
   }
-  send(route(keys.empty() ? std::nullopt : std::optional(hash_slot(keys[0]))), std::move(request),
-       false);
+  send(route(slot), std::move(request), false);
 }
 
 void RedisClusterConnection::send(Endpoint to, std::shared_ptr<Request> request, bool asking) {

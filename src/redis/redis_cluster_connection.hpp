@@ -71,6 +71,8 @@ class RedisClusterConnection {
 
   RedisConnection& link(const Endpoint& to);
   Endpoint route(std::optional<std::uint16_t> slot) const;
+  // To the master of `slot` (any master without one), or DISCONNECTED before a map.
+  void dispatch(std::shared_ptr<Request> request, std::optional<std::uint16_t> slot);
   void send(Endpoint to, std::shared_ptr<Request> request, bool asking);
   void on_reply(std::shared_ptr<Request> request, Reply reply);
   void on_link_state();

@@ -29,17 +29,11 @@ class SentinelClusterTest : public TandemTest {
  protected:
   void SetUp() override {
     master_ = std::make_unique<RedisServer>();
-    RedisServer::Options replica;
-    replica.extra_args = {"--replicaof", "127.0.0.1", std::to_string(master_->port())};
-    replica_ = std::make_unique<RedisServer>(replica);
+    replica_ = std::make_unique<RedisServer>(RedisServer::replica_of(*master_));
     std::string sentinel_list;
     for (int i = 0; i < 3; ++i) {
-      RedisServer::Options sentinel;
-      sentinel.sentinel_config =
-          "sentinel monitor tandem 127.0.0.1 " + std::to_string(master_->port()) + " 2\n" +
-          "sentinel down-after-milliseconds tandem " + std::to_string(kDownAfter.count()) +
-          "\nsentinel failover-timeout tandem 3000\n";
-      sentinels_.push_back(std::make_unique<RedisServer>(sentinel));
+      sentinels_.push_back(
+          std::make_unique<RedisServer>(RedisServer::sentinel_for(*master_, "tandem", 2, kDownAfter)));
       sentinel_list += (i > 0 ? "," : "") + std::string("127.0.0.1:") +
                        std::to_string(sentinels_.back()->port());
     }

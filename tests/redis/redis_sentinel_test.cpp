@@ -53,15 +53,9 @@ class RedisSentinelTest : public ::testing::Test {
  protected:
   void SetUp() override {
     master_ = std::make_unique<RedisServer>();
-    RedisServer::Options replica;
-    replica.extra_args = {"--replicaof", "127.0.0.1", std::to_string(master_->port())};
-    replica_ = std::make_unique<RedisServer>(replica);
-    RedisServer::Options sentinel;
-    sentinel.sentinel_config =
-        "sentinel monitor mymaster 127.0.0.1 " + std::to_string(master_->port()) + " 1\n" +
-        "sentinel down-after-milliseconds mymaster 500\n" +
-        "sentinel failover-timeout mymaster 3000\n";
-    sentinel_ = std::make_unique<RedisServer>(sentinel);
+    replica_ = std::make_unique<RedisServer>(RedisServer::replica_of(*master_));
+    sentinel_ = std::make_unique<RedisServer>(
+        RedisServer::sentinel_for(*master_, "mymaster", 1, 500ms));
     // A failover needs a replica in sync that the sentinel knows of.
     ASSERT_TRUE(poll([&] {
       return replica_->run({"INFO", "replication"}).find("master_link_status:up") !=

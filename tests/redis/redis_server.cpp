@@ -92,6 +92,23 @@ RedisServer::RedisServer(Options options) : options_(std::move(options)) {
   }
 }
 
+RedisServer::Options RedisServer::replica_of(const RedisServer& master) {
+  Options options;
+  options.extra_args = {"--replicaof", "127.0.0.1", std::to_string(master.port())};
+  return options;
+}
+
+RedisServer::Options RedisServer::sentinel_for(const RedisServer& master, const std::string& name,
+                                               int quorum, std::chrono::milliseconds down_after) {
+  Options options;
+  options.sentinel_config = "sentinel monitor " + name + " 127.0.0.1 " +
+                            std::to_string(master.port()) + " " + std::to_string(quorum) +
+                            "\nsentinel down-after-milliseconds " + name + " " +
+                            std::to_string(down_after.count()) + "\nsentinel failover-timeout " +
+                            name + " 3000\n";
+  return options;
+}
+
 RedisServer::~RedisServer() {
   stop();
   std::error_code ec;

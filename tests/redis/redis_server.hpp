@@ -27,6 +27,12 @@ class RedisServer {
 
   RedisServer();
   explicit RedisServer(Options options);
+
+  // Options of a replica of `master`, and of a sentinel watching `master` as `name` (a
+  // failover needs `quorum` sentinels to agree that it is down for `down_after`).
+  static Options replica_of(const RedisServer& master);
+  static Options sentinel_for(const RedisServer& master, const std::string& name, int quorum,
+                              std::chrono::milliseconds down_after);
   ~RedisServer();
   RedisServer(const RedisServer&) = delete;
   RedisServer& operator=(const RedisServer&) = delete;
