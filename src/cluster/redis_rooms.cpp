@@ -232,6 +232,14 @@ void RedisRooms::on_command(const ConnectionInfo& conn, protocol::Command&& comm
   op->sender = conn;
   op->apply = [this, binding, peer = conn.peer_id, shared_command, leaving](
                   room::RoomState& state, Millis now) {
+    // Queued behind a JOIN that was refused (or replaced since): not a member, as a
+    // connection bound nowhere is answered standalone.
+    const room::Member* member = state.find_member(binding.user_id);
+    if (member == nullptr || member->peer_id != peer) {
+      room::Effects refused;
+      refused.deliveries.push_back(room::Delivery{room::Audience::sender, {}, not_joined_error()});
+      return refused;
+    }
     room::Effects effects = machine_.apply(
         state, room::Actor{binding.user_id, peer, options_.node_id}, *shared_command, now);
     // The leaver's close travels in the transition's message, ahead of its deliveries:
@@ -270,8 +278,11 @@ void RedisRooms::join(const ConnectionInfo& conn, protocol::Command&& command, b
     PinCounters counters;
     std::optional<PinAttempt> attempt;
     PinVerdict verdict;
+    // ROOM_MAX_NEW_PER_ADDRESS, asked once (a retry after a conflict must not count again).
+    bool new_room_asked = false;
+    std::optional<Millis> new_room_wait;
   };
-  auto check = std::make_shared<JoinCheck>(JoinCheck{std::move(command), {}, {}, {}});
+  auto check = std::make_shared<JoinCheck>(JoinCheck{std::move(command), {}, {}, {}, false, std::nullopt});
   auto op = std::make_shared<RoomOp>();
   op->sender = conn;
   op->batchable = false;  // its connection becomes a member through the channel (message.sender)
@@ -283,7 +294,20 @@ void RedisRooms::join(const ConnectionInfo& conn, protocol::Command&& command, b
                    next(counters.has_value());
                  });
   };
-  op->apply = [this, conn, user_id, delay_served, check](room::RoomState& state, Millis now) {
+  op->apply = [this, conn, room_id, user_id, delay_served, check](room::RoomState& state,
+                                                                  Millis now) {
+    if (state.members.empty() && !check->new_room_asked) {  // this JOIN would create the room
+      check->new_room_asked = true;
+      check->new_room_wait = refuse_new_room(conn.remote_address, room_id);
+    }
+    if (state.members.empty() && check->new_room_wait) {
+      check->attempt.reset();
+      check->verdict = PinVerdict{};
+      room::Effects refused;  // changes nothing: answered to the sender only
+      refused.deliveries.push_back(room::Delivery{room::Audience::sender, {},
+                                                  new_room_refused_error(*check->new_room_wait)});
+      return refused;
+    }
     check->attempt = PinLockout::attempt(state, std::get<protocol::Join>(check->command), conn.peer_id,
                                          conn.remote_address, delay_served,
                                          pin_delays_.in_flight(pin_address_key(conn.remote_address)));
@@ -478,29 +502,27 @@ void RedisRooms::heal_after_lost_registration() {
     op->internal = true;
     op->may_recreate = false;  // a room Redis lost comes back with its next real change
     op->batchable = false;
-    auto missing = std::make_shared<std::vector<ConnId>>();
-    op->apply = [this, room_id = room_id, missing](room::RoomState& state, Millis) {
-      missing->clear();
-      auto entry = rooms_.find(room_id);
-      if (entry == rooms_.end()) return room::Effects{};
-      for (const auto& [conn, local] : entry->second.local) {
-        const room::Member* member = state.find_member(local.user_id);
-        if (member == nullptr || member->peer_id != local.peer_id) missing->push_back(conn);
-      }
-      return room::Effects{};
-    };
-    op->done = [this, missing](const room::RoomState&, const room::Effects&) {
-      // Removed by other nodes while this one looked dead: the client must join again.
-      for (ConnId conn : *missing) {
-        for (auto it = peers_.begin(); it != peers_.end(); ++it) {
-          if (it->second != conn) continue;
-          unbind(conn, it->first);
-          break;
-        }
-        outbox_.close(conn, 1012, "node lost its cluster membership; reconnect");
-      }
+    // Reads the room only: `done` gets the state it read (nothing changes, no version).
+    op->apply = [](room::RoomState&, Millis) { return room::Effects{}; };
+    op->done = [this, room_id = room_id](const room::RoomState& state, const room::Effects&) {
+      close_lost_members(room_id, state);
     };
     queue_->enqueue(room_id, std::move(op));
+  }
+}
+
+void RedisRooms::close_lost_members(const std::string& room_id, const room::RoomState& state) {
+  auto entry = rooms_.find(room_id);
+  if (entry == rooms_.end()) return;
+  std::vector<std::pair<ConnId, std::string>> lost;  // closing unbinds: collect first
+  for (const auto& [conn, local] : entry->second.local) {
+    const room::Member* member = state.find_member(local.user_id);
+    if (member == nullptr || member->peer_id != local.peer_id) lost.emplace_back(conn, local.peer_id);
+  }
+  // Removed by other nodes while this one looked dead: the client must join again.
+  for (const auto& [conn, peer] : lost) {
+    unbind(conn, peer);
+    outbox_.close(conn, 1012, "node lost its cluster membership; reconnect");
   }
 }
 

@@ -147,6 +147,9 @@ class RedisRooms final : public Rooms {
   void reap_room(const std::string& node_id, const std::string& room_id, bool own_leftovers,
                  std::function<void(bool ok)> done);
   void heal_after_lost_registration();
+  // Closes this node's connections in `room_id` whose member `state` no longer has (other
+  // nodes removed them while this one looked dead).
+  void close_lost_members(const std::string& room_id, const room::RoomState& state);
   void arm_periodic(boost::asio::steady_timer& timer, protocol::Millis every,
                     void (RedisRooms::*what)());
 
