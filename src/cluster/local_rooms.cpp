@@ -240,6 +240,9 @@ void LocalRooms::join(const ConnectionInfo& conn, protocol::Command&& command, b
   if (auto existing = rooms_.find(room_id); existing != rooms_.end()) {
     attempt = PinLockout::attempt(existing->second, request, conn.peer_id, conn.remote_address,
                                   delay_served, pin_delays_.in_flight(address_key));
+  } else if (auto wait = refuse_new_room(conn.remote_address, room_id)) {
+    send_to_sender(conn, new_room_refused_error(*wait), now);
+    return;
   }
   PinVerdict verdict;
   if (attempt) {

@@ -87,6 +87,9 @@ void RedisRoomChannel::on_down() {
   // for a subscription fail instead of waiting.
   std::vector<std::string> ids;
   for (auto& [id, entry] : rooms_) {
+    // Their JOINs' messages may never come now: members at once.
+    for (auto& [conn, joined] : entry.joined_early) entry.local[conn] = std::move(joined.member);
+    entry.joined_early.clear();
     entry.subscribed = false;
     entry.fresh = false;
     entry.awaiting_version = 0;  // lost with the connection
@@ -109,13 +112,14 @@ void RedisRoomChannel::on_message(const std::string& channel, const std::string&
     return;
   }
   apply_version(entry, *message);
-  adopt_joiner(entry, *message);
+  adopt_joiner(*room_id, entry, *message);
   for (const auto& close : message->closes) {
     auto peer = peers_.find(close.peer);
     if (peer == peers_.end()) continue;
     const ConnId conn = peer->second;
     hooks_.unbind(conn, close.peer);  // erases `peer`
     entry.local.erase(conn);
+    entry.joined_early.erase(conn);
     outbox_.close(conn, close.code, close.reason);
   }
   for (auto& delivery : message->deliveries) deliver(entry, delivery, message->sender);
@@ -138,13 +142,27 @@ void RedisRoomChannel::apply_version(RedisRoomEntry& entry, ClusterMessage& mess
   }
 }
 
-void RedisRoomChannel::adopt_joiner(RedisRoomEntry& entry, const ClusterMessage& message) {
-  if (message.version == 0 || message.sender.empty() || entry.joining == 0 || !entry.cache) return;
+void RedisRoomChannel::adopt_joiner(const std::string& room_id, RedisRoomEntry& entry,
+                                    const ClusterMessage& message) {
+  if (message.version == 0) return;
+  // Replies first: those whose JOIN's version has now been heard.
+  for (auto it = entry.joined_early.begin(); it != entry.joined_early.end();) {
+    if (it->second.version > entry.heard_version) {
+      ++it;
+      continue;
+    }
+    entry.local[it->first] = std::move(it->second.member);
+    it = entry.joined_early.erase(it);
+  }
+  // The message first: its sender's JOIN is still waiting for its reply.
+  if (message.sender.empty() || entry.joining == 0 || !entry.cache) return;
   auto peer = peers_.find(message.sender);
   if (peer == peers_.end()) return;
+  const auto user_id = hooks_.joining(peer->second, room_id);
+  if (!user_id) return;
   for (const auto& member : entry.cache->members) {
-    if (member.peer_id == message.sender && member.node_id == node_id_ &&
-        entry.local.count(peer->second) == 0) {
+    if (member.user_id == *user_id && member.peer_id == message.sender &&
+        member.node_id == node_id_) {
       entry.local[peer->second] =
           RedisRoomEntry::LocalMember{member.user_id, member.peer_id, member.capabilities};
     }

@@ -35,6 +35,8 @@ class RedisRoomChannel {
     std::function<void(const std::string& room_id)> pump;              // the room's queue may go on
     std::function<void(ConnId conn, const std::string& peer)> unbind;  // a close came for it
     std::function<void(const std::string& room_id)> release;           // the room may be done with
+    // The user id of the connection's JOIN into the room that waits for its reply, if any.
+    std::function<std::optional<std::string>(ConnId conn, const std::string& room_id)> joining;
   };
 
   // `peers`: this node's connections by peer id.
@@ -60,9 +62,12 @@ class RedisRoomChannel {
   void on_down();
   // The newest version heard, and the snapshot when the message carries it.
   static void apply_version(RedisRoomEntry& entry, ClusterMessage& message);
-  // The JOIN this message committed may not have heard back yet: its connection becomes a
-  // local member now, so it misses nothing published after its own ROOM_STATE.
-  void adopt_joiner(RedisRoomEntry& entry, const ClusterMessage& message);
+  // The one place where a connection of this node becomes a local member of the room:
+  // when the message of its own JOIN is heard, whichever of that message and the JOIN's
+  // reply came first, so it gets nothing published before its ROOM_STATE and everything
+  // after. (The reply's side: RedisRooms::bind_joined.)
+  void adopt_joiner(const std::string& room_id, RedisRoomEntry& entry,
+                    const ClusterMessage& message);
   void deliver(const RedisRoomEntry& entry, MessageDelivery& delivery, const std::string& sender);
 
   redis::RedisSubscriber& subscriber_;

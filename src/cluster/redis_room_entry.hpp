@@ -8,11 +8,13 @@
 #include "protocol/capabilities.hpp"
 #include "room/room_state.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 namespace tandem::cluster {
@@ -34,10 +36,26 @@ struct RedisRoomEntry {
   bool want_subscription = false;
   bool subscribed = false;  // Redis confirmed the subscription (since the last reconnect)
   std::unordered_map<ConnId, LocalMember> local;  // joined connections on this node
-  std::size_t joining = 0;                        // JOINs of this node waiting to commit
+  // JOINs of this node whose reply came back before their transition's message: each
+  // becomes a local member when the channel brings that message (version), so that it
+  // gets nothing of the room before its own ROOM_STATE, and everything after it.
+  struct Joined {
+    LocalMember member;
+    std::uint64_t version = 0;
+  };
+  std::unordered_map<ConnId, Joined> joined_early;
+  std::size_t joining = 0;  // JOINs of this node waiting to commit
   std::deque<RoomOpPtr> queue;
   bool busy = false;
   bool sweep_queued = false;
+
+  // `peer` is a connection bound here to this room (a member, or one about to be).
+  bool bound_here(std::string_view peer) const {
+    const auto member = [peer](const auto& item) { return item.second.peer_id == peer; };
+    const auto joined = [peer](const auto& item) { return item.second.member.peer_id == peer; };
+    return std::any_of(local.begin(), local.end(), member) ||
+           std::any_of(joined_early.begin(), joined_early.end(), joined);
+  }
 };
 
 // The rooms this node works on, by id.

@@ -230,10 +230,7 @@ bool RedisRoomQueue::base_for_absent(const std::string& room_id, const RoomOpPtr
     state = *op->from_record;
     effects = restore_members_step(
         machine_, state,
-        [&entry](std::string_view peer) {
-          return std::any_of(entry.local.begin(), entry.local.end(),
-                             [peer](const auto& item) { return item.second.peer_id == peer; });
-        },
+        [&entry](std::string_view peer) { return entry.bound_here(peer); },
         now);
     effects.changed = true;
     return true;

@@ -88,6 +88,12 @@ RedisRooms::RedisRooms(boost::asio::any_io_executor executor, Outbox& outbox,
   channel_hooks.pump = [this](const std::string& room_id) { queue_->pump(room_id); };
   channel_hooks.unbind = [this](ConnId conn, const std::string& peer) { unbind(conn, peer); };
   channel_hooks.release = [this](const std::string& room_id) { maybe_release(room_id); };
+  channel_hooks.joining = [this](ConnId conn,
+                                 const std::string& room_id) -> std::optional<std::string> {
+    auto pending = pending_joins_.find(conn);
+    if (pending == pending_joins_.end() || pending->second.room_id != room_id) return std::nullopt;
+    return pending->second.user_id;
+  };
   channel_ = std::make_unique<RedisRoomChannel>(*subscriber_, rooms_, peers_, outbox_, metrics_,
                                                 cluster_metrics_, logger_, options_.node_id,
                                                 std::move(channel_hooks));
@@ -232,6 +238,14 @@ void RedisRooms::on_command(const ConnectionInfo& conn, protocol::Command&& comm
   op->sender = conn;
   op->apply = [this, binding, peer = conn.peer_id, shared_command, leaving](
                   room::RoomState& state, Millis now) {
+    // Queued behind a JOIN that was refused (or replaced since): not a member, as a
+    // connection bound nowhere is answered standalone.
+    const room::Member* member = state.find_member(binding.user_id);
+    if (member == nullptr || member->peer_id != peer) {
+      room::Effects refused;
+      refused.deliveries.push_back(room::Delivery{room::Audience::sender, {}, not_joined_error()});
+      return refused;
+    }
     room::Effects effects = machine_.apply(
         state, room::Actor{binding.user_id, peer, options_.node_id}, *shared_command, now);
     // The leaver's close travels in the transition's message, ahead of its deliveries:
@@ -270,8 +284,12 @@ void RedisRooms::join(const ConnectionInfo& conn, protocol::Command&& command, b
     PinCounters counters;
     std::optional<PinAttempt> attempt;
     PinVerdict verdict;
+    // ROOM_MAX_NEW_PER_ADDRESS, asked once (a retry after a conflict must not count again).
+    bool new_room_asked = false;
+    std::optional<Millis> new_room_wait;
   };
-  auto check = std::make_shared<JoinCheck>(JoinCheck{std::move(command), {}, {}, {}});
+  auto check =
+      std::make_shared<JoinCheck>(JoinCheck{std::move(command), {}, {}, {}, false, std::nullopt});
   auto op = std::make_shared<RoomOp>();
   op->sender = conn;
   op->batchable = false;  // its connection becomes a member through the channel (message.sender)
@@ -283,7 +301,20 @@ void RedisRooms::join(const ConnectionInfo& conn, protocol::Command&& command, b
                    next(counters.has_value());
                  });
   };
-  op->apply = [this, conn, user_id, delay_served, check](room::RoomState& state, Millis now) {
+  op->apply = [this, conn, room_id, user_id, delay_served, check](room::RoomState& state,
+                                                                  Millis now) {
+    if (state.members.empty() && !check->new_room_asked) {  // this JOIN would create the room
+      check->new_room_asked = true;
+      check->new_room_wait = refuse_new_room(conn.remote_address, room_id);
+    }
+    if (state.members.empty() && check->new_room_wait) {
+      check->attempt.reset();
+      check->verdict = PinVerdict{};
+      room::Effects refused;  // changes nothing: answered to the sender only
+      refused.deliveries.push_back(room::Delivery{room::Audience::sender, {},
+                                                  new_room_refused_error(*check->new_room_wait)});
+      return refused;
+    }
     check->attempt = PinLockout::attempt(state, std::get<protocol::Join>(check->command), conn.peer_id,
                                          conn.remote_address, delay_served,
                                          pin_delays_.in_flight(pin_address_key(conn.remote_address)));
@@ -310,7 +341,15 @@ void RedisRooms::join(const ConnectionInfo& conn, protocol::Command&& command, b
   // the commit's own reply.
   op->failed = [settle] { settle(); };
   op->done = [this, conn, room_id, user_id, capabilities, check, settle](
-                 const room::RoomState&, const room::Effects& effects) {
+                 const room::RoomState& next, const room::Effects& effects) {
+    // Before settling: while the JOIN is pending, its message (if it came first) made the
+    // connection a local member already.
+    const bool adopted = [&] {
+      auto entry = rooms_.find(room_id);
+      if (entry == rooms_.end()) return false;
+      auto local = entry->second.local.find(conn.id);
+      return local != entry->second.local.end() && local->second.user_id == user_id;
+    }();
     const bool still_open = settle();
     if (check->verdict.action == PinVerdict::Action::refuse) {
       metrics_.pin_locked_joins.inc();
@@ -329,7 +368,8 @@ void RedisRooms::join(const ConnectionInfo& conn, protocol::Command&& command, b
       }
       return;  // refused: the connection stays where it was (bound elsewhere, or nowhere)
     }
-    bind_joined(conn, room_id, user_id, capabilities, still_open);
+    bind_joined(conn, room_id, RedisRoomEntry::LocalMember{user_id, conn.peer_id, capabilities},
+                next.version, still_open, adopted);
   };
   queue_->enqueue(room_id, std::move(op));
 }
@@ -352,10 +392,11 @@ void RedisRooms::delay_join(const ConnectionInfo& conn, const protocol::Command&
 }
 
 void RedisRooms::bind_joined(const ConnectionInfo& conn, const std::string& room_id,
-                             const std::string& user_id, protocol::Capabilities capabilities,
-                             bool still_open) {
+                             RedisRoomEntry::LocalMember member, std::uint64_t version,
+                             bool still_open, bool adopted) {
   redis_->command({"SADD", keys::node_rooms(options_.node_id), room_id},
                   writes_.expect("node_rooms_add", room_id));
+  const std::string user_id = member.user_id;
   if (!still_open) {
     // Closed while joining: now a member with no connection, like any drop.
     auto drop = std::make_shared<RoomOp>();
@@ -371,13 +412,21 @@ void RedisRooms::bind_joined(const ConnectionInfo& conn, const std::string& room
     if (bound->second.room_id != room_id || bound->second.user_id != user_id) {
       previous = bound->second;
     }
-    if (auto old = rooms_.find(bound->second.room_id); old != rooms_.end()) {
-      old->second.local.erase(conn.id);
-    }
+    if (bound->second.room_id != room_id) forget_local(bound->second.room_id, conn.id);
   }
   bindings_[conn.id] = Binding{room_id, user_id};
   peers_[conn.peer_id] = conn.id;
-  rooms_[room_id].local[conn.id] = RedisRoomEntry::LocalMember{user_id, conn.peer_id, capabilities};
+  // Deliveries start at the JOIN's own message (RedisRoomChannel::adopt_joiner): if that
+  // came first, the connection is a member here already; if the channel heard it, or can
+  // no longer bring it, it becomes one now; else when the message comes.
+  RedisRoomEntry& entry = rooms_[room_id];
+  if (!adopted) {
+    if (entry.heard_version >= version || !entry.subscribed) {
+      entry.local[conn.id] = std::move(member);
+    } else {
+      entry.joined_early[conn.id] = RedisRoomEntry::Joined{std::move(member), version};
+    }
+  }
   logger_.debug("joined", {{"room", room_id}, {"user", user_id}, {"peer", conn.peer_id}});
   if (previous) {
     // Moved to another room (or identity): the old membership ends now that the new
@@ -414,19 +463,25 @@ void RedisRooms::on_close(const ConnectionInfo& conn, CloseKind kind) {
 void RedisRooms::unbind(ConnId conn, const std::string& peer_id) {
   auto bound = bindings_.find(conn);
   if (bound != bindings_.end()) {
-    if (auto entry = rooms_.find(bound->second.room_id); entry != rooms_.end()) {
-      entry->second.local.erase(conn);
-    }
+    forget_local(bound->second.room_id, conn);
     bindings_.erase(bound);
   }
   if (auto it = peers_.find(peer_id); it != peers_.end() && it->second == conn) peers_.erase(it);
+}
+
+void RedisRooms::forget_local(const std::string& room_id, ConnId conn) {
+  auto entry = rooms_.find(room_id);
+  if (entry == rooms_.end()) return;
+  entry->second.local.erase(conn);
+  entry->second.joined_early.erase(conn);
 }
 
 void RedisRooms::maybe_release(const std::string& room_id) {
   auto it = rooms_.find(room_id);
   if (it == rooms_.end()) return;
   RedisRoomEntry& entry = it->second;
-  if (entry.busy || !entry.queue.empty() || !entry.local.empty() || entry.joining > 0 ||
+  if (entry.busy || !entry.queue.empty() || !entry.local.empty() ||
+      !entry.joined_early.empty() || entry.joining > 0 ||
       entry.awaiting_version != 0) {
     return;
   }
@@ -478,29 +533,29 @@ void RedisRooms::heal_after_lost_registration() {
     op->internal = true;
     op->may_recreate = false;  // a room Redis lost comes back with its next real change
     op->batchable = false;
-    auto missing = std::make_shared<std::vector<ConnId>>();
-    op->apply = [this, room_id = room_id, missing](room::RoomState& state, Millis) {
-      missing->clear();
-      auto entry = rooms_.find(room_id);
-      if (entry == rooms_.end()) return room::Effects{};
-      for (const auto& [conn, local] : entry->second.local) {
-        const room::Member* member = state.find_member(local.user_id);
-        if (member == nullptr || member->peer_id != local.peer_id) missing->push_back(conn);
-      }
-      return room::Effects{};
-    };
-    op->done = [this, missing](const room::RoomState&, const room::Effects&) {
-      // Removed by other nodes while this one looked dead: the client must join again.
-      for (ConnId conn : *missing) {
-        for (auto it = peers_.begin(); it != peers_.end(); ++it) {
-          if (it->second != conn) continue;
-          unbind(conn, it->first);
-          break;
-        }
-        outbox_.close(conn, 1012, "node lost its cluster membership; reconnect");
-      }
+    // Reads the room only: `done` gets the state it read (nothing changes, no version).
+    op->apply = [](room::RoomState&, Millis) { return room::Effects{}; };
+    op->done = [this, room_id = room_id](const room::RoomState& state, const room::Effects&) {
+      close_lost_members(room_id, state);
     };
     queue_->enqueue(room_id, std::move(op));
+  }
+}
+
+void RedisRooms::close_lost_members(const std::string& room_id, const room::RoomState& state) {
+  auto entry = rooms_.find(room_id);
+  if (entry == rooms_.end()) return;
+  std::vector<std::pair<ConnId, std::string>> lost;  // closing unbinds: collect first
+  for (const auto& [conn, local] : entry->second.local) {
+    const room::Member* member = state.find_member(local.user_id);
+    if (member == nullptr || member->peer_id != local.peer_id) {
+      lost.emplace_back(conn, local.peer_id);
+    }
+  }
+  // Removed by other nodes while this one looked dead: the client must join again.
+  for (const auto& [conn, peer] : lost) {
+    unbind(conn, peer);
+    outbox_.close(conn, 1012, "node lost its cluster membership; reconnect");
   }
 }
 
@@ -537,10 +592,7 @@ void RedisRooms::reap_room(const std::string& node_id, const std::string& room_i
       if (member.node_id != node_id) continue;
       if (own_leftovers) {
         // This node's own earlier run: skip connections bound here now.
-        bool bound = false;
-        if (entry != rooms_.end()) {
-          for (const auto& [conn, local] : entry->second.local) bound |= local.peer_id == member.peer_id;
-        }
+        const bool bound = entry != rooms_.end() && entry->second.bound_here(member.peer_id);
         if (bound || !member.connected) continue;
       }
       targets.emplace_back(member.user_id, member.peer_id);

@@ -132,11 +132,14 @@ class RedisRooms final : public Rooms {
   void delay_join(const ConnectionInfo& conn, const protocol::Command& command,
                   protocol::Millis wait);
   // Binds a connection whose JOIN committed (or drops the member if it closed meanwhile).
+  // `version`: the JOIN's; `adopted`: its message came first and made it a local member.
   void bind_joined(const ConnectionInfo& conn, const std::string& room_id,
-                   const std::string& user_id, protocol::Capabilities capabilities,
-                   bool still_open);
+                   RedisRoomEntry::LocalMember member, std::uint64_t version, bool still_open,
+                   bool adopted);
   void send_error(const ConnectionInfo& conn, protocol::ErrorCode code, std::string message);
   void unbind(ConnId conn, const std::string& peer_id);
+  // The connection is no longer a member of `room_id` here (nor about to be).
+  void forget_local(const std::string& room_id, ConnId conn);
 
   // Timers, liveness, sweeping.
   void arm(const std::string& room_id, const room::TimerRequest& request, protocol::Millis now);
@@ -147,6 +150,9 @@ class RedisRooms final : public Rooms {
   void reap_room(const std::string& node_id, const std::string& room_id, bool own_leftovers,
                  std::function<void(bool ok)> done);
   void heal_after_lost_registration();
+  // Closes this node's connections in `room_id` whose member `state` no longer has (other
+  // nodes removed them while this one looked dead).
+  void close_lost_members(const std::string& room_id, const room::RoomState& state);
   void arm_periodic(boost::asio::steady_timer& timer, protocol::Millis every,
                     void (RedisRooms::*what)());
 

@@ -65,23 +65,30 @@ void RedisShortIds::journal(const std::string& short_id, const std::string& room
 
 void RedisShortIds::issue(const std::string& room_id, const std::string& address,
                           std::function<void(ShortIdAnswer)> done) {
-  auto shared_done = std::make_shared<std::function<void(ShortIdAnswer)>>(std::move(done));
-  auto current = std::make_shared<redis::Reply>();
+  // The two replies of one lookup: GET's is kept until PTTL's arrives.
+  struct Lookup {
+    redis::Reply current;  // the room's live id (GET), if any
+    Done done;
+  };
+  auto lookup = std::make_shared<Lookup>(
+      Lookup{{}, std::make_shared<std::function<void(ShortIdAnswer)>>(std::move(done))});
   std::weak_ptr<RedisShortIds*> alive = alive_;
   // Replies come in command order: the room's id first, then whether the room exists. A
   // room exists while its state has members: the CAS script persists that key then, and
   // gives it a TTL (a tombstone) when the last member leaves, in the same step.
   redis_.command({"GET", keys::room_short(room_id)},
-                 [current](redis::Reply reply) { *current = std::move(reply); });
+                 [lookup](redis::Reply reply) { lookup->current = std::move(reply); });
   redis_.command({"PTTL", keys::room_state(room_id)},
-                 [alive, room_id, address, current, shared_done](redis::Reply ttl) {
+                 [alive, room_id, address, lookup](redis::Reply ttl) {
                    auto self = alive.lock();
                    if (!self) return;
-                   if (!ttl.is_integer() || current->is_error()) {
-                     (*shared_done)(ShortIdAnswer{std::nullopt, ShortIdAnswer::Refusal::unavailable, 0});
+                   if (!ttl.is_integer() || lookup->current.is_error()) {
+                     (*lookup->done)(
+                         ShortIdAnswer{std::nullopt, ShortIdAnswer::Refusal::unavailable, 0});
                      return;
                    }
-                   (**self).serve(room_id, address, ttl.integer == -1, *current, shared_done);
+                   (**self).serve(room_id, address, ttl.integer == -1, lookup->current,
+                                  lookup->done);
                  });
 }
 

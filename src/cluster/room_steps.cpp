@@ -18,6 +18,13 @@ protocol::ErrorEvent not_joined_error() {
   return protocol::ErrorEvent{protocol::ErrorCode::not_joined, "Join a room first (send JOIN)"};
 }
 
+protocol::ErrorEvent new_room_refused_error(Millis wait) {
+  return protocol::ErrorEvent{protocol::ErrorCode::rate_limited,
+                              "Too many new rooms from this address: try again in " +
+                                  std::to_string((wait + 999) / 1000) +
+                                  " s (nothing was changed)"};
+}
+
 room::Effects join_step(const room::RoomMachine& machine, room::RoomState& state,
                         const room::Actor& actor, const protocol::Command& join,
                         const PinVerdict& verdict, Millis now) {

@@ -21,6 +21,9 @@ std::optional<protocol::Event> node_answer(const protocol::Command& command);
 // The answer to a room command from a connection that joined no room.
 protocol::ErrorEvent not_joined_error();
 
+// The answer to a JOIN that would create a room its address may not create yet.
+protocol::ErrorEvent new_room_refused_error(protocol::Millis wait);
+
 // A JOIN that passed (or needed no) PIN lockout check: the lockout's verdict carried out.
 // refuse: ERROR PIN_LOCKED to the sender, the room unchanged; delay: nothing now (the
 // runtime re-submits the JOIN after the wait); admit: the machine's JOIN.

@@ -46,9 +46,18 @@ enum class CloseKind {
   draining,  // this node is shutting down: like network (clients reconnect elsewhere)
 };
 
+// ROOM_MAX_NEW_PER_ADDRESS (docs/SECURITY.md), asked by a JOIN that would create its room:
+// nullopt admits it (and counts it against `client`), a wait refuses it.
+using NewRoomGate = std::function<std::optional<protocol::Millis>(const std::string& client,
+                                                                  const std::string& room_id)>;
+
 class Rooms {
  public:
   virtual ~Rooms() = default;
+
+  // The network layer's per-address limit on new rooms (none until set). The JOIN applies
+  // it where it learns whether the room exists: no read of its own (Redis, in cluster mode).
+  void set_new_room_gate(NewRoomGate gate) { new_room_gate_ = std::move(gate); }
 
   virtual void on_command(const ConnectionInfo& conn, protocol::Command&& command) = 0;
   virtual void on_close(const ConnectionInfo& conn, CloseKind kind) = 0;
@@ -71,6 +80,16 @@ class Rooms {
 
   virtual std::size_t room_count() const = 0;       // rooms with members on this node
   virtual bool backends_ready() const = 0;          // /ready: can serve now
+
+ protected:
+  // A JOIN about to create `room_id`: nullopt when the gate admits it (or there is none).
+  std::optional<protocol::Millis> refuse_new_room(const std::string& client,
+                                                  const std::string& room_id) const {
+    return new_room_gate_ ? new_room_gate_(client, room_id) : std::nullopt;
+  }
+
+ private:
+  NewRoomGate new_room_gate_;
 };
 
 }  // namespace tandem::cluster

@@ -69,9 +69,14 @@ Server::Server(Executor executor, NetConfig config, cluster::Rooms& rooms,
       drain_timer_(executor),
       idle_timer_(executor),
       idle_period_(tick_period(config_.idle_timeout)),
-      idle_wheel_(timeout_ticks(config_.idle_timeout, idle_period_)) {}
+      idle_wheel_(timeout_ticks(config_.idle_timeout, idle_period_)) {
+  // The rooms ask when a JOIN would create a room (they know; asking first cost a read).
+  rooms_.set_new_room_gate([this](const std::string& client, const std::string& room_id) {
+    return refuse_new_room(client, room_id);
+  });
+}
 
-Server::~Server() = default;
+Server::~Server() { rooms_.set_new_room_gate({}); }
 
 std::uint16_t Server::start() {
   beast::error_code ec;

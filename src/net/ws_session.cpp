@@ -102,7 +102,7 @@ void WsSession::on_accept(beast::error_code ec) {
 // fixed small buffer, so an idle connection's pending read holds no heap buffer. Only a
 // message that does not fit (an SDP) continues into buffer_, which is released after it.
 void WsSession::do_read() {
-  if (reading_ || finished_ || join_pending_) return;
+  if (reading_ || finished_) return;
   reading_ = true;
   ws_.async_read_some(asio::buffer(small_),
                       beast::bind_front_handler(&WsSession::on_read_some, shared_from_this()));
@@ -246,45 +246,7 @@ void WsSession::handle_text(std::string_view text, TokenBucket::Clock::time_poin
                "Too much relayed data: slow down (nothing was delivered)");
     return;
   }
-  if (std::holds_alternative<protocol::Join>(command)) {
-    admit_join(std::move(command));
-    return;
-  }
   server_.rooms().on_command(info_, std::move(command));
-}
-
-// ROOM_MAX_NEW_PER_ADDRESS (docs/SECURITY.md): a JOIN of a room that does not exist creates
-// it, and counts against this client's address. Whether it exists is asked first (of Redis,
-// in cluster mode); reading waits meanwhile, so the messages after the JOIN stay behind it.
-// A room created by someone else in between is counted as this address's: the error is on
-// the safe side.
-void WsSession::admit_join(protocol::Command command) {
-  const std::string room_id = std::get<protocol::Join>(command).room_id;
-  join_pending_ = true;
-  server_.rooms().room_status(room_id, [self = shared_from_this(), command = std::move(command)](
-                                           boost::json::array rooms) mutable {
-    self->on_join_checked(std::move(command), !rooms.empty());
-  });
-}
-
-void WsSession::on_join_checked(protocol::Command command, bool room_exists) {
-  join_pending_ = false;
-  if (server_alive_.expired() || finished_) return;
-  if (closing_) {  // read on, to see the close reply
-    do_read();
-    return;
-  }
-  const std::string& room_id = std::get<protocol::Join>(command).room_id;
-  const auto wait = room_exists ? std::nullopt
-                                : server_.refuse_new_room(info_.remote_address, room_id);
-  if (wait) {
-    send_error(protocol::ErrorCode::rate_limited,
-               "Too many new rooms from this address: try again in " +
-                   std::to_string((*wait + 999) / 1000) + " s (nothing was changed)");
-  } else {
-    server_.rooms().on_command(info_, std::move(command));
-  }
-  continue_reading();
 }
 
 // CLOCK_REQUEST is answered here, without the room (and without Redis in cluster mode): the

@@ -62,8 +62,6 @@ class WsSession final : public std::enable_shared_from_this<WsSession>, private 
   bool take_token(TokenBucket::Clock::time_point now, bool control_frame);
   void continue_reading();
   void handle_text(std::string_view text, TokenBucket::Clock::time_point now);
-  void admit_join(protocol::Command command);
-  void on_join_checked(protocol::Command command, bool room_exists);
   bool clock_sync(protocol::Command& command);
   void send_error(protocol::ErrorCode code, std::string message);
   void on_written(beast::error_code ec, std::size_t frames, std::size_t bytes) override;
@@ -98,7 +96,6 @@ class WsSession final : public std::enable_shared_from_this<WsSession>, private 
   bool registered_ = false;
   bool reading_ = false;
   bool read_paused_ = false;  // back-pressure: reading waits for the queue to drain
-  bool join_pending_ = false;  // reading waits for admit_join's answer
   bool closing_ = false;   // no more frames accepted; close after the queue
   bool finished_ = false;  // the room layer has been told the connection ended
   bool idle_expired_ = false;

@@ -1,7 +1,7 @@
 // Rooms created per client address (ROOM_MAX_NEW_PER_ADDRESS, docs/SECURITY.md): a JOIN
 // that would create one more room than the limit gets ERROR RATE_LIMITED and changes
 // nothing; joining rooms that exist is never limited. Also run in cluster mode, where the
-// server asks Redis whether the room exists before the JOIN goes on.
+// JOIN learns whether the room exists from the snapshot it is applied to.
 #include "support/fixture.hpp"
 
 namespace tandem::test {

@@ -140,6 +140,18 @@ struct Node {
   cluster::RedisRooms rooms;
 };
 
+// Node-1's options on `redis`, with one of its two connections through `proxy`.
+enum class Lags { messages, replies };
+cluster::RedisRoomsOptions lagging_options(const RedisServer& redis, const LaggingProxy& proxy,
+                                           Lags lags) {
+  cluster::RedisRoomsOptions options;
+  options.node_id = "node-1";
+  options.redis = config_for(redis);
+  options.subscriber_redis = options.redis;
+  (lags == Lags::messages ? *options.subscriber_redis : options.redis).port = proxy.port();
+  return options;
+}
+
 TEST(RedisRoomsChannel, ARefusalCommittedWhileTheChannelLagsStillReachesItsSender) {
   RedisServer redis;
   redis.start();
@@ -161,12 +173,7 @@ TEST(RedisRoomsChannel, ARefusalCommittedWhileTheChannelLagsStillReachesItsSende
   record.next_seq = 2;
   record.version = 7;
 
-  cluster::RedisRoomsOptions options;
-  options.node_id = "node-1";
-  options.redis = config_for(redis);
-  redis::RedisConfig lagging = options.redis;
-  lagging.port = proxy.port();
-  options.subscriber_redis = lagging;
+  cluster::RedisRoomsOptions options = lagging_options(redis, proxy, Lags::messages);
   options.load_from_record = [record](std::string room_id, auto done) {
     done(room_id == record.id ? std::optional<room::RoomState>(record) : std::nullopt);
   };
@@ -190,12 +197,7 @@ TEST(RedisRoomsChannel, TheLeaverGetsNothingAfterItsLeaveWhenTheMessageComesFirs
   Loop loop;
   LaggingProxy proxy(loop.io, redis.port(), 300ms);
 
-  cluster::RedisRoomsOptions options;
-  options.node_id = "node-1";
-  options.redis = config_for(redis);
-  options.subscriber_redis = options.redis;  // direct
-  options.redis.port = proxy.port();         // replies lag
-  Node node(loop, options);
+  Node node(loop, lagging_options(redis, proxy, Lags::replies));
   auto& rooms = node.rooms;
   auto& outbox = node.outbox;
 
@@ -217,6 +219,44 @@ TEST(RedisRoomsChannel, TheLeaverGetsNothingAfterItsLeaveWhenTheMessageComesFirs
   ASSERT_TRUE(loop.run_until([&] { return rooms.idle(); }, 5s));
   EXPECT_EQ(outbox.frames[1].size(), 2U) << "after its LEAVE the leaver got: " << outbox.frames[1].back();
   EXPECT_FALSE(outbox.closed.contains(2));
+}
+
+// A JOIN's reply may come back before the channel messages of the transitions before it
+// (here the subscriber lags): the joiner still gets its own ROOM_STATE first, nothing of the
+// room before it, and everything after it.
+TEST(RedisRoomsChannel, AJoinerGetsItsRoomStateFirstWhenTheReplyComesFirst) {
+  RedisServer redis;
+  redis.start();
+  Loop loop;
+  LaggingProxy proxy(loop.io, redis.port(), 300ms);
+
+  Node node(loop, lagging_options(redis, proxy, Lags::messages));
+  auto& rooms = node.rooms;
+  auto& outbox = node.outbox;
+
+  const cluster::ConnectionInfo carol{1, "peer-carol", "127.0.0.1"};
+  const cluster::ConnectionInfo alice{2, "peer-alice", "127.0.0.1"};
+  const cluster::ConnectionInfo bob{3, "peer-bob", "127.0.0.1"};
+  const cluster::ConnectionInfo dave{4, "peer-dave", "127.0.0.1"};
+  const auto join = [&](const cluster::ConnectionInfo& conn, const std::string& user) {
+    rooms.on_command(conn, protocol::Command{protocol::Join{"room", user, user, std::nullopt}});
+  };
+  join(carol, "carol");
+  ASSERT_TRUE(loop.run_until([&] { return !outbox.frames[1].empty(); }, 5s));
+  // Alice's USER_JOINED goes to everyone but alice; bob's JOIN commits right after hers,
+  // and its reply is back long before her message.
+  join(alice, "alice");
+  join(bob, "bob");
+  ASSERT_TRUE(loop.run_until([&] { return !outbox.frames[3].empty(); }, 5s));
+  EXPECT_NE(outbox.frames[3][0].find("ROOM_STATE"), std::string::npos)
+      << "bob's first frame: " << outbox.frames[3][0];
+  join(dave, "dave");
+  ASSERT_TRUE(loop.run_until([&] { return outbox.frames[3].size() >= 2; }, 5s));
+  EXPECT_NE(outbox.frames[3][1].find("USER_JOINED"), std::string::npos) << outbox.frames[3][1];
+  EXPECT_NE(outbox.frames[3][1].find("dave"), std::string::npos) << outbox.frames[3][1];
+  ASSERT_TRUE(loop.run_until([&] { return rooms.idle(); }, 5s));
+  EXPECT_EQ(outbox.frames[1].size(), 4U) << "carol sees alice, bob and dave join";
+  EXPECT_EQ(outbox.frames[3].size(), 2U) << "bob got also: " << outbox.frames[3].back();
 }
 
 }  // namespace

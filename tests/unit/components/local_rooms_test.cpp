@@ -389,5 +389,37 @@ TEST_F(LocalRoomsTest, NewShortIdsForAbsentRoomsAreLimitedPerAddress) {
   EXPECT_EQ(registry_.sample("tandem_short_ids_refused_total", {{"reason", "rate_limited"}}), 1);
 }
 
+// ROOM_MAX_NEW_PER_ADDRESS: the JOIN asks the gate only when it would create its room, and
+// a refused JOIN changes nothing.
+TEST_F(LocalRoomsTest, TheNewRoomGateIsAskedOnlyByAJoinThatCreatesItsRoom) {
+  make();
+  std::vector<std::string> asked;
+  bool refuse = false;
+  rooms_->set_new_room_gate([&](const std::string& client, const std::string& room_id)
+                                -> std::optional<Millis> {
+    asked.push_back(client + " " + room_id);
+    if (refuse) return 1'500;
+    return std::nullopt;
+  });
+  join(conn(1, "10.0.0.7"), "r", "a");
+  EXPECT_EQ(first_reply(1), "ROOM_STATE");
+  join(conn(2, "10.0.0.7"), "r", "b");  // the room exists: not asked
+  EXPECT_EQ(asked, std::vector<std::string>{"10.0.0.7 r"});
+
+  refuse = true;
+  join(conn(3, "10.0.0.7"), "s", "c");
+  ASSERT_EQ(outbox_.frames[3].size(), 1u);
+  EXPECT_EQ(first_reply(3), "RATE_LIMITED");
+  EXPECT_NE(std::string(outbox_.frames[3][0].at("message").as_string()).find("try again in 2 s"),
+            std::string::npos);
+  EXPECT_EQ(rooms_->find("s"), nullptr);
+  EXPECT_EQ(rooms_->room_count(), 1u);
+  send(conn(3, "10.0.0.7"), R"({"type":"UPDATE_USERNAME","username":"x"})");
+  EXPECT_EQ(outbox_.frames[3].back().at("code"), "NOT_JOINED");
+  join(conn(3, "10.0.0.7"), "r", "c");  // an existing room is never limited
+  EXPECT_EQ(outbox_.frames[3].back().at("type"), "ROOM_STATE");
+  EXPECT_EQ(asked.size(), 2u);
+}
+
 }  // namespace
 }  // namespace tandem::cluster
