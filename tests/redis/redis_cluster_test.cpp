@@ -91,12 +91,21 @@ class RedisClusterTest : public ::testing::Test {
   void SetUp() override {
     std::vector<std::string> create = {"/usr/bin/redis-cli", "--cluster", "create"};
     for (int i = 0; i < 3; ++i) {
-      RedisServer::Options options;
-      // The bus port is the client port + 10000 unless set: a free port of its own.
-      options.extra_args = {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                            "--cluster-node-timeout", "2000", "--cluster-port",
-                            std::to_string(free_loopback_port())};
-      nodes_.push_back(std::make_unique<RedisServer>(options));
+      // The bus port is the client port + 10000 unless set: a free port of its own. A test
+      // running beside this one may take either port between the check and the bind, so a
+      // failed start is retried with new ports (bounded).
+      for (int attempt = 0;; ++attempt) {
+        RedisServer::Options options;
+        options.extra_args = {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                              "--cluster-node-timeout", "2000", "--cluster-port",
+                              std::to_string(free_loopback_port())};
+        try {
+          nodes_.push_back(std::make_unique<RedisServer>(options));
+          break;
+        } catch (const std::runtime_error&) {
+          if (attempt == 4) throw;
+        }
+      }
       create.push_back("127.0.0.1:" + std::to_string(nodes_.back()->port()));
     }
     create.push_back("--cluster-yes");
