@@ -1,12 +1,13 @@
 // The operations dashboard (/dashboard) in real Chromium: ADMIN_TOKEN asked for and kept
 // in the tab, charts drawn from the server's own metrics, the node list (this node alone,
-// or the "nodes" of a cluster's /status).
+// or every node of a real two-node cluster over a Redis the test starts).
 import assert from 'node:assert/strict';
 import {after, before, test} from 'node:test';
 import {join} from 'node:path';
 
 import {artifactsDir, launch, requireBrowser, serverBinary, waitUntil, watchConsole}
     from './lib/env.mjs';
+import {RedisServer} from './lib/redis.mjs';
 import {Server} from './lib/server.mjs';
 
 requireBrowser();
@@ -31,6 +32,17 @@ async function drawnPixels(page, testId) {
   });
 }
 
+// A dashboard page's console: the 401s it gets before it has the right token are expected;
+// nothing else is.
+function watchDashboard(page, name) {
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/401 \(Unauthorized\)/.test(m.text())) {
+      consoleErrors.push(`${name}: ${m.text()}`);
+    }
+  });
+  page.on('pageerror', (e) => consoleErrors.push(`${name}: uncaught ${e.message}`));
+}
+
 before(async () => {
   await server.start();
   browser = await launch();
@@ -46,13 +58,7 @@ after(async () => {
 
 test('with ADMIN_TOKEN set, the dashboard asks for it and refuses a wrong one', async () => {
   dashboard = await context.newPage();
-  // The 401s the page gets before it has the right token are expected; nothing else is.
-  dashboard.on('console', (m) => {
-    if (m.type() === 'error' && !/401 \(Unauthorized\)/.test(m.text())) {
-      consoleErrors.push(`dashboard: ${m.text()}`);
-    }
-  });
-  dashboard.on('pageerror', (e) => consoleErrors.push(`dashboard: uncaught ${e.message}`));
+  watchDashboard(dashboard, 'dashboard');
   await dashboard.goto(server.url('/dashboard?every=400'));
   await dashboard.getByTestId('token-form').waitFor({state: 'visible'});
   await dashboard.getByTestId('dash-status').filter({hasText: /^locked$/}).waitFor();
@@ -112,25 +118,52 @@ test('charts fill from the server\'s metrics', async () => {
   await demo.close();
 });
 
-test('a cluster\'s /status "nodes" list is rendered', async () => {
-  // Cluster mode is not built yet; it adds a top-level "nodes" array to /status. The page
-  // must list whatever nodes the status names.
-  await dashboard.route('**/api/dashboard/status', async (route) => {
-    const response = await route.fetch();
-    const status = await response.json();
-    status.nodes = [
-      {nodeId: 'dash-node', connections: 1, rooms: 1},
-      {nodeId: 'node-b', connections: 7, rooms: 3, lastSeen: 1764254400000},
-    ];
-    await route.fulfill({response, json: status});
-  });
-  await waitUntil('two nodes listed', async () =>
-    (await dashboard.getByTestId('nodes').getAttribute('data-count')) === '2');
-  const ids = await dashboard.getByTestId('nodes').locator('tbody tr')
-      .evaluateAll((rows) => rows.map((r) => r.dataset.nodeId));
-  assert.deepEqual(ids, ['dash-node', 'node-b']);
-  await dashboard.getByTestId('nodes').locator('td', {hasText: 'connections: 7'}).waitFor();
-  await dashboard.unroute('**/api/dashboard/status');
+test('a real two-node cluster: each node\'s dashboard lists both nodes', async () => {
+  // Redis and two nodes, started here on free loopback ports and stopped by PID.
+  assert.ok(RedisServer.available(), 'redis-server is not installed (scripts/install-deps.sh --test)');
+  const redis = await new RedisServer().start();
+  const liveness = {REDIS_URL: redis.url, NODE_DEAD_AFTER_MS: '2000', CLUSTER_SWEEP_MS: '200'};
+  const nodes = ['dash-a', 'dash-b'].map((id) =>
+    new Server(serverBinary, {ADMIN_TOKEN: TOKEN, NODE_ID: id, ...liveness}));
+  const pages = [];
+  let exits;
+  try {
+    for (const node of nodes) await node.start();
+    // A member on node B: the node list must show where the connection is.
+    const member = await context.newPage();
+    pages.push(member);
+    watchConsole(member, 'member', consoleErrors);
+    await member.goto(nodes[1].url('/demo?room=cluster-room&name=Finn'));
+    await member.getByTestId('status').filter({hasText: /^connected$/}).waitFor();
+
+    const board = await context.newPage();
+    pages.push(board);
+    watchDashboard(board, 'cluster dashboard');
+    // Node A's page is another origin: the token is asked for again.
+    await board.goto(nodes[0].url('/dashboard?every=400'));
+    await board.locator('#token-input').fill(TOKEN);
+    await board.locator('#token-form button[type="submit"]').click();
+    await board.getByTestId('dash-status').filter({hasText: /^live$/}).waitFor();
+    await waitUntil('both nodes listed', async () =>
+      (await board.getByTestId('nodes').getAttribute('data-count')) === '2');
+    const ids = await board.getByTestId('nodes').locator('tbody tr')
+        .evaluateAll((rows) => rows.map((r) => r.dataset.nodeId));
+    assert.deepEqual(ids.sort(), ['dash-a', 'dash-b']);
+    // Node B's own record (refreshed every NODE_DEAD_AFTER_MS / 3) counts its member; the
+    // room is cluster-wide, so node A's room table lists it too.
+    await board.locator('tr[data-node-id="dash-b"] td', {hasText: 'connections: 1'}).waitFor();
+    await board.locator('tr[data-node-id="dash-a"] td', {hasText: 'connections: 0'}).waitFor();
+    await board.getByTestId('rooms').locator('td', {hasText: 'cluster-room'}).waitFor();
+    await board.screenshot({path: join(artifactsDir, 'dashboard-cluster.png'), fullPage: true});
+  } finally {
+    for (const page of pages) await page.close();
+    exits = await Promise.all(nodes.map((node) => node.stop()));
+    await redis.stop();
+  }
+  for (const [i, node] of nodes.entries()) {
+    assert.deepEqual(node.stderr, [], `node ${i} printed on stderr:\n${node.output()}`);
+    assert.deepEqual(exits[i], {code: 0, signal: null}, `node ${i} exit\n${node.output()}`);
+  }
 });
 
 test('"Forget token" locks the page again', async () => {

@@ -107,35 +107,13 @@ test('a real WebRTC connection comes up through the server relay', async () => {
   await waitUntil('Alice to receive Bob\'s video', () => remoteVideoWidth(alice, bobId));
 });
 
-test('a play on one page reaches the other within 1 s', async () => {
+test('a play on one page reaches the other', async () => {
   assert.match(await bob.getByTestId('playback').textContent(), /^paused/);
-  // Bob's page notes the moment its status turns to playing (a MutationObserver: the
-  // measure does not depend on how often the test polls); both pages share the machine's clock.
-  await bob.evaluate(() => {
-    const status = document.querySelector('[data-testid="playback"]');
-    window.playingSince = new Promise((resolve) => {
-      const check = () => {
-        if (!status.textContent.startsWith('playing')) return;
-        observer.disconnect();
-        resolve(Date.now());
-      };
-      const observer = new MutationObserver(check);
-      observer.observe(status, {childList: true, characterData: true, subtree: true});
-    });
-  });
-  // Alice's page notes the moment of the click (Playwright's own checks before clicking a
-  // background page take their time, and are not what this measures).
-  await alice.evaluate(() => {
-    window.clickedAt = new Promise((resolve) => {
-      document.querySelector('[data-testid="play"]')
-          .addEventListener('click', () => resolve(Date.now()), {once: true, capture: true});
-    });
-  });
   await alice.getByTestId('play').click();
-  const clicked = await alice.evaluate(() => window.clickedAt);
-  const elapsed = (await bob.evaluate(() => window.playingSince)) - clicked;
-  assert.ok(elapsed < 1000, `Bob started playing ${elapsed} ms after Alice's click`);
-  await hasText(alice, 'playback', /^playing/, 1000);
+  // Awaited, not timed: how fast a play arrives is measured by browser.sync_* and the
+  // benchmarks; here it must arrive, and both pages must then really play.
+  await hasText(bob, 'playback', /^playing/);
+  await hasText(alice, 'playback', /^playing/);
 
   // Both really play, at the same position.
   const start = await videoState(bob);
@@ -264,10 +242,35 @@ test('the host leaving hands host to the next member', async () => {
   assert.equal(await carol.getByTestId('play').isDisabled(), true);
 });
 
-test('a host whose page closes is replaced after the reconnect grace', async () => {
+test('a host whose page closes keeps the role for the reconnect grace, then is replaced',
+    async () => {
   const carolId = await userIdOf(carol);
+  const bobId = await userIdOf(bob);
+  // Carol's page notes when it first shows her as host (a MutationObserver, so the moment
+  // does not depend on how often the test polls); both clocks are the machine's.
+  await carol.evaluate(() => {
+    const list = document.querySelector('[data-testid="members"]');
+    const me = sessionStorage.getItem('tandem.demo.userId');
+    window.hostSince = new Promise((resolve) => {
+      const check = () => {
+        if (list.querySelector('li[data-host="true"]')?.dataset.userId !== me) return;
+        observer.disconnect();
+        resolve(Date.now());
+      };
+      const observer = new MutationObserver(check);
+      observer.observe(list, {childList: true, attributes: true, subtree: true});
+    });
+  });
+  const closing = Date.now();
   await bob.close();  // no LEAVE: the server waits RECONNECT_GRACE_MS, then re-elects
   await waitUntil('Carol shown as host', async () => (await hostShownBy(carol)) === carolId, 10000);
+  // The server saw the close no earlier than `closing`, and its grace timer never fires
+  // early: Bob kept the role for the whole grace (1 ms for Date.now()'s two floors).
+  const keptMs = (await carol.evaluate(() => window.hostSince)) - closing;
+  assert.ok(keptMs >= 1500 - 1, `Carol became host ${keptMs} ms after Bob's page closed`);
+  // HOST_CHANGED comes before USER_LEFT (the shipped server's order): await the second.
+  await waitUntil('Bob gone from Carol\'s list', async () =>
+    !(await memberIds(carol)).includes(bobId));
   assert.deepEqual(await memberIds(carol), [carolId]);
   await hasText(carol, 'rtc', /^none$/);
   assert.equal(await carol.getByTestId('play').isDisabled(), false);
