@@ -364,8 +364,8 @@ TEST_F(HttpTest, UpgradeOnlyOnWsPath) {
 TEST_F(HttpTest, PlainGetOnWsIsNotAnUpgrade) {
   start_server();
   const HttpResponse res = http_get(port(), "/ws");
-  // Not an upgrade: 426 Upgrade Required (or a plain 404); never a 2xx.
-  EXPECT_TRUE(res.status == 426 || res.status == 404) << res.describe();
+  // Not an upgrade: 426 Upgrade Required (docs/PROTOCOL.md).
+  EXPECT_EQ(res.status, 426) << res.describe();
   expect_cors(res, "/ws");
 }
 
