@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Fresh machine -> every test: installs what is missing, builds with AddressSanitizer and
-# UndefinedBehaviorSanitizer, and runs the whole suite with ctest (unit, component,
+# Fresh machine -> every test: installs what is missing; builds Debug with AddressSanitizer
+# and UndefinedBehaviorSanitizer, and Release with the tests (compiled, not run: GCC warns
+# differently at -O3); runs the whole suite with ctest on the first (unit, component,
 # end-to-end tests that start the real server binary on free loopback ports, and browser
 # tests of /demo and /dashboard in headless chromium; screenshots in $build/artifacts);
-# then runs every fuzz target for 30 s (scripts/fuzz.sh). TANDEM_RELEASE_CHECK=1 also
-# builds the Release configuration with the tests (compiled, not run: GCC warns
-# differently at -O3); it is off by default because it does not fit CI's budget. Each
-# step's time is printed; docs/TESTING.md has the budget (30 minutes on a fresh 2-core
+# then runs every fuzz target for 30 s (scripts/fuzz.sh). Both builds are unity builds
+# (CMAKE_UNITY_BUILD, 16 sources per translation unit): half the time on a fresh machine.
+# Each step's time is printed; docs/TESTING.md has the budget (30 minutes on a fresh 2-core
 # machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,20 +20,20 @@ if ! cmp -s tests/browser/package-lock.json tests/browser/node_modules/.installe
 fi
 export TANDEM_BROWSER_TESTS_REQUIRED=1  # here a missing chromium fails instead of skipping
 build=${TANDEM_TEST_BUILD_DIR:-build-test}
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTANDEM_SANITIZE=ON >/dev/null
+unity=(-DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=16)
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTANDEM_SANITIZE=ON "${unity[@]}" >/dev/null
 step() { echo "test.sh: $1 took $((SECONDS - started)) s"; started=$SECONDS; }
 started=$SECONDS
 cmake --build "$build"
 step "the ASan+UBSan build"
+release=${TANDEM_RELEASE_BUILD_DIR:-build-release}
+cmake -S . -B "$release" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTANDEM_BUILD_BENCH=OFF "${unity[@]}" \
+  >/dev/null
+cmake --build "$release"
+step "the Release build with the tests"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 ctest --test-dir "$build" --output-on-failure -j "$(nproc)" --timeout 300
 step "the suite"
-if [[ "${TANDEM_RELEASE_CHECK:-0}" == 1 ]]; then
-  release=${TANDEM_RELEASE_BUILD_DIR:-build-release}
-  cmake -S . -B "$release" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTANDEM_BUILD_BENCH=OFF >/dev/null
-  cmake --build "$release"
-  step "the Release build with the tests"
-fi
 scripts/fuzz.sh
 step "fuzzing"

@@ -7,7 +7,7 @@ namespace tandem::net {
 
 namespace {
 
-constexpr std::size_t kMaxHeaderBytes = 10;
+constexpr std::size_t kMaxFrameHeaderBytes = 10;
 
 // RFC 6455 5.2, server to client: FIN + text opcode, no mask, 7/16/64-bit length.
 std::size_t text_header_size(std::size_t payload) noexcept {
@@ -38,7 +38,7 @@ std::size_t write_text_header(char* out, std::size_t payload) noexcept {
 // The header block of a write in flight, recycled per thread: a write takes one and its
 // completion gives it back (at most 256 are kept).
 using HeaderBlock = std::unique_ptr<char[]>;
-constexpr std::size_t kHeaderBlockBytes = kMaxHeaderBytes * FrameSocket::kMaxFramesPerWrite;
+constexpr std::size_t kHeaderBlockBytes = kMaxFrameHeaderBytes * FrameSocket::kMaxFramesPerWrite;
 
 std::vector<HeaderBlock>& header_pool() {
   thread_local std::vector<HeaderBlock> pool;
@@ -104,7 +104,7 @@ std::size_t FrameSocket::gather(char* headers, Gather& gather, std::size_t& fram
     const std::string& payload = *entry.payload;
     std::size_t skip = frames == 0 ? offset_ : 0;
     if (entry.text_frame) {
-      char* header = headers + frames * kMaxHeaderBytes;
+      char* header = headers + frames * kMaxFrameHeaderBytes;
       const std::size_t size = write_text_header(header, payload.size());
       if (skip < size) {
         gather.items[gather.count++] = asio::buffer(header + skip, size - skip);

@@ -9,7 +9,7 @@
 namespace tandem::redis {
 namespace {
 
-std::optional<SlotMap> fail(std::string* error, std::string why) {
+std::optional<SlotMap> no_map(std::string* error, std::string why) {
   if (error != nullptr) *error = std::move(why);
   return std::nullopt;
 }
@@ -27,7 +27,7 @@ std::optional<std::uint16_t> parse_slot(std::string_view text) {
 
 std::optional<SlotMap> SlotMap::from_cluster_slots(const Reply& reply, const std::string& asked_host,
                                                    std::string* error) {
-  if (!reply.is_array()) return fail(error, "CLUSTER SLOTS: " + to_debug_string(reply));
+  if (!reply.is_array()) return no_map(error, "CLUSTER SLOTS: " + to_debug_string(reply));
   constexpr std::uint16_t kNone = std::numeric_limits<std::uint16_t>::max();
   SlotMap map;
   map.owner_.assign(kSlotCount, kNone);
@@ -37,13 +37,13 @@ std::optional<SlotMap> SlotMap::from_cluster_slots(const Reply& reply, const std
         !range.elements[1].is_integer() || !range.elements[2].is_array() ||
         range.elements[2].elements.size() < 2 || !range.elements[2].elements[0].is_string() ||
         !range.elements[2].elements[1].is_integer()) {
-      return fail(error, "CLUSTER SLOTS: a malformed range");
+      return no_map(error, "CLUSTER SLOTS: a malformed range");
     }
     const std::int64_t start = range.elements[0].integer;
     const std::int64_t end = range.elements[1].integer;
     const std::int64_t port = range.elements[2].elements[1].integer;
     if (start < 0 || end < start || end >= kSlotCount || port <= 0 || port > 65535) {
-      return fail(error, "CLUSTER SLOTS: a range out of bounds");
+      return no_map(error, "CLUSTER SLOTS: a range out of bounds");
     }
     const std::string& ip = range.elements[2].elements[0].str;
     const Endpoint master{ip.empty() ? asked_host : ip, static_cast<std::uint16_t>(port)};
@@ -53,7 +53,7 @@ std::optional<SlotMap> SlotMap::from_cluster_slots(const Reply& reply, const std
     std::fill(map.owner_.begin() + start, map.owner_.begin() + end + 1, index);
   }
   if (std::find(map.owner_.begin(), map.owner_.end(), kNone) != map.owner_.end()) {
-    return fail(error, "CLUSTER SLOTS: not every slot is served (cluster state not ok)");
+    return no_map(error, "CLUSTER SLOTS: not every slot is served (cluster state not ok)");
   }
   return map;
 }

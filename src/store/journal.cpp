@@ -1,6 +1,7 @@
 #include "store/journal.hpp"
 
 #include "store/entry_codec.hpp"
+#include "store/row_count.hpp"
 
 #include <pthread.h>
 
@@ -20,10 +21,6 @@ JournalOptions normalized(JournalOptions o) {
   o.retry_initial = std::max(o.retry_initial, std::chrono::milliseconds{1});
   o.retry_max = std::max(o.retry_max, o.retry_initial);
   return o;
-}
-
-std::int64_t as_int(std::size_t n) {
-  return static_cast<std::int64_t>(n);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "store/maintenance.hpp"
 
 #include "store/audit_quota.hpp"
+#include "store/row_count.hpp"
 
 #include <algorithm>
 
@@ -9,8 +10,6 @@ namespace {
 
 constexpr Millis kDayMs = Millis{24} * 3600 * 1000;
 constexpr auto kLogEvery = std::chrono::seconds(10);
-
-std::int64_t as_int(std::size_t n) { return static_cast<std::int64_t>(n); }
 
 }  // namespace
 

@@ -3,6 +3,7 @@
 #include "obs/clock.hpp"
 #include "store/overloaded.hpp"
 #include "store/postgres_sql.hpp"
+#include "store/row_count.hpp"
 #include "store/rows.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -393,12 +394,6 @@ std::vector<std::string> PostgresStore::archive_idle_rooms(Millis before, Millis
   tx.commit();
   return ids;
 }
-
-namespace {
-std::int64_t capped_rows(std::size_t n) {
-  return static_cast<std::int64_t>(std::min<std::size_t>(n, 1U << 30));
-}
-}  // namespace
 
 void PostgresStore::tally(const Result& r, AuditTally& deleted) {
   for (int i = 0; i < r.rows(); ++i) deleted.add(r.text(i, 0), r.integer(i, 1));

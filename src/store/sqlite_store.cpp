@@ -2,6 +2,7 @@
 
 #include "obs/clock.hpp"
 #include "store/overloaded.hpp"
+#include "store/row_count.hpp"
 #include "store/rows.hpp"
 #include "store/sqlite_sql.hpp"
 
@@ -450,12 +451,6 @@ std::vector<std::string> SqliteStore::archive_idle_rooms(Millis before, Millis n
   tx.commit();
   return ids;
 }
-
-namespace {
-std::int64_t capped_rows(std::size_t n) {
-  return static_cast<std::int64_t>(std::min<std::size_t>(n, std::numeric_limits<std::int32_t>::max()));
-}
-}  // namespace
 
 void SqliteStore::delete_into(Statement& del, AuditTally& deleted) {
   while (del.step()) deleted.add(del.column_text(0), del.column_integer(1));

@@ -21,9 +21,6 @@ namespace {
 
 using namespace test_util;
 
-[[maybe_unused]] ::testing::Environment* const kSharedPostgres =
-    ::testing::AddGlobalTestEnvironment(new SharedPostgres);
-
 // A URL_CHANGE as the room machine records it, with a url of `url_bytes`.
 AuditEvent url_change(const std::string& room, std::int64_t seq, std::size_t url_bytes = 200,
                       Millis at = 0) {

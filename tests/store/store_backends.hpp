@@ -34,6 +34,11 @@ class SharedPostgres : public ::testing::Environment {
   static inline std::unique_ptr<test::PostgresServer> server_;
 };
 
+// Registered once per test program that includes this header (it starts nothing until a
+// test asks for server()).
+[[maybe_unused]] inline ::testing::Environment* const kSharedPostgres =
+    ::testing::AddGlobalTestEnvironment(new SharedPostgres);
+
 inline std::vector<Row> sqlite_query(const std::filesystem::path& path, const std::string& sql) {
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {

@@ -14,9 +14,6 @@ namespace {
 
 using namespace test_util;
 
-[[maybe_unused]] ::testing::Environment* const kSharedPostgres =
-    ::testing::AddGlobalTestEnvironment(new SharedPostgres);
-
 class StoreContract : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {

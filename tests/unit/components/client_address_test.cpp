@@ -20,7 +20,7 @@ AddressSet set_of(std::string_view text) {
   return set.value_or(AddressSet{});
 }
 
-std::string refusal(std::string_view text) {
+std::string address_refusal(std::string_view text) {
   std::string why;
   EXPECT_FALSE(AddressSet::parse(text, &why).has_value()) << text;
   return why;
@@ -71,20 +71,20 @@ TEST(AddressSet, IPv4MappedAddressesMatchTheirIPv4Entries) {
 }
 
 TEST(AddressSet, RefusesWhatIsNotAnAddressOrRange) {
-  EXPECT_NE(refusal("10.0.0.0/33").find("0-32"), std::string::npos);
-  EXPECT_NE(refusal("::/129").find("0-128"), std::string::npos);
-  EXPECT_NE(refusal("10.0.0.1/8").find("past the prefix"), std::string::npos);
-  EXPECT_NE(refusal("10.0.0.0/8,,1.2.3.4").find("empty"), std::string::npos);
-  EXPECT_NE(refusal("example.com").find("\"example.com\""), std::string::npos);
-  refusal("10.0.0.0/");
-  refusal("10.0.0.0/8x");
-  refusal("10.0.0.0/-1");
-  refusal("1.2.3");
-  refusal("1.2.3.4.5");
-  refusal("fe80::1%eth0");
-  refusal("[::1]");
-  refusal("::ffff:10.0.0.0/90");
-  refusal("10.0.0.0/8,");
+  EXPECT_NE(address_refusal("10.0.0.0/33").find("0-32"), std::string::npos);
+  EXPECT_NE(address_refusal("::/129").find("0-128"), std::string::npos);
+  EXPECT_NE(address_refusal("10.0.0.1/8").find("past the prefix"), std::string::npos);
+  EXPECT_NE(address_refusal("10.0.0.0/8,,1.2.3.4").find("empty"), std::string::npos);
+  EXPECT_NE(address_refusal("example.com").find("\"example.com\""), std::string::npos);
+  address_refusal("10.0.0.0/");
+  address_refusal("10.0.0.0/8x");
+  address_refusal("10.0.0.0/-1");
+  address_refusal("1.2.3");
+  address_refusal("1.2.3.4.5");
+  address_refusal("fe80::1%eth0");
+  address_refusal("[::1]");
+  address_refusal("::ffff:10.0.0.0/90");
+  address_refusal("10.0.0.0/8,");
 }
 
 TEST(ParseIp, AcceptsOneAddressAndUnmapsIPv4) {

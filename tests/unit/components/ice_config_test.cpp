@@ -19,7 +19,7 @@ namespace {
 
 const std::string kSecret = "s3cret-0123456789-abcdef";
 
-Config load(const std::map<std::string, std::string>& env) {
+Config load_env(const std::map<std::string, std::string>& env) {
   return load_config({}, [&env](const char* name) -> const char* {
     auto it = env.find(name);
     return it == env.end() ? nullptr : it->second.c_str();
@@ -27,9 +27,9 @@ Config load(const std::map<std::string, std::string>& env) {
 }
 
 // The ConfigError's text, or "" when the config loads.
-std::string refusal(const std::map<std::string, std::string>& env) {
+std::string config_refusal(const std::map<std::string, std::string>& env) {
   try {
-    load(env);
+    load_env(env);
   } catch (const ConfigError& e) {
     return e.what();
   }
@@ -53,19 +53,20 @@ class SecretFile {
 };
 
 TEST(IceConfig, DefaultsToTheExtensionsStunServersAndNoTurn) {
-  const Config c = load({});
+  const Config c = load_env({});
   ASSERT_EQ(c.ice.stun_urls.size(), 2u);
   EXPECT_EQ(c.ice.stun_urls[0].text(), "stun:stun.l.google.com:19302");
   EXPECT_EQ(c.ice.stun_urls[1].text(), "stun:stun1.l.google.com:19302");
   EXPECT_FALSE(c.ice.turn_enabled());
   EXPECT_EQ(c.ice.turn_ttl, std::chrono::seconds(86'400));
-  EXPECT_TRUE(load({{"STUN_URLS", ""}}).ice.stun_urls.empty());
+  EXPECT_TRUE(load_env({{"STUN_URLS", ""}}).ice.stun_urls.empty());
 }
 
 TEST(IceConfig, TurnWithASecretFromTheEnvironmentOrAFile) {
-  const Config c = load({{"TURN_URLS", "turn:t.example:3478?transport=udp,turns:t.example:5349"},
-                         {"TURN_SECRET", kSecret},
-                         {"TURN_TTL_S", "3600"}});
+  const Config c =
+      load_env({{"TURN_URLS", "turn:t.example:3478?transport=udp,turns:t.example:5349"},
+                {"TURN_SECRET", kSecret},
+                {"TURN_TTL_S", "3600"}});
   ASSERT_TRUE(c.ice.turn_enabled());
   ASSERT_EQ(c.ice.turn_urls.size(), 2u);
   EXPECT_EQ(c.ice.turn_urls[1].text(), "turns:t.example:5349");
@@ -73,7 +74,7 @@ TEST(IceConfig, TurnWithASecretFromTheEnvironmentOrAFile) {
   EXPECT_EQ(c.ice.turn_ttl, std::chrono::seconds(3600));
 
   const SecretFile file(kSecret + "\n");  // one trailing newline is not part of it
-  const Config f = load({{"TURN_URLS", "turn:t.example"}, {"TURN_SECRET_FILE", file.path()}});
+  const Config f = load_env({{"TURN_URLS", "turn:t.example"}, {"TURN_SECRET_FILE", file.path()}});
   EXPECT_EQ(f.ice.turn_secret, kSecret);
   // What the runtime will build from it (phase 2 puts this in ROOM_STATE).
   const auto list = ice::IceServers(f.ice).build("alice", 1'700'000'000'000);
@@ -104,13 +105,13 @@ TEST(IceConfig, BadValuesAreRefusedWithoutShowingTheSecret) {
   };
   for (const auto& [expected, env] : cases) {
     SCOPED_TRACE(expected);
-    const std::string why = refusal(env);
+    const std::string why = config_refusal(env);
     EXPECT_NE(why.find(expected), std::string::npos) << why;
     EXPECT_EQ(why.find(kSecret), std::string::npos) << why;
     EXPECT_EQ(why.find("0123456789abcde"), std::string::npos) << why;
   }
-  EXPECT_EQ(refusal({{"TURN_TTL_S", "60"}}), "");
-  EXPECT_EQ(refusal({{"TURN_TTL_S", "604800"}}), "");
+  EXPECT_EQ(config_refusal({{"TURN_TTL_S", "60"}}), "");
+  EXPECT_EQ(config_refusal({{"TURN_TTL_S", "604800"}}), "");
 }
 
 }  // namespace

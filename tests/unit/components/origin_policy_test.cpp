@@ -16,7 +16,7 @@ OriginPolicy policy_of(std::string_view text) {
   return policy.value_or(OriginPolicy{});
 }
 
-std::string refusal(std::string_view text) {
+std::string origin_refusal(std::string_view text) {
   std::string why;
   EXPECT_FALSE(OriginPolicy::parse(text, &why).has_value()) << text;
   return why;
@@ -59,15 +59,16 @@ TEST(OriginPolicy, AWildcardAllowsAnyOrigin) {
 }
 
 TEST(OriginPolicy, ThingsThatAreNotOriginsAreRefusedWithTheReason) {
-  EXPECT_NE(refusal("tandem.watch").find("\"tandem.watch\""), std::string::npos);
-  EXPECT_NE(refusal("https://tandem.watch/app").find("no path"), std::string::npos);
-  EXPECT_NE(refusal("https://user@tandem.watch").find("no path"), std::string::npos);
-  EXPECT_NE(refusal("https://tandem.watch?x=1").find("no path"), std::string::npos);
-  EXPECT_NE(refusal("https://:443").find("no host"), std::string::npos);
-  EXPECT_FALSE(refusal("https://").empty());
-  EXPECT_NE(refusal("://tandem.watch").find("scheme"), std::string::npos);
-  EXPECT_NE(refusal("1http://tandem.watch").find("scheme"), std::string::npos);
-  EXPECT_NE(refusal("https://tandem.watch,,https://x.example").find("empty"), std::string::npos);
+  EXPECT_NE(origin_refusal("tandem.watch").find("\"tandem.watch\""), std::string::npos);
+  EXPECT_NE(origin_refusal("https://tandem.watch/app").find("no path"), std::string::npos);
+  EXPECT_NE(origin_refusal("https://user@tandem.watch").find("no path"), std::string::npos);
+  EXPECT_NE(origin_refusal("https://tandem.watch?x=1").find("no path"), std::string::npos);
+  EXPECT_NE(origin_refusal("https://:443").find("no host"), std::string::npos);
+  EXPECT_FALSE(origin_refusal("https://").empty());
+  EXPECT_NE(origin_refusal("://tandem.watch").find("scheme"), std::string::npos);
+  EXPECT_NE(origin_refusal("1http://tandem.watch").find("scheme"), std::string::npos);
+  EXPECT_NE(origin_refusal("https://tandem.watch,,https://x.example").find("empty"),
+            std::string::npos);
 }
 
 }  // namespace

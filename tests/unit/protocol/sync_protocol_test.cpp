@@ -20,9 +20,9 @@ namespace json = boost::json;
 using test::expect_bad_request;
 using test::parse_as;
 
-constexpr Millis kNow = 1764254420999;
+constexpr Millis kServerNow = 1764254420999;
 
-std::string join_with(std::string_view capabilities) {
+std::string join_capable(std::string_view capabilities) {
   return R"({"type":"JOIN","roomId":"r","userId":"u","capabilities":)" + std::string(capabilities) +
          "}";
 }
@@ -30,17 +30,17 @@ std::string join_with(std::string_view capabilities) {
 // ---- parsing --------------------------------------------------------------------------
 
 TEST(ParseCapabilities, KnownNamesBecomeBitsAndTheListIsRemembered) {
-  const auto join = parse_as<Join>(join_with(R"(["scheduledPlayback","clockSync"])"));
+  const auto join = parse_as<Join>(join_capable(R"(["scheduledPlayback","clockSync"])"));
   ASSERT_TRUE(join);
   EXPECT_EQ(join->capabilities, kAnnounced | kClockSync | kScheduledPlayback);
   EXPECT_FALSE(join->server_rtt_ms.has_value());
 }
 
 TEST(ParseCapabilities, UnknownNamesAreIgnoredAndAnEmptyListStillCounts) {
-  EXPECT_EQ(parse_as<Join>(join_with(R"(["teleport","clockSync"])"))->capabilities,
+  EXPECT_EQ(parse_as<Join>(join_capable(R"(["teleport","clockSync"])"))->capabilities,
             kAnnounced | kClockSync);
-  EXPECT_EQ(parse_as<Join>(join_with("[]"))->capabilities, kAnnounced);
-  EXPECT_EQ(parse_as<Join>(join_with("null"))->capabilities, 0U);  // null = absent
+  EXPECT_EQ(parse_as<Join>(join_capable("[]"))->capabilities, kAnnounced);
+  EXPECT_EQ(parse_as<Join>(join_capable("null"))->capabilities, 0U);  // null = absent
   EXPECT_EQ(parse_as<Join>(R"({"type":"JOIN","roomId":"r","userId":"u"})")->capabilities, 0U);
 }
 
@@ -60,9 +60,9 @@ TEST(ParseCapabilities, MalformedListsAreBadRequests) {
        {std::string(R"("clockSync")"), std::string("{}"), std::string("[1]"),
         std::string(R"([""])"), R"([")" + std::string(65, 'x') + R"("])", many}) {
     SCOPED_TRACE(bad);
-    expect_bad_request(join_with(bad), "capabilities");
+    expect_bad_request(join_capable(bad), "capabilities");
   }
-  EXPECT_TRUE(parse_as<Join>(join_with(R"([")" + std::string(64, 'x') + R"("])")));
+  EXPECT_TRUE(parse_as<Join>(join_capable(R"([")" + std::string(64, 'x') + R"("])")));
 }
 
 TEST(ParseClock, RequestAndAck) {
@@ -107,30 +107,30 @@ json::object parsed(const std::string& text) { return json::parse(text).as_objec
 
 PlayPauseEvent scheduled_play() {
   PlayPauseEvent play{"alice", Control::play, 20.0, 1764254420331.0};
-  play.timeline = Timeline{20.0, true, kNow + 250};
+  play.timeline = Timeline{20.0, true, kServerNow + 250};
   return play;
 }
 
 TEST(EncodeSync, AnOldClientGetsTheFrameItAlwaysGot) {
   PlayPauseEvent plain{"alice", Control::play, 20.0, 1764254420331.0};
-  const std::string old_frame = encode(plain, kNow, "n");
-  EXPECT_EQ(encode(scheduled_play(), kNow, "n", 0), old_frame);
-  EXPECT_EQ(encode(scheduled_play(), kNow, "n", kAnnounced | kClockSync), old_frame);
+  const std::string old_frame = encode(plain, kServerNow, "n");
+  EXPECT_EQ(encode(scheduled_play(), kServerNow, "n", 0), old_frame);
+  EXPECT_EQ(encode(scheduled_play(), kServerNow, "n", kAnnounced | kClockSync), old_frame);
   HostHeartbeatEvent beat{"alice", 21.0, true, 1.0};
-  const std::string old_beat = encode(beat, kNow, "n");
-  beat.timeline = Timeline{20.0, true, kNow};
-  EXPECT_EQ(encode(beat, kNow, "n", 0), old_beat);
+  const std::string old_beat = encode(beat, kServerNow, "n");
+  beat.timeline = Timeline{20.0, true, kServerNow};
+  EXPECT_EQ(encode(beat, kServerNow, "n", 0), old_beat);
 }
 
 TEST(EncodeSync, ACapableClientGetsPositionAndStartAtBeforeTheTimestamp) {
-  const std::string text = encode(scheduled_play(), kNow, "n", kScheduledPlayback);
+  const std::string text = encode(scheduled_play(), kServerNow, "n", kScheduledPlayback);
   EXPECT_EQ(text,
             R"({"type":"PLAY_PAUSE","userId":"alice","control":"play","currentTime":20,)"
             R"("eventTimestamp":1764254420331,"position":20,"startAt":1764254421249,)"
             R"("timestamp":1764254420999})");
   PlayPauseEvent pause{"alice", Control::pause, std::nullopt, std::nullopt};
   pause.timeline = Timeline{22.125, false, 0};
-  const json::object paused = parsed(encode(pause, kNow, "n", kScheduledPlayback));
+  const json::object paused = parsed(encode(pause, kServerNow, "n", kScheduledPlayback));
   EXPECT_EQ(paused.at("position").as_double(), 22.125);
   EXPECT_FALSE(paused.contains("startAt"));
 }
@@ -139,20 +139,20 @@ TEST(EncodeSync, RoomStateAnswersCapabilitiesToWhoeverAnnounced) {
   RoomStateEvent state;
   state.room_id = "r";
   state.host_user_id = "u";
-  const std::string old_frame = encode(state, kNow, "n");
+  const std::string old_frame = encode(state, kServerNow, "n");
   state.answer_capabilities = true;
-  const json::object answered = parsed(encode(state, kNow, "n"));
+  const json::object answered = parsed(encode(state, kServerNow, "n"));
   EXPECT_EQ(answered.at("capabilities"), (json::array{"clockSync", "scheduledPlayback"}));
   EXPECT_FALSE(answered.contains("position"));
   state.answer_capabilities = false;
-  EXPECT_EQ(encode(state, kNow, "n"), old_frame);
+  EXPECT_EQ(encode(state, kServerNow, "n"), old_frame);
   state.timeline = Timeline{5, false, 0};
-  EXPECT_EQ(parsed(encode(state, kNow, "n")).at("position"), 5);
+  EXPECT_EQ(parsed(encode(state, kServerNow, "n")).at("position"), 5);
 }
 
 TEST(EncodeSync, ClockReply) {
   const std::string text =
-      encode(ClockReplyEvent{7, 123.5, 1764254420999.125, 1764254420999.25}, kNow, "n");
+      encode(ClockReplyEvent{7, 123.5, 1764254420999.125, 1764254420999.25}, kServerNow, "n");
   EXPECT_EQ(text,
             R"({"type":"CLOCK_REPLY","seq":7,"clientTime":123.5,"serverReceived":1764254420999.125,)"
             R"("serverSent":1764254420999.25,"timestamp":1764254420999})");
@@ -170,18 +170,18 @@ TEST(RecipientKey, OnlyEventsWithCapabilityFieldsVary) {
 
 TEST(FrameVariants, OneFramePerKeySharedByItsRecipients) {
   const Event scheduled = scheduled_play();
-  FrameVariants frames(scheduled, kNow, "n");
+  FrameVariants frames(scheduled, kServerNow, "n");
   const Frame old_a = frames.for_recipient(0);
   const Frame capable = frames.for_recipient(kAnnounced | kClockSync | kScheduledPlayback);
   const Frame old_b = frames.for_recipient(kAnnounced | kClockSync);
   EXPECT_EQ(old_a, old_b);  // the same bytes, one allocation
   EXPECT_NE(old_a, capable);
-  EXPECT_EQ(*old_a, encode(scheduled, kNow, "n", 0));
-  EXPECT_EQ(*capable, encode(scheduled, kNow, "n", kScheduledPlayback));
+  EXPECT_EQ(*old_a, encode(scheduled, kServerNow, "n", 0));
+  EXPECT_EQ(*capable, encode(scheduled, kServerNow, "n", kScheduledPlayback));
   EXPECT_EQ(frames.for_recipient(kScheduledPlayback), capable);
 
   const Event plain = PongEvent{};
-  FrameVariants single(plain, kNow, "n");
+  FrameVariants single(plain, kServerNow, "n");
   EXPECT_EQ(single.for_recipient(0), single.for_recipient(kEveryCapability));
 }
 
