@@ -1,9 +1,8 @@
 #pragma once
 // The filter of an NTP-style clock exchange: of the last N samples, the one with the lowest
-// round trip is the best estimate of both the round trip and the clock offset, because its
-// two one-way delays had the least room to differ (queueing and jitter only ever add delay).
-// The server keeps one per connection for the round trip (ClockExchange); the demo client
-// runs the same filter on its offset (web/demo/demo.js, docs/SYNC.md). Pure.
+// round trip (queueing and jitter only ever add delay). The server keeps one per connection
+// for the round trip (ClockExchange). A clock offset is better taken from each direction's
+// lowest delay on its own, as the demo client does (web/demo/sync.js, docs/SYNC.md). Pure.
 #include <cstddef>
 #include <deque>
 #include <optional>

@@ -7,7 +7,9 @@
 // read with the page's own unskewed wall clock in the same task (so a loaded machine delays
 // the reads but does not blur them), projects them to one instant, and requires them within
 // 40 ms (from 2 s after each event on). The server's tandem_sync_spread_seconds over the
-// steady phase must agree with what the test measured.
+// steady phase must agree with what the test measured. Each page's clock error (its
+// estimate of the server's clock against the truth the test knows) is in the figures: the
+// server cannot see it, so it is what would make the two disagree.
 //
 // TANDEM_SYNC_MEASURE=1 only measures and prints the figures (scripts/measure-sync.py runs it
 // against two builds side by side for docs/SYNC.md).
@@ -53,6 +55,12 @@ function record(phase, samples) {
     medianMs: sorted[Math.floor(sorted.length / 2)],
     meanMs: abs.reduce((a, b) => a + b, 0) / abs.length,
     readErrorMs: Math.max(...samples.map((s) => s.err * 1000)),
+    // The pages' clock estimates minus the truth (mean, ms): B's minus A's is the part of
+    // the distance between the players that no member's report can show the server.
+    clockErrorMs: {
+      a: samples.reduce((sum, s) => sum + s.clockA, 0) / samples.length,
+      b: samples.reduce((sum, s) => sum + s.clockB, 0) / samples.length,
+    },
   };
   console.log(`# ${phase}: ${JSON.stringify(figures[phase])}`);
 }
@@ -64,7 +72,8 @@ function check(phase, samples) {
     for (const s of samples) {
       console.log(`#   ${((s.at - t0) / 1000).toFixed(2)} test=${s.at.toFixed(0)} ` +
           `a=${s.a.toFixed(3)} b=${s.b.toFixed(3)} ` +
-          `diff=${(s.diff * 1000).toFixed(1)}`);
+          `diff=${(s.diff * 1000).toFixed(1)} clockA=${s.clockA.toFixed(1)} ` +
+          `clockB=${s.clockB.toFixed(1)}`);
     }
   }
   if (MEASURE_ONLY) return;
@@ -96,9 +105,16 @@ async function calibrate(page) {
 async function readPosition(page, calibration) {
   const r = await page.evaluate(() => {
     const v = document.querySelector('#video');
-    return {t: v.currentTime, rate: v.paused ? 0 : v.playbackRate, wall: window.__tandemWall()};
+    // (An older /demo, measured by scripts/measure-sync.py as "before", has no such box.)
+    const clock = document.querySelector('[data-testid="sync"]')?.dataset.appliedOffsetMs;
+    return {t: v.currentTime, rate: v.paused ? 0 : v.playbackRate, wall: window.__tandemWall(),
+      clock: clock ? Number(clock) : NaN};
   });
-  return {t: r.t, rate: r.rate, at: r.wall - calibration.offset};
+  // The page's clock error: its estimate of (server - page clock) minus the truth, which is
+  // (test clock - page clock) = -(calibration offset + skew); the server's clock and the
+  // test's are the machine's.
+  return {t: r.t, rate: r.rate, at: r.wall - calibration.offset,
+    clockErr: r.clock + calibration.offset + calibration.skew};
 }
 
 const duration = () => alice.evaluate(() => document.querySelector('#video').duration);
@@ -111,7 +127,7 @@ async function sampleDiff(clip) {
   let diff = (b.t + b.rate * (a.at - b.at) / 1000) - a.t;
   diff -= clip * Math.round(diff / clip);
   const err = (calibration.alice.err + calibration.bob.err) / 1000;
-  return {diff, err, at: a.at, a: a.t, b: b.t};
+  return {diff, err, at: a.at, a: a.t, b: b.t, clockA: a.clockErr, clockB: b.clockErr};
 }
 
 async function sampleFor(ms) {
@@ -210,6 +226,11 @@ after(async () => {
       }
     }
   }
+  if (process.env.TANDEM_SYNC_DEBUG && bob) {
+    const truth = -(calibration.bob.offset + calibration.bob.skew);
+    const log = await bob.evaluate(() => window.__clockLog ?? []);
+    console.log(`# clock samples of B (truth ${truth.toFixed(2)} ms): ${JSON.stringify(log)}`);
+  }
   console.log(`# figures (skew ${SKEW_MS} ms): ${JSON.stringify(figures)}`);
   if (browser) await browser.close();
   if (proxy) await proxy.stop();
@@ -225,9 +246,24 @@ test('two pages join, one through the latency proxy with a skewed clock', async 
   const bobUrl = `/demo?room=${ROOM}&name=Bob`;
   await bob.goto(proxy ? proxy.url(bobUrl) : server.url(bobUrl));
   await bob.getByTestId('status').filter({hasText: /^connected$/}).waitFor();
-  calibration.alice = await calibrate(alice);
-  calibration.bob = await calibrate(bob);
+  calibration.alice = {...await calibrate(alice), skew: 0};
+  calibration.bob = {...await calibrate(bob), skew: SKEW_MS};
   console.log(`# clock calibration: ${JSON.stringify(calibration)}`);
+  if (process.env.TANDEM_SYNC_DEBUG) {
+    // Every clock sample B's page takes from here on, for studying the filter offline.
+    await bob.evaluate(() => {
+      window.__clockLog = [];
+      const proto = window.TandemSync.ClockSync.prototype;
+      const original = proto.onReply;
+      proto.onReply = function onReply(m) {
+        const taken = this.taken;
+        original.call(this, m);
+        if (this.taken > taken) {
+          window.__clockLog.push({...this.samples[this.samples.length - 1], at: performance.now()});
+        }
+      };
+    });
+  }
   const skewSeen = await bob.evaluate(() => Date.now()) - Date.now();
   assert.ok(Math.abs(skewSeen - SKEW_MS) < 1000, `page B's clock is off by ${skewSeen} ms`);
   for (const page of [alice, bob]) {

@@ -476,6 +476,7 @@
     const error = follower.error;
     box.dataset.rttMs = clock.best.rtt.toFixed(1);
     box.dataset.offsetMs = clock.best.offset.toFixed(1);
+    box.dataset.appliedOffsetMs = clock.applied ? clock.applied.offset.toFixed(2) : '';
     box.dataset.error = error === null ? '' : String(error);
     box.dataset.rejoins = String(follower.rejoins);
     box.textContent = `sync ${error === null ? '–' : `${(error * 1000).toFixed(0)} ms`}` +

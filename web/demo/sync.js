@@ -1,9 +1,9 @@
 // Keeping the demo's <video> on the room's timeline (docs/SYNC.md), for a server that
 // answers the capabilities clockSync and scheduledPlayback:
 //   ClockSync  - the server's clock, NTP-style over the room's WebSocket (CLOCK_REQUEST /
-//                CLOCK_REPLY / CLOCK_ACK), filtered like the server's room/clock_filter: of
-//                the last 32 samples, the one with the lowest round trip; a later change of
-//                that estimate is slewed in, not stepped.
+//                CLOCK_REPLY / CLOCK_ACK), estimated from the last 32 samples by the lowest
+//                delay of each direction on its own (estimate()); a later change of that
+//                estimate is slewed in, not stepped.
 //   Follower   - plays the video so that at server time T it shows the timeline's position
 //                at T: paused at `position`, or playing from `position` at server time
 //                `startAt`. A scheduled start is waited for; small drift is removed by nudging
@@ -17,10 +17,24 @@ window.TandemSync = (() => {
   // so a wrong wall clock is wrong here too: the clock exchange measures the offset anyway.
   const localNow = () => performance.timeOrigin + performance.now();
 
-  // The sample with the lowest round trip had the least room for its two one-way delays to
-  // differ, and its offset error is at most half their difference: the more samples, the
-  // closer the best one gets to the path's floor (with 150 +- 20 ms each way, the best of 32
-  // is typically within ~8 ms of it: an error within +-4 ms).
+  // Each sample gives both one-way delays up to the unknown offset: up = d_up + offset,
+  // down = d_down - offset. Queueing and jitter only ever add delay, so the lowest `up` of
+  // the window is the floor of that direction plus the offset, the lowest `down` the other
+  // floor minus it, and with equal floors (NTP's assumption) the offset is half their
+  // difference. Each direction reaches its floor on its own, which one sample's round trip
+  // rarely does for both at once: on the sync test's 150 +- 20 ms proxy the error was
+  // 0.5-3 ms where the lowest-round-trip sample's was 3-5 ms (docs/SYNC.md).
+  function estimate(samples) {
+    if (samples.length === 0) return null;
+    let up = Infinity;
+    let down = Infinity;
+    for (const s of samples) {
+      up = Math.min(up, s.up);
+      down = Math.min(down, s.down);
+    }
+    return {offset: (up - down) / 2, rtt: up + down};
+  }
+
   const CLOCK_WINDOW = 32;        // samples the filter keeps (32 s of them)
   const CLOCK_BURST = 8;          // requests on (re)connection, CLOCK_BURST_GAP_MS apart
   const CLOCK_BURST_GAP_MS = 120;
@@ -36,12 +50,12 @@ window.TandemSync = (() => {
   class ClockSync {
     constructor(send) {
       this.send = send;
-      this.samples = [];          // [{rtt, offset}], the last CLOCK_WINDOW
+      this.samples = [];          // [{up, down}] (ms), the last CLOCK_WINDOW
       this.taken = 0;             // samples since start()
       this.pending = new Map();   // seq -> client send time
       this.seq = 0;
       this.timers = [];
-      this.best = null;
+      this.best = null;           // estimate(samples): {offset, rtt}
       this.applied = null;        // {offset, at}: the offset now() uses, slewed toward best
     }
 
@@ -79,13 +93,13 @@ window.TandemSync = (() => {
       const sent = this.pending.get(m.seq);
       this.pending.delete(m.seq);
       if (sent === undefined || sent !== m.clientTime) return;
-      const rtt = (received - sent) - (m.serverSent - m.serverReceived);
-      const offset = ((m.serverReceived - sent) + (m.serverSent - received)) / 2;
-      if (!(rtt >= 0) || !Number.isFinite(offset)) return;
-      this.samples.push({rtt, offset});
+      const up = m.serverReceived - sent;      // d_up + offset
+      const down = received - m.serverSent;    // d_down - offset
+      if (!Number.isFinite(up) || !Number.isFinite(down) || !(up + down >= 0)) return;
+      this.samples.push({up, down});
       this.taken += 1;
       if (this.samples.length > CLOCK_WINDOW) this.samples.shift();
-      this.best = this.samples.reduce((a, b) => (b.rtt < a.rtt ? b : a));
+      this.best = estimate(this.samples);
     }
 
     get synced() {
@@ -353,5 +367,5 @@ window.TandemSync = (() => {
     }
   }
 
-  return {ClockSync, Follower, localNow};
+  return {ClockSync, Follower, estimate, localNow};
 })();

@@ -7,6 +7,8 @@ import net from 'node:net';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 
+import {terminate} from './server.mjs';
+
 const BINARY = '/usr/bin/redis-server';
 
 // A port nobody listens on now (another process may take it before Redis binds it: start()
@@ -82,12 +84,7 @@ export class RedisServer {
 
   async stop(timeoutMs = 10000) {
     if (!this.child) return;
-    if (!this.exit) {
-      this.child.kill('SIGTERM');
-      const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
-      await this.exited;
-      clearTimeout(timer);
-    }
+    if (!this.exit) await terminate(this.child, this.exited, timeoutMs);
     rmSync(this.dir, {recursive: true, force: true});
   }
 }

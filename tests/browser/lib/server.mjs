@@ -6,6 +6,15 @@ import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 
+// SIGTERM, then SIGKILL if `child` has not exited within timeoutMs; resolves once it has
+// (`exited`: the promise of its exit).
+export async function terminate(child, exited, timeoutMs) {
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  await exited;
+  clearTimeout(timer);
+}
+
 export class Server {
   constructor(binary, env = {}) {
     this.binary = binary;
@@ -106,12 +115,7 @@ export class Server {
   // SIGTERM (the drain), then SIGKILL if it does not exit in time. Returns the exit status.
   async stop(timeoutMs = 20000) {
     if (!this.child) return null;
-    if (!this.exit) {
-      this.child.kill('SIGTERM');
-      const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
-      await this.exited;
-      clearTimeout(timer);
-    }
+    if (!this.exit) await terminate(this.child, this.exited, timeoutMs);
     rmSync(this.dataDir, {recursive: true, force: true});
     return this.exit;
   }
