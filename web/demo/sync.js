@@ -22,8 +22,9 @@ window.TandemSync = (() => {
   // the window is the floor of that direction plus the offset, the lowest `down` the other
   // floor minus it, and with equal floors (NTP's assumption) the offset is half their
   // difference. Each direction reaches its floor on its own, which one sample's round trip
-  // rarely does for both at once: on the sync test's 150 +- 20 ms proxy the error was
-  // 0.5-3 ms where the lowest-round-trip sample's was 3-5 ms (docs/SYNC.md).
+  // rarely does for both at once: on the sync test's 150 +- 20 ms proxy, page B's clock
+  // error over the steady phase was 0.1-1.2 ms, where the lowest-round-trip sample (the
+  // filter before this one) gave 0.3-4.2 ms (docs/SYNC.md).
   function estimate(samples) {
     if (samples.length === 0) return null;
     let up = Infinity;
